@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# One-step set-up on a fresh machine (root): system packages, a supported Node.js, npm packages,
+# and the build (BPF objects, native addon, TypeScript).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/setup-node.sh
+hash -r
+# Node's own headers for the addon: the ones shipped with the Node that runs the build.
+NODE_INCLUDE="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
+export npm_config_nodedir="$NODE_INCLUDE"
+npm ci --no-audit --no-fund
+npm run build

@@ -1,0 +1,24 @@
+import type { EbpfSourceConfig } from '../sources/ebpf-config';
+import type { ConsoleSinkConfig } from '../sinks/console/console-config';
+import type { EnrichConfig } from '../enrich/enrich-config';
+import type { OtlpSinkConfig } from '../sinks/otlp/otlp-config';
+import type { KafkaSinkConfig } from '../sinks/kafka/kafka-config';
+import type { TelemetryConfig } from '../telemetry/telemetry-config';
+
+export interface FilterConfig {
+  includeHost: boolean;
+  namespaces: string[];
+  excludeNamespaces: string[];
+  podSelector: string;
+}
+
+/** The validated configuration, every default filled in. */
+export interface PodtraceConfig {
+  nodeName?: string;
+  source: { kind: 'ebpf' | 'replay' | 'synthetic'; ebpf: EbpfSourceConfig } & Record<string, unknown>;
+  enrich: EnrichConfig;
+  filter: FilterConfig;
+  sinks: { console: ConsoleSinkConfig; otlp: OtlpSinkConfig; kafka: KafkaSinkConfig };
+  telemetry: TelemetryConfig;
+  shutdown: { timeoutMs: number };
+}

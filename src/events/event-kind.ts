@@ -1,0 +1,48 @@
+/**
+ * Event kinds, numbered explicitly. The numbers are shared with bpf/include/podtrace.h
+ * (`enum pt_event_kind`) and are part of the record format: never renumber, only append.
+ */
+export enum EventKind {
+  ProcessExec = 1,
+  ProcessExit = 2,
+  ProcessFork = 3,
+  TcpConnect = 4,
+  TcpAccept = 5,
+  TcpClose = 6,
+  TcpRetransmit = 7,
+  OomKill = 8,
+}
+
+/** The highest kind number; loss counters are indexed 0..MAX_KIND. */
+export const MAX_EVENT_KIND = 8;
+
+/** Probe groups: what a user enables with `--probes` / `source.ebpf.probes`. */
+export type ProbeGroup = 'process' | 'tcp' | 'oom';
+export const PROBE_GROUPS: readonly ProbeGroup[] = ['process', 'tcp', 'oom'];
+
+/** The event name: low-cardinality, used as span name, Kafka `event.name` and console column. */
+export const EVENT_NAMES: Readonly<Record<EventKind, string>> = {
+  [EventKind.ProcessExec]: 'process.exec',
+  [EventKind.ProcessExit]: 'process.exit',
+  [EventKind.ProcessFork]: 'process.fork',
+  [EventKind.TcpConnect]: 'tcp.connect',
+  [EventKind.TcpAccept]: 'tcp.accept',
+  [EventKind.TcpClose]: 'tcp.close',
+  [EventKind.TcpRetransmit]: 'tcp.retransmit',
+  [EventKind.OomKill]: 'oom.kill',
+};
+
+export const EVENT_GROUPS: Readonly<Record<EventKind, ProbeGroup>> = {
+  [EventKind.ProcessExec]: 'process',
+  [EventKind.ProcessExit]: 'process',
+  [EventKind.ProcessFork]: 'process',
+  [EventKind.TcpConnect]: 'tcp',
+  [EventKind.TcpAccept]: 'tcp',
+  [EventKind.TcpClose]: 'tcp',
+  [EventKind.TcpRetransmit]: 'tcp',
+  [EventKind.OomKill]: 'oom',
+};
+
+export function eventName(kind: number): string {
+  return EVENT_NAMES[kind as EventKind] ?? `unknown.${kind}`;
+}

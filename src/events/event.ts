@@ -1,0 +1,133 @@
+import type { EventKind } from './event-kind';
+import type { WorkloadMeta } from './workload-meta';
+
+/**
+ * Decoded events. One plain object per event with a fixed shape per kind; enrichment adds a
+ * reference to a shared, frozen `WorkloadMeta` (never a per-event copy of attributes).
+ *
+ * Times: the BPF programs stamp records with CLOCK_BOOTTIME (`bpf_ktime_get_boot_ns`), which keeps
+ * counting across suspend. `timeUnixNs` is boot time + (CLOCK_REALTIME - CLOCK_BOOTTIME) measured by
+ * the addon and refreshed periodically (see src/events/clock.ts). It is a double: exact to ~256 ns
+ * for current dates, which is below the resolution any sink needs. Durations are exact differences of
+ * kernel timestamps.
+ */
+export interface EventBase {
+  kind: EventKind;
+  /** Wall-clock nanoseconds since the Unix epoch of the kernel timestamp. */
+  timeUnixNs: number;
+  /** CLOCK_BOOTTIME nanoseconds as recorded by the kernel. */
+  bootNs: number;
+  /** Process id (kernel tgid). 0 when the owner of a socket is unknown. */
+  pid: number;
+  /** Thread id (kernel pid). */
+  tid: number;
+  /** Boot-time ns at which the process (thread-group leader) started: (pid, procStartNs) names a process uniquely. */
+  procStartNs: number;
+  /** cgroup v2 id (inode of the cgroup directory) of the process. 0 when unknown. */
+  cgroupId: number;
+  comm: string;
+  /** Header flags (PT_FLAG_*). */
+  flags: number;
+  /** Filled by enrichment: the container/pod this event belongs to, or null for the host / unknown. */
+  meta: WorkloadMeta | null;
+  /** Filled by enrichment. */
+  enrichment: EnrichmentOutcome;
+}
+
+/** `complete`: everything known; `partial`: e.g. CRI known, Kubernetes API not; `none`: nothing resolved. Host processes are `complete` with `meta.host = true`. */
+export type EnrichmentOutcome = 'complete' | 'partial' | 'none' | 'pending';
+
+export interface ProcessExecEvent extends EventBase {
+  kind: EventKind.ProcessExec;
+  ppid: number;
+  /** Boot-time ns start of the parent process (links the child to the parent's span). */
+  parentStartNs: number;
+  uid: number;
+  filename: string;
+  args: string[];
+  /** argv was longer than `source.ebpf.argvBytes` and was cut. */
+  argsTruncated: boolean;
+}
+
+export interface ProcessExitEvent extends EventBase {
+  kind: EventKind.ProcessExit;
+  /** Exit status (0..255) when the process exited, else null. */
+  exitCode: number | null;
+  /** Terminating signal number when killed by a signal, else null. */
+  signal: number | null;
+  lifetimeNs: number;
+}
+
+export interface ProcessForkEvent extends EventBase {
+  kind: EventKind.ProcessFork;
+  childPid: number;
+  childStartNs: number;
+}
+
+/** Addresses are strings: dotted IPv4 or RFC 5952 IPv6. */
+export interface TcpEndpoints {
+  family: 4 | 6;
+  localAddr: string;
+  localPort: number;
+  remoteAddr: string;
+  remotePort: number;
+  /** Network namespace inode of the socket. */
+  netns: number;
+}
+
+export interface TcpConnectEvent extends EventBase, TcpEndpoints {
+  kind: EventKind.TcpConnect;
+  /** SYN_SENT → ESTABLISHED (or → CLOSE on failure), ns. */
+  latencyNs: number;
+  /** 0 on success, else the errno (111 ECONNREFUSED, 110 ETIMEDOUT, 113 EHOSTUNREACH, ...). */
+  errno: number;
+  /** errno name (`ECONNREFUSED`) or null on success. */
+  error: string | null;
+}
+
+export interface TcpAcceptEvent extends EventBase, TcpEndpoints {
+  kind: EventKind.TcpAccept;
+  /** SYN_RECV → ESTABLISHED of the server side, ns (0 if unknown). */
+  latencyNs: number;
+}
+
+export interface TcpCloseEvent extends EventBase, TcpEndpoints {
+  kind: EventKind.TcpClose;
+  /** ESTABLISHED → CLOSE, ns (0 when the connection was older than podtrace). */
+  durationNs: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** The TCP state the socket left (e.g. 'FIN_WAIT1', 'ESTABLISHED'). */
+  oldState: string;
+}
+
+export interface TcpRetransmitEvent extends EventBase, TcpEndpoints {
+  kind: EventKind.TcpRetransmit;
+  state: string;
+}
+
+export interface OomKillEvent extends EventBase {
+  kind: EventKind.OomKill;
+  victimPid: number;
+  victimComm: string;
+  victimCgroupId: number;
+  /** Pages of the victim (total_vm) at the kill. */
+  pages: number;
+  /** Resident pages (anon + file + shmem) when the kernel reports them, else 0. */
+  rssPages: number;
+}
+
+export type PodtraceEvent =
+  | ProcessExecEvent
+  | ProcessExitEvent
+  | ProcessForkEvent
+  | TcpConnectEvent
+  | TcpAcceptEvent
+  | TcpCloseEvent
+  | TcpRetransmitEvent
+  | OomKillEvent;
+
+/** The unit of flow: a batch of events, in kernel order within one source. */
+export interface EventBatch {
+  events: PodtraceEvent[];
+}

@@ -1,0 +1,94 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * podtrace's self-metrics, one registry for the agent. Every stage counts what it received,
+ * dropped (with a reason), retried and exported. Names are documented in README.md#metrics.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly eventsReceived = new Counter({
+    name: 'podtrace_events_received_total',
+    help: 'Events decoded from the source, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly kernelLost = new Gauge({
+    name: 'podtrace_kernel_lost_events',
+    help: 'Events the BPF programs could not reserve in the ring buffer since start, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly dropped = new Counter({
+    name: 'podtrace_dropped_total',
+    help: 'Events or spans dropped after the kernel, by stage and reason',
+    labelNames: ['stage', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'podtrace_queue_depth',
+    help: 'Items waiting in a bounded queue',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+  readonly enrichment = new Counter({
+    name: 'podtrace_enrichment_total',
+    help: 'Enrichment outcomes per event (complete, partial, none)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly enrichmentLatency = new Histogram({
+    name: 'podtrace_enrichment_resolve_seconds',
+    help: 'Time to resolve a new cgroup to its container and pod',
+    buckets: [0.0001, 0.001, 0.005, 0.02, 0.1, 0.5, 2, 5],
+    registers: [this.registry],
+  });
+  readonly lookupErrors = new Counter({
+    name: 'podtrace_metadata_errors_total',
+    help: 'Errors talking to the CRI runtime or the Kubernetes API',
+    labelNames: ['backend', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkExported = new Counter({
+    name: 'podtrace_sink_exported_total',
+    help: 'Items (spans, records, lines) a sink delivered',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkRetried = new Counter({
+    name: 'podtrace_sink_retried_total',
+    help: 'Export attempts retried',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkFailed = new Counter({
+    name: 'podtrace_sink_failed_total',
+    help: 'Export attempts that failed',
+    labelNames: ['sink', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkExportLatency = new Histogram({
+    name: 'podtrace_sink_export_seconds',
+    help: 'Export call latency',
+    labelNames: ['sink'] as const,
+    buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? false) collectDefaultMetrics({ register: this.registry, prefix: 'podtrace_' });
+  }
+
+  /** Counts `n` dropped items at `stage` for `reason`. */
+  drop(stage: string, reason: string, n = 1): void {
+    if (n > 0) this.dropped.inc({ stage, reason }, n);
+  }
+
+  /** Sum of drops for a stage (and reason), read back for summaries and loss records. */
+  async droppedCount(stage?: string, reason?: string): Promise<number> {
+    const data = await this.dropped.get();
+    return data.values
+      .filter((v) => (stage === undefined || v.labels.stage === stage) && (reason === undefined || v.labels.reason === reason))
+      .reduce((sum, v) => sum + v.value, 0);
+  }
+}
