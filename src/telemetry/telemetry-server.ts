@@ -1,6 +1,5 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Component } from '../core/component';
 import { onceShutdown } from '../core/component';
 import { PermanentError, errorMessage } from '../core/errors';
@@ -55,7 +54,7 @@ export class TelemetryServer implements Component {
   address(): { host: string; port: number } | undefined {
     const a = this.server?.address();
     if (a === null || a === undefined || typeof a === 'string') return undefined;
-    return { host: (a as AddressInfo).address, port: (a as AddressInfo).port };
+    return { host: a.address, port: a.port };
   }
 
   readonly shutdown = onceShutdown(async () => {
