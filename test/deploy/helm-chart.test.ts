@@ -6,6 +6,7 @@ import { validateConfig } from '../../src/config/load-config';
 import { renderTemplate } from '../helpers/helm-lite';
 import type { RenderContext } from '../helpers/helm-lite';
 import { checkConfigMap, checkDaemonSet, loadObjects } from '../helpers/deploy-checks';
+import { k8sSchemaProblems } from '../helpers/k8s-schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- Kubernetes objects parsed from YAML are untyped */
 
@@ -55,6 +56,16 @@ describe('deploy/helm/podtrace', () => {
           .filter((k) => k !== 'Namespace')
           .sort(),
       );
+    });
+
+    it('renders only fields the Kubernetes API types define, also with every optional value set', () => {
+      const full = render({
+        kafka: { brokers: 'k:9092' },
+        otlp: { headersSecret: { name: 's' } },
+        securityContext: { extraCapabilities: ['SYS_ADMIN'], seLinuxOptions: { type: 'super_t' } },
+        extraEnv: [{ name: 'PODTRACE_LOG_LEVEL', value: 'debug' }],
+      });
+      expect([...rendered, ...full].flatMap((o) => k8sSchemaProblems(o))).toEqual([]);
     });
 
     it('renders a DaemonSet that meets node-requirements.ts', () => {

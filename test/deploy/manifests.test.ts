@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAPABILITIES, RBAC_RULES } from '../../src/deploy/node-requirements';
 import { checkConfigMap, checkDaemonSet, loadObjects } from '../helpers/deploy-checks';
+import { k8sSchemaProblems } from '../helpers/k8s-schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- Kubernetes objects parsed from YAML are untyped */
 
@@ -20,6 +21,10 @@ describe('deploy/kubernetes', () => {
         ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'DaemonSet', 'Namespace', 'ServiceAccount'].sort(),
       );
       for (const o of objects) expect(typeof o.metadata.name).toBe('string');
+    });
+
+    it('uses only fields the Kubernetes API types define, with the right types', () => {
+      expect(objects.flatMap((o) => k8sSchemaProblems(o))).toEqual([]);
     });
   });
 
