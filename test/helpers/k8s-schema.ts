@@ -64,7 +64,7 @@ function check(value: unknown, type: string, path: string, problems: string[]): 
 }
 
 /** Problems of one object (`kind: DaemonSet` is checked as V1DaemonSet); empty when it conforms. */
-export function k8sSchemaProblems(object: { kind?: unknown }): string[] {
+export function k8sSchemaProblems(object: { kind?: unknown } & Record<string, unknown>): string[] {
   const problems: string[] = [];
   check(object, `V1${String(object.kind)}`, String(object.kind), problems);
   return problems;
