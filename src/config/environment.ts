@@ -11,19 +11,22 @@
  * generic names like CONTAINER_NAME. An empty variable counts as unset. A variable whose value is
  * rejected by the schema is named in the error (`... (from PODTRACE_KAFKA_BROKERS)`).
  *
- * OpenTelemetry: the standard OTLP exporter variables map onto the `sinks.otlp` section here, with
- * the same precedence as every other variable (they beat the file). The signal-specific
- * `OTEL_EXPORTER_OTLP_TRACES_*` variable wins over the generic `OTEL_EXPORTER_OTLP_*` one. Header
- * and resource-attribute lists (`k1=v1,k2=v2`, values percent-decoded) are merged key by key over
- * what the file sets. The OTLP sink itself does not read `process.env`.
+ * OpenTelemetry variables are NOT mapped here: the OTLP sink reads them itself
+ * (src/sinks/otlp/otlp-target.ts, src/sinks/otlp/otlp-sink.ts) with the OpenTelemetry SDK's
+ * precedence, where explicit configuration beats the environment:
+ * - `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, then `OTEL_EXPORTER_OTLP_ENDPOINT`: used when
+ *   `sinks.otlp.endpoint` is not set;
+ * - `OTEL_EXPORTER_OTLP_HEADERS`, then `OTEL_EXPORTER_OTLP_TRACES_HEADERS`: merged per header under
+ *   `sinks.otlp.headers` (the file wins on the same header);
+ * - `OTEL_EXPORTER_OTLP_(TRACES_)INSECURE`: used when `sinks.otlp.insecure` is not set;
+ * - `OTEL_RESOURCE_ATTRIBUTES`: added to every span resource (podtrace's own keys win).
+ * They are listed in `OTEL_VARIABLES` for documentation and `config print`.
  */
 export interface EnvOverride {
   variable: string;
   /** Key path in the config file. */
   key: string;
   parse?: (value: string) => unknown;
-  /** Merge an object value key by key into what is already there instead of replacing it. */
-  merge?: boolean;
   /** One line for `docs/operations.md` and `podtrace config print`. */
   description: string;
 }
@@ -34,26 +37,7 @@ const list = (v: string): string[] =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 
-function decode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
-/** `k1=v1,k2=v2` (the OTEL_EXPORTER_OTLP_HEADERS / OTEL_RESOURCE_ATTRIBUTES format) → object. */
-export function parseKeyValueList(v: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of list(v)) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) continue; // the OTel spec says to ignore malformed entries
-    out[decode(item.slice(0, eq).trim())] = decode(item.slice(eq + 1).trim());
-  }
-  return out;
-}
-
-// Order matters: later entries win when they write the same key (TRACES_* after the generic one).
+// Order matters: later entries win when they write the same key.
 export const ENV_OVERRIDES: readonly EnvOverride[] = [
   { variable: 'NODE_NAME', key: 'nodeName', description: 'this node (downward API spec.nodeName)' },
   {
@@ -83,37 +67,17 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
     description: 'fatal, error, warn, info, debug, trace or silent',
   },
   { variable: 'PODTRACE_LOG_FORMAT', key: 'telemetry.log.format', description: 'auto, json or text' },
-  {
-    variable: 'OTEL_EXPORTER_OTLP_ENDPOINT',
-    key: 'sinks.otlp.endpoint',
-    description: 'OTLP/gRPC collector URL, e.g. http://otel-collector:4317',
-  },
-  {
-    variable: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
-    key: 'sinks.otlp.endpoint',
-    description: 'same, for traces only; wins over OTEL_EXPORTER_OTLP_ENDPOINT',
-  },
-  {
-    variable: 'OTEL_EXPORTER_OTLP_HEADERS',
-    key: 'sinks.otlp.headers',
-    parse: parseKeyValueList,
-    merge: true,
-    description: 'gRPC metadata sent with every export, k1=v1,k2=v2',
-  },
-  {
-    variable: 'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
-    key: 'sinks.otlp.headers',
-    parse: parseKeyValueList,
-    merge: true,
-    description: 'same, for traces only; wins over OTEL_EXPORTER_OTLP_HEADERS per header',
-  },
-  {
-    variable: 'OTEL_RESOURCE_ATTRIBUTES',
-    key: 'sinks.otlp.resourceAttributes',
-    parse: parseKeyValueList,
-    merge: true,
-    description: 'extra resource attributes, k1=v1,k2=v2',
-  },
+];
+
+/** OpenTelemetry variables the OTLP sink reads itself (see above); not config overrides. */
+export const OTEL_VARIABLES: readonly string[] = [
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_TRACES_HEADERS',
+  'OTEL_EXPORTER_OTLP_INSECURE',
+  'OTEL_EXPORTER_OTLP_TRACES_INSECURE',
+  'OTEL_RESOURCE_ATTRIBUTES',
 ];
 
 /** A value set from outside the file: a command-line flag or an environment variable. */
@@ -123,22 +87,19 @@ export interface ConfigOverride {
   value: unknown;
   /** Where it came from, quoted in errors: `--probes`, `PODTRACE_KAFKA_BROKERS`. */
   origin: string;
-  merge?: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
-function setPath(root: Record<string, unknown>, key: string, value: unknown, merge: boolean): void {
+function setPath(root: Record<string, unknown>, key: string, value: unknown): void {
   const parts = key.split('.');
   let cur = root;
   for (const part of parts.slice(0, -1)) {
     if (!isObject(cur[part])) cur[part] = {};
     cur = cur[part] as Record<string, unknown>;
   }
-  const last = parts[parts.length - 1] as string;
-  const existing = cur[last];
-  cur[last] = merge && isObject(existing) && isObject(value) ? { ...existing, ...value } : value;
+  cur[parts[parts.length - 1] as string] = value;
 }
 
 /** The overrides the environment sets, in the order they apply. */
@@ -147,7 +108,7 @@ export function environmentOverrides(env: NodeJS.ProcessEnv): ConfigOverride[] {
   for (const o of ENV_OVERRIDES) {
     const v = env[o.variable];
     if (v === undefined || v === '') continue;
-    out.push({ key: o.key, value: o.parse ? o.parse(v) : v, origin: o.variable, merge: o.merge ?? false });
+    out.push({ key: o.key, value: o.parse ? o.parse(v) : v, origin: o.variable });
   }
   return out;
 }
@@ -156,7 +117,7 @@ export function environmentOverrides(env: NodeJS.ProcessEnv): ConfigOverride[] {
 export function applyOverrides(raw: unknown, overrides: readonly ConfigOverride[]): unknown {
   if (!isObject(raw)) return raw;
   const out = structuredClone(raw);
-  for (const o of overrides) setPath(out, o.key, o.value, o.merge ?? false);
+  for (const o of overrides) setPath(out, o.key, o.value);
   return out;
 }
 

@@ -30,7 +30,7 @@ export const REDACTED_LOG_PATHS: readonly string[] = [
 export interface LoggerOptions {
   /** Default: $PODTRACE_LOG_LEVEL, else info. */
   level?: string;
-  /** `auto` (default): text when the destination is stdout and stdout is a terminal, else JSON lines. */
+  /** `auto` (default): text when the destination (stdout unless given) is a terminal, else JSON lines. */
   format?: 'auto' | 'json' | 'text';
   /** Default: stdout. */
   destination?: NodeJS.WritableStream;
@@ -44,8 +44,8 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? process.env.PODTRACE_LOG_LEVEL ?? 'info';
   const format = options.format ?? 'auto';
-  const toStdout = options.destination === undefined;
-  const text = format === 'text' || (format === 'auto' && toStdout && process.stdout.isTTY === true);
+  const target = (options.destination ?? process.stdout) as { isTTY?: boolean };
+  const text = format === 'text' || (format === 'auto' && target.isTTY === true);
   const base =
     (options.destination as pino.DestinationStream | undefined) ?? pino.destination({ fd: 1, sync: text });
   const stream: pino.DestinationStream = text ? new TextLogStream(base) : base;

@@ -61,6 +61,13 @@ describe('createLogger', () => {
   });
 
   describe('.text', () => {
+    it('writes text to a terminal destination in auto format', () => {
+      const s = sink();
+      Object.assign(s.stream, { isTTY: true });
+      createLogger({ destination: s.stream, level: 'info' }).info('to a person');
+      expect(s.text()).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}to a person\n$/);
+    });
+
     it('writes readable lines when asked for text', () => {
       const s = sink();
       createLogger({ destination: s.stream, level: 'info', format: 'text' })

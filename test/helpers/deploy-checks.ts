@@ -7,7 +7,7 @@ import {
   TELEMETRY_PORT,
   grantedCapabilities,
 } from '../../src/deploy/node-requirements';
-import { ENV_OVERRIDES } from '../../src/config/environment';
+import { ENV_OVERRIDES, OTEL_VARIABLES } from '../../src/config/environment';
 import { validateConfig } from '../../src/config/load-config';
 import { parseListen } from '../../src/telemetry/telemetry-server';
 
@@ -73,7 +73,11 @@ export function checkDaemonSet(ds: any): void {
         : { name: v.name, value: v.value };
     expect(env.get(v.name)).toEqual(expected);
   }
-  const read = new Set([...ENV_OVERRIDES.map((o) => o.variable), ...NODE_ENV.map((v) => v.name)]);
+  const read = new Set([
+    ...ENV_OVERRIDES.map((o) => o.variable),
+    ...OTEL_VARIABLES,
+    ...NODE_ENV.map((v) => v.name),
+  ]);
   expect([...env.keys()].filter((name) => !read.has(name))).toEqual([]);
 
   // The env points into the mounts.
