@@ -19,7 +19,7 @@ Napi::Value Layout(const Napi::CallbackInfo &info) {
 #define PT_STRUCT(s)                                                 \
   {                                                                  \
     Napi::Object o = Napi::Object::New(env);                         \
-    o.Set("size", Napi::Number::New(env, sizeof(struct s)));         \
+    o.Set("sizeof", Napi::Number::New(env, sizeof(struct s)));       \
     out.Set(#s, o);                                                  \
   }
   PT_LAYOUT_STRUCTS(PT_STRUCT)
