@@ -49,7 +49,8 @@ export function parseRunArgs(argv: readonly string[]): RunArgs {
   }
   const output = flags.get('output');
   if (output !== undefined) {
-    if (output !== 'text' && output !== 'json') throw new UsageError(`--output: "${output}" is not text or json`);
+    if (output !== 'text' && output !== 'json')
+      throw new UsageError(`--output: "${output}" is not text or json`);
     args.output = output;
   }
   return args;

@@ -53,12 +53,22 @@ export function kernelChecks(procBase = '/proc'): CheckResult[] {
   out.push(
     v !== null && (v[0] > 5 || (v[0] === 5 && v[1] >= 8))
       ? { status: 'ok', name: 'kernel', detail: rel }
-      : { status: 'fail', name: 'kernel', detail: `${rel} is older than 5.8`, hint: 'podtrace needs Linux >= 5.8 (BPF ring buffer)' },
+      : {
+          status: 'fail',
+          name: 'kernel',
+          detail: `${rel} is older than 5.8`,
+          hint: 'podtrace needs Linux >= 5.8 (BPF ring buffer)',
+        },
   );
   out.push(
     existsSync('/sys/kernel/btf/vmlinux')
       ? { status: 'ok', name: 'btf', detail: '/sys/kernel/btf/vmlinux' }
-      : { status: 'fail', name: 'btf', detail: 'no BTF at /sys/kernel/btf/vmlinux', hint: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (all supported EKS/AKS node images have it)' },
+      : {
+          status: 'fail',
+          name: 'btf',
+          detail: 'no BTF at /sys/kernel/btf/vmlinux',
+          hint: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y (all supported EKS/AKS node images have it)',
+        },
   );
   const caps = effectiveCaps(readFileSync(`${procBase}/self/status`, 'utf8'));
   const bpfOk = hasCap(caps, CAP_SYS_ADMIN) || (hasCap(caps, CAP_BPF) && hasCap(caps, CAP_PERFMON));
@@ -71,28 +81,51 @@ export function kernelChecks(procBase = '/proc'): CheckResult[] {
     status: bpfOk ? 'ok' : 'fail',
     name: 'capabilities',
     detail: names.map(([bit, n]) => `${n}=${hasCap(caps, bit) ? 'yes' : 'no'}`).join(' '),
-    ...(bpfOk ? {} : { hint: 'eBPF not permitted: run as root or grant CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on kernels < 5.8)' }),
+    ...(bpfOk
+      ? {}
+      : {
+          hint: 'eBPF not permitted: run as root or grant CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on kernels < 5.8)',
+        }),
   });
   const mounts = parseMounts(readFileSync(`${procBase}/self/mounts`, 'utf8'));
   const bpffs = mounts.find((m) => m.type === 'bpf');
   out.push(
     bpffs
       ? { status: 'ok', name: 'bpffs', detail: bpffs.dir }
-      : { status: 'warn', name: 'bpffs', detail: 'not mounted (podtrace pins nothing, so it can run without it)', hint: 'mount -t bpf bpf /sys/fs/bpf' },
+      : {
+          status: 'warn',
+          name: 'bpffs',
+          detail: 'not mounted (podtrace pins nothing, so it can run without it)',
+          hint: 'mount -t bpf bpf /sys/fs/bpf',
+        },
   );
   const tracefs = mounts.find((m) => m.type === 'tracefs');
   out.push(
     tracefs
       ? { status: 'ok', name: 'tracefs', detail: tracefs.dir }
-      : { status: 'warn', name: 'tracefs', detail: 'not mounted (tracepoints attach without it on kernels >= 4.17)', hint: 'mount -t tracefs tracefs /sys/kernel/tracing' },
+      : {
+          status: 'warn',
+          name: 'tracefs',
+          detail: 'not mounted (tracepoints attach without it on kernels >= 4.17)',
+          hint: 'mount -t tracefs tracefs /sys/kernel/tracing',
+        },
   );
   const cg2 = mounts.filter((m) => m.type === 'cgroup2');
   const cg1 = mounts.some((m) => m.type === 'cgroup');
   const pure = cg2.find((m) => m.dir === '/sys/fs/cgroup');
   out.push(
     cg2.length === 0
-      ? { status: 'fail', name: 'cgroup v2', detail: 'no cgroup2 mount', hint: 'events cannot be attributed to pods without cgroup v2 (boot with systemd.unified_cgroup_hierarchy=1, or hybrid)' }
-      : { status: 'ok', name: 'cgroup v2', detail: `${(pure ?? cg2[0])?.dir ?? ''}${!pure && cg1 ? ' (hybrid: cgroup v1 controllers beside it)' : ''}` },
+      ? {
+          status: 'fail',
+          name: 'cgroup v2',
+          detail: 'no cgroup2 mount',
+          hint: 'events cannot be attributed to pods without cgroup v2 (boot with systemd.unified_cgroup_hierarchy=1, or hybrid)',
+        }
+      : {
+          status: 'ok',
+          name: 'cgroup v2',
+          detail: `${(pure ?? cg2[0])?.dir ?? ''}${!pure && cg1 ? ' (hybrid: cgroup v1 controllers beside it)' : ''}`,
+        },
   );
   return out;
 }
@@ -111,7 +144,12 @@ export function probeChecks(groups: readonly string[] = PROBE_GROUPS): CheckResu
       const hooks = t.start();
       return { status: 'ok' as const, name: `probes ${g}`, detail: hooks.map((h) => h.hook).join(', ') };
     } catch (err) {
-      return { status: 'fail' as const, name: `probes ${g}`, detail: errorMessage(err), hint: 'see the hook and errno above; `podtrace run --probes` can leave this group out' };
+      return {
+        status: 'fail' as const,
+        name: `probes ${g}`,
+        detail: errorMessage(err),
+        hint: 'see the hook and errno above; `podtrace run --probes` can leave this group out',
+      };
     } finally {
       t.close();
     }
@@ -126,6 +164,10 @@ export function checkCommand(out: NodeJS.WritableStream = process.stdout): numbe
   const results = [...kernelChecks(), ...probeChecks()];
   for (const r of results) out.write(`${formatCheck(r)}\n`);
   const failed = results.filter((r) => r.status === 'fail');
-  out.write(failed.length === 0 ? 'podtrace can run on this node\n' : `podtrace cannot run: ${failed.map((r) => r.name).join(', ')}\n`);
+  out.write(
+    failed.length === 0
+      ? 'podtrace can run on this node\n'
+      : `podtrace cannot run: ${failed.map((r) => r.name).join(', ')}\n`,
+  );
   return failed.length === 0 ? 0 : 1;
 }

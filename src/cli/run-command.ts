@@ -64,7 +64,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
   const agent = buildAgent(config, logger, metrics);
   const source = agent.source as EbpfSource;
   await agent.pipeline.start();
-  logger.info({ probes: config.source.ebpf.probes, hooks: source.hooks.filter((h) => h.attached).map((h) => h.hook) }, 'podtrace running');
+  logger.info(
+    { probes: config.source.ebpf.probes, hooks: source.hooks.filter((h) => h.attached).map((h) => h.hook) },
+    'podtrace running',
+  );
 
   let signals = 0;
   const stopped = new Promise<void>((resolve) => {
@@ -80,7 +83,12 @@ export async function runCommand(args: RunArgs): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  await Promise.race([stopped, agent.pipeline.finished.catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'source failed'))]);
+  await Promise.race([
+    stopped,
+    agent.pipeline.finished.catch((err: unknown) =>
+      logger.error({ err: errorMessage(err) }, 'source failed'),
+    ),
+  ]);
   const deadline = setTimeout(() => {
     process.stderr.write(`podtrace: shutdown took longer than ${config.shutdown.timeoutMs} ms, exiting\n`);
     process.exit(1);

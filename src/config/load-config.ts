@@ -44,7 +44,8 @@ function describe(err: ErrorObject, root: unknown): string {
   }
   const key = keyPath(err.instancePath) || '(root)';
   const value = JSON.stringify(valueAt(root, err.instancePath));
-  if (err.keyword === 'enum') return `${key}: ${value} is not one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  if (err.keyword === 'enum')
+    return `${key}: ${value} is not one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
   if (err.keyword === 'format' && params.format === 'host-port') return `${key}: ${value} is not host:port`;
   return `${key}: ${value} ${err.message ?? 'is invalid'}`;
 }
@@ -55,10 +56,13 @@ function describe(err: ErrorObject, root: unknown): string {
  */
 export function validateConfig(raw: unknown): PodtraceConfig {
   const doc: unknown = raw ?? {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`(root): ${JSON.stringify(doc)} must be a mapping`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(`(root): ${JSON.stringify(doc)} must be a mapping`);
   if (!validate(doc)) {
     const seen = new Set<string>();
-    const problems = (validate.errors ?? []).map((e) => describe(e, doc)).filter((p) => !seen.has(p) && seen.add(p));
+    const problems = (validate.errors ?? [])
+      .map((e) => describe(e, doc))
+      .filter((p) => !seen.has(p) && seen.add(p));
     throw new ConfigError(problems);
   }
   return doc as unknown as PodtraceConfig;

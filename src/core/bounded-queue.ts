@@ -16,7 +16,8 @@ export class BoundedQueue<T> {
     readonly policy: DropPolicy = 'newest',
     private readonly onDrop?: (item: T, n: number) => void,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.items = new Array<T | undefined>(capacity);
   }
 

@@ -16,7 +16,11 @@ export class ConfigError extends PodtraceError {
   readonly problems: readonly string[];
   constructor(problems: readonly string[] | string) {
     const list = typeof problems === 'string' ? [problems] : problems;
-    super(list.length === 1 ? (list[0] ?? 'invalid configuration') : `invalid configuration:\n  ${list.join('\n  ')}`);
+    super(
+      list.length === 1
+        ? (list[0] ?? 'invalid configuration')
+        : `invalid configuration:\n  ${list.join('\n  ')}`,
+    );
     this.problems = list;
   }
 }

@@ -90,7 +90,7 @@ export function formatIPv6(buf: Buffer, off: number): string {
   }
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
@@ -153,7 +153,13 @@ export class RecordDecoder {
     }
   }
 
-  private decodeOne(buf: Buffer, off: number, kind: number, size: number, clockOffset: number): PodtraceEvent | null {
+  private decodeOne(
+    buf: Buffer,
+    off: number,
+    kind: number,
+    size: number,
+    clockOffset: number,
+  ): PodtraceEvent | null {
     const bootNs = readU64(buf, off + HEADER.tsNs);
     const flags = buf.readUInt16LE(off + HEADER.flags);
     const base = {
@@ -168,7 +174,7 @@ export class RecordDecoder {
       meta: null,
       enrichment: 'pending' as const,
     };
-    switch (kind) {
+    switch (kind as EventKind) {
       case EventKind.ProcessExec: {
         if (size < EXEC.size) return null;
         const argvLen = buf.readUInt16LE(off + EXEC.argvLen);

@@ -18,7 +18,15 @@ export const HEADER = {
   comm: 40,
 } as const;
 
-export const EXEC = { size: 336, ppid: 56, uid: 60, parentStartNs: 64, filenameLen: 72, argvLen: 74, filename: 80 } as const;
+export const EXEC = {
+  size: 336,
+  ppid: 56,
+  uid: 60,
+  parentStartNs: 64,
+  filenameLen: 72,
+  argvLen: 74,
+  filename: 80,
+} as const;
 export const EXIT = { size: 72, exitCode: 56, lifetimeNs: 64 } as const;
 export const FORK = { size: 72, childPid: 56, childStartNs: 64 } as const;
 export const TCP = {
@@ -36,7 +44,14 @@ export const TCP = {
   bytesSent: 112,
   bytesReceived: 120,
 } as const;
-export const OOM = { size: 104, victimPid: 56, victimCgroupId: 64, totalVmPages: 72, rssPages: 80, victimComm: 88 } as const;
+export const OOM = {
+  size: 104,
+  victimPid: 56,
+  victimCgroupId: 64,
+  totalVmPages: 72,
+  rssPages: 80,
+  victimComm: 88,
+} as const;
 
 export const FLAG_ARGV_TRUNCATED = 1 << 0;
 export const FLAG_OWNER_UNKNOWN = 1 << 1;
@@ -110,7 +125,8 @@ export function layoutMismatches(native: NativeLayout): string[] {
       continue;
     }
     for (const [field, offset] of Object.entries(fields)) {
-      if (got[field] !== offset) problems.push(`${struct}.${field}: decoder ${offset}, addon ${String(got[field])}`);
+      if (got[field] !== offset)
+        problems.push(`${struct}.${field}: decoder ${offset}, addon ${String(got[field])}`);
     }
   }
   return problems;

@@ -33,7 +33,10 @@ function compile(patterns: readonly string[]): CompiledRules {
 }
 
 /** Returns `args` with secret values replaced by `[REDACTED]` (the same array when nothing matched). */
-export function redactArgs(args: readonly string[], patterns: readonly string[] = DEFAULT_REDACT_PATTERNS): readonly string[] {
+export function redactArgs(
+  args: readonly string[],
+  patterns: readonly string[] = DEFAULT_REDACT_PATTERNS,
+): readonly string[] {
   const { flags, assignments } = compile(patterns);
   let out: string[] | undefined;
   const set = (i: number, v: string): void => {

@@ -74,7 +74,8 @@ let cached: NativeAddon | undefined;
 export function loadNativeAddon(): NativeAddon {
   if (cached) return cached;
   const path = join(packageRoot(), 'build', 'Release', 'podtrace_native.node');
-  if (!existsSync(path)) throw new Error(`podtrace native addon not built: ${path} is missing (run: npm run build)`);
+  if (!existsSync(path))
+    throw new Error(`podtrace native addon not built: ${path} is missing (run: npm run build)`);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   cached = require(path) as NativeAddon;
   return cached;

@@ -1,4 +1,3 @@
-
 import type { Observable } from 'rxjs';
 import type { Logger } from '../core/logger';
 import { errorMessage } from '../core/errors';
@@ -24,7 +23,9 @@ export class Pipeline {
   async start(): Promise<void> {
     for (const s of this.sinks) await s.start();
     if (this.enricher) await this.enricher.start();
-    const stream$: Observable<EventBatch> = this.enricher ? this.enricher.attach(this.source.batches$) : this.source.batches$;
+    const stream$: Observable<EventBatch> = this.enricher
+      ? this.enricher.attach(this.source.batches$)
+      : this.source.batches$;
     const sinks = this.sinks;
     const flow$ = new Promise<void>((resolve, reject) => {
       stream$.subscribe({
@@ -58,4 +59,3 @@ export class Pipeline {
     return this.stopping;
   }
 }
-

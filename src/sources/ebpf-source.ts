@@ -55,7 +55,8 @@ export class EbpfSource implements Source {
     if (this.tracer || this.shutdownPromise) return;
     const addon = this.deps.addon ?? loadNativeAddon();
     const mismatches = layoutMismatches(addon.layout());
-    if (mismatches.length > 0) throw new Error(`record layout mismatch between addon and decoder: ${mismatches.join('; ')}`);
+    if (mismatches.length > 0)
+      throw new Error(`record layout mismatch between addon and decoder: ${mismatches.join('; ')}`);
     const log = this.deps.logger.child({ component: 'libbpf' });
     const tracer = new addon.Tracer({
       objectDir: this.deps.objectDir ?? bpfObjectDir(),
@@ -76,7 +77,10 @@ export class EbpfSource implements Source {
       throw new NativeError(e.message, e.errno ?? 0, e.code ?? 'UNKNOWN', e.syscall ?? 'load');
     }
     for (const h of this.hookReport.filter((x) => !x.attached)) {
-      this.deps.logger.warn({ group: h.group, hook: h.hook, reason: h.reason }, 'optional hook unavailable, skipped');
+      this.deps.logger.warn(
+        { group: h.group, hook: h.hook, reason: h.reason },
+        'optional hook unavailable, skipped',
+      );
     }
     this.tracer = tracer;
     this.decoder = new RecordDecoder(new BootClock(() => addon.clockOffsetNs()));

@@ -76,7 +76,8 @@ export class Metrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? false) collectDefaultMetrics({ register: this.registry, prefix: 'podtrace_' });
+    if (options.defaultMetrics ?? false)
+      collectDefaultMetrics({ register: this.registry, prefix: 'podtrace_' });
   }
 
   /** Counts `n` dropped items at `stage` for `reason`. */
@@ -88,7 +89,11 @@ export class Metrics {
   async droppedCount(stage?: string, reason?: string): Promise<number> {
     const data = await this.dropped.get();
     return data.values
-      .filter((v) => (stage === undefined || v.labels.stage === stage) && (reason === undefined || v.labels.reason === reason))
+      .filter(
+        (v) =>
+          (stage === undefined || v.labels.stage === stage) &&
+          (reason === undefined || v.labels.reason === reason),
+      )
       .reduce((sum, v) => sum + v.value, 0);
   }
 }
