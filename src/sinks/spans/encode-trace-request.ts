@@ -159,7 +159,7 @@ function writeSpan(w: ProtobufWriter, s: SpanData): void {
   w.tag(SPAN_KIND, WIRE_VARINT);
   w.uint32(s.kind);
   w.tag(SPAN_START, WIRE_FIXED64);
-  w.fixed64(s.startTimeUnixNs);
+  w.fixed64Difference(s.endTimeUnixNs, s.durationNs);
   w.tag(SPAN_END, WIRE_FIXED64);
   w.fixed64(s.endTimeUnixNs);
   writeAttributes(w, SPAN_ATTRIBUTES, s.attributes);

@@ -126,6 +126,29 @@ export class ProtobufWriter {
     this.pos += 8;
   }
 
+  /**
+   * fixed64 of `a - b` computed exactly on 32-bit words (`a` an integer-valued double such as a
+   * Unix ns time, `b` a non-negative integer below 2^53 such as a duration); clamps at 0.
+   */
+  fixed64Difference(a: number, b: number): void {
+    const aa = a > 0 ? a : 0;
+    const bb = b > 0 ? b : 0;
+    let hi = Math.floor(aa / TWO_32) - Math.floor(bb / TWO_32);
+    let lo = aa - Math.floor(aa / TWO_32) * TWO_32 - (bb - Math.floor(bb / TWO_32) * TWO_32);
+    if (lo < 0) {
+      lo += TWO_32;
+      hi -= 1;
+    }
+    if (hi < 0) {
+      hi = 0;
+      lo = 0;
+    }
+    this.ensure(8);
+    this.buf.writeUInt32LE(lo >>> 0, this.pos);
+    this.buf.writeUInt32LE(hi >>> 0, this.pos + 4);
+    this.pos += 8;
+  }
+
   double(v: number): void {
     this.ensure(8);
     this.buf.writeDoubleLE(v, this.pos);

@@ -228,7 +228,6 @@ export class SpanMapper {
       attributes['error.type'] = String(e.exitCode);
       statusMessage = `exit code ${e.exitCode}`;
     }
-    const startUnixNs = e.timeUnixNs - (e.bootNs - e.procStartNs);
     return {
       resource: state?.resource ?? this.resources.forEvent(e),
       traceId: state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs),
@@ -236,8 +235,8 @@ export class SpanMapper {
       parentSpanId: state?.parentSpanId ?? null,
       name: PROCESS_SPAN_NAME,
       kind: SpanKind.Internal,
-      startTimeUnixNs: Math.min(startUnixNs, e.timeUnixNs),
       endTimeUnixNs: e.timeUnixNs,
+      durationNs: Math.max(0, e.bootNs - e.procStartNs),
       attributes,
       events: state?.execEvents ?? null,
       links: state?.link != null ? [state.link] : null,
@@ -291,8 +290,8 @@ export class SpanMapper {
       parentSpanId,
       name: EVENT_NAMES[e.kind],
       kind,
-      startTimeUnixNs: e.timeUnixNs - (duration > 0 ? duration : 0),
       endTimeUnixNs: e.timeUnixNs,
+      durationNs: duration > 0 ? duration : 0,
       attributes,
       events: null,
       links,

@@ -48,7 +48,11 @@ export interface SpanEvent {
   readonly attributes: Readonly<Attributes> | null;
 }
 
-/** One span ready to encode. Times are wall-clock Unix ns (integer-valued doubles). */
+/**
+ * One span ready to encode. The end is a wall-clock Unix ns double (as events carry it, exact to a
+ * few hundred ns); the duration is an exact kernel-timestamp difference. The start is written as
+ * end − duration in 64-bit integer arithmetic, so durations survive exactly on the wire.
+ */
 export interface SpanData {
   readonly resource: SpanResource;
   /** 16 bytes. */
@@ -59,13 +63,19 @@ export interface SpanData {
   readonly parentSpanId: Uint8Array | null;
   readonly name: string;
   readonly kind: SpanKind;
-  readonly startTimeUnixNs: number;
   readonly endTimeUnixNs: number;
+  /** ns, >= 0; 0 for instant events. */
+  readonly durationNs: number;
   readonly attributes: Readonly<Attributes>;
   readonly events: readonly SpanEvent[] | null;
   readonly links: readonly SpanLink[] | null;
   readonly statusCode: StatusCode;
   readonly statusMessage: string | null;
+}
+
+/** The span's start as a Unix ns double (rounded like every double of that size). */
+export function spanStartUnixNs(span: SpanData): number {
+  return span.endTimeUnixNs - span.durationNs;
 }
 
 /** Spans grouped under their resource, the shape of one `ResourceSpans` message. */
