@@ -132,7 +132,9 @@ export function processFork(o: Common & { childPid: number; childStartNs: number
   return { ...base(o), kind: EventKind.ProcessFork, childPid: o.childPid, childStartNs: o.childStartNs };
 }
 
-export function processExit(o: Common & { exitCode?: number | null; signal?: number | null }): ProcessExitEvent {
+export function processExit(
+  o: Common & { exitCode?: number | null; signal?: number | null },
+): ProcessExitEvent {
   return {
     ...base(o),
     kind: EventKind.ProcessExit,
@@ -150,7 +152,9 @@ interface Tcp {
   remotePort?: number;
 }
 
-function endpoints(o: Tcp): Pick<TcpConnectEvent, 'family' | 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort' | 'netns'> {
+function endpoints(
+  o: Tcp,
+): Pick<TcpConnectEvent, 'family' | 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort' | 'netns'> {
   return {
     family: o.family ?? 4,
     localAddr: o.localAddr ?? '10.244.1.17',
@@ -161,7 +165,9 @@ function endpoints(o: Tcp): Pick<TcpConnectEvent, 'family' | 'localAddr' | 'loca
   };
 }
 
-export function tcpConnect(o: Common & Tcp & { latencyNs?: number; error?: string | null; errno?: number }): TcpConnectEvent {
+export function tcpConnect(
+  o: Common & Tcp & { latencyNs?: number; error?: string | null; errno?: number },
+): TcpConnectEvent {
   return {
     ...base(o),
     ...endpoints(o),
@@ -176,7 +182,9 @@ export function tcpAccept(o: Common & Tcp & { latencyNs?: number }): TcpAcceptEv
   return { ...base(o), ...endpoints(o), kind: EventKind.TcpAccept, latencyNs: o.latencyNs ?? 120_000 };
 }
 
-export function tcpClose(o: Common & Tcp & { durationNs?: number; bytesSent?: number; bytesReceived?: number }): TcpCloseEvent {
+export function tcpClose(
+  o: Common & Tcp & { durationNs?: number; bytesSent?: number; bytesReceived?: number },
+): TcpCloseEvent {
   return {
     ...base(o),
     ...endpoints(o),
@@ -216,7 +224,14 @@ export function tcpVolumeBatch(n: number, meta: WorkloadMeta, startAt = 10_000_0
   const events: PodtraceEvent[] = [];
   for (let i = 0; i < n; i++) {
     const at = startAt + i * 1000;
-    const common = { pid: 3100 + (i % 7), procStartNs: 1_000_000_000 + (i % 7), at, comm: 'checkout', meta, remotePort: 5432 + (i % 3) };
+    const common = {
+      pid: 3100 + (i % 7),
+      procStartNs: 1_000_000_000 + (i % 7),
+      at,
+      comm: 'checkout',
+      meta,
+      remotePort: 5432 + (i % 3),
+    };
     events.push(i % 2 === 0 ? tcpConnect(common) : tcpClose(common));
   }
   return { events };

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- proto-loader hands out untyped decoded objects */
 /**
  * A real OTLP/gRPC trace receiver for tests: a grpc-js server for
  * opentelemetry.proto.collector.trace.v1.TraceService/Export that decodes every request with
@@ -211,7 +212,10 @@ export class OtlpReceiver {
   waitForSpans(n: number, guardMs = 20_000): Promise<void> {
     if (this.spans.length >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`receiver got ${this.spans.length} of ${n} spans`)), guardMs);
+      const timer = setTimeout(
+        () => reject(new Error(`receiver got ${this.spans.length} of ${n} spans`)),
+        guardMs,
+      );
       this.waiters.push({
         n,
         resolve: () => {
@@ -240,7 +244,9 @@ export class OtlpReceiver {
     const partial = this.partial.shift();
     callback(
       null,
-      partial ? { partialSuccess: { rejectedSpans: String(partial.rejected), errorMessage: partial.message } } : {},
+      partial
+        ? { partialSuccess: { rejectedSpans: String(partial.rejected), errorMessage: partial.message } }
+        : {},
     );
     this.waiters = this.waiters.filter((w) => {
       if (this.spans.length < w.n) return true;

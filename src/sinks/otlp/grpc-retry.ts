@@ -1,5 +1,5 @@
-import { Metadata, status } from '@grpc/grpc-js';
-import type { ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
+import type { Metadata, ServiceError } from '@grpc/grpc-js';
 import { PermanentError, RetryableError } from '../../core/errors';
 import type { PodtraceError } from '../../core/errors';
 import { ProtobufReader } from '../spans/protobuf-reader';

@@ -46,7 +46,8 @@ export interface OtlpSinkConfig {
 }
 
 /** `http://host:port`, `https://host:port`, `host:port` (an IPv6 host in brackets), port optional with a scheme. */
-export const OTLP_ENDPOINT_PATTERN = '^((https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?/?)|((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}))$';
+export const OTLP_ENDPOINT_PATTERN =
+  '^((https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?/?)|((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}))$';
 
 export const otlpSinkSchema: JsonSchema = {
   type: 'object',
@@ -65,7 +66,7 @@ export const otlpSinkSchema: JsonSchema = {
         cert: { type: 'string', minLength: 1 },
         key: { type: 'string', minLength: 1 },
       },
-      dependentRequired: { cert: ['key'], key: ['cert'] },
+      dependencies: { cert: ['key'], key: ['cert'] },
     },
     headers: {
       type: 'object',
@@ -81,7 +82,12 @@ export const otlpSinkSchema: JsonSchema = {
       default: {},
       properties: {
         maxSpans: { type: 'integer', minimum: 1, maximum: 65_536, default: DEFAULT_OTLP_BATCH_MAX_SPANS },
-        maxDelayMs: { type: 'integer', minimum: 1, maximum: 60_000, default: DEFAULT_OTLP_BATCH_MAX_DELAY_MS },
+        maxDelayMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 60_000,
+          default: DEFAULT_OTLP_BATCH_MAX_DELAY_MS,
+        },
       },
     },
     queue: {
@@ -92,15 +98,35 @@ export const otlpSinkSchema: JsonSchema = {
         maxSpans: { type: 'integer', minimum: 1, maximum: 16_777_216, default: DEFAULT_OTLP_QUEUE_MAX_SPANS },
       },
     },
-    maxConcurrentExports: { type: 'integer', minimum: 1, maximum: 64, default: DEFAULT_OTLP_MAX_CONCURRENT_EXPORTS },
+    maxConcurrentExports: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: DEFAULT_OTLP_MAX_CONCURRENT_EXPORTS,
+    },
     retry: {
       type: 'object',
       additionalProperties: false,
       default: {},
       properties: {
-        initialBackoffMs: { type: 'integer', minimum: 1, maximum: 600_000, default: DEFAULT_OTLP_RETRY_INITIAL_BACKOFF_MS },
-        maxBackoffMs: { type: 'integer', minimum: 1, maximum: 3_600_000, default: DEFAULT_OTLP_RETRY_MAX_BACKOFF_MS },
-        maxElapsedMs: { type: 'integer', minimum: 0, maximum: 86_400_000, default: DEFAULT_OTLP_RETRY_MAX_ELAPSED_MS },
+        initialBackoffMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 600_000,
+          default: DEFAULT_OTLP_RETRY_INITIAL_BACKOFF_MS,
+        },
+        maxBackoffMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 3_600_000,
+          default: DEFAULT_OTLP_RETRY_MAX_BACKOFF_MS,
+        },
+        maxElapsedMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 86_400_000,
+          default: DEFAULT_OTLP_RETRY_MAX_ELAPSED_MS,
+        },
       },
     },
     traces: {
@@ -108,7 +134,12 @@ export const otlpSinkSchema: JsonSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        maxTraceSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 86_400, default: DEFAULT_MAX_TRACE_SECONDS },
+        maxTraceSeconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 86_400,
+          default: DEFAULT_MAX_TRACE_SECONDS,
+        },
         maxTrackedProcesses: {
           type: 'integer',
           minimum: 16,

@@ -54,7 +54,9 @@ function readPem(path: string | undefined, key: string): Buffer | null {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new ConfigError(`sinks.otlp.tls.${key}: ${JSON.stringify(path)} cannot be read: ${errorMessage(err)}`);
+    throw new ConfigError(
+      `sinks.otlp.tls.${key}: ${JSON.stringify(path)} cannot be read: ${errorMessage(err)}`,
+    );
   }
 }
 
@@ -78,7 +80,8 @@ export class OtlpGrpcClient {
       'grpc.max_reconnect_backoff_ms': options.reconnectBackoffMs.max,
       'grpc.max_send_message_length': -1,
     };
-    if (options.compression === 'gzip') channelOptions['grpc.default_compression_algorithm'] = GRPC_COMPRESSION_GZIP;
+    if (options.compression === 'gzip')
+      channelOptions['grpc.default_compression_algorithm'] = GRPC_COMPRESSION_GZIP;
     this.client = new Client(
       options.target.address,
       channelCredentials(options.target.secure, options.tls),

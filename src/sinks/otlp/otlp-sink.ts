@@ -56,7 +56,10 @@ function readBootId(logger: Logger): string {
     return readFileSync(BOOT_ID_PATH, 'utf8').trim();
   } catch (err) {
     const fallback = randomUUID();
-    logger.warn({ err: errorMessage(err), fallback }, `cannot read ${BOOT_ID_PATH}: span ids are stable only within this run`);
+    logger.warn(
+      { err: errorMessage(err), fallback },
+      `cannot read ${BOOT_ID_PATH}: span ids are stable only within this run`,
+    );
     return fallback;
   }
 }
@@ -116,7 +119,10 @@ export class OtlpSink implements Sink, ReadinessProbe {
     const target = resolveOtlpTarget(config, env);
     const resourceEnv = parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES);
     if (resourceEnv.rejected.length > 0) {
-      this.logger.warn({ rejected: resourceEnv.rejected }, 'OTEL_RESOURCE_ATTRIBUTES: skipped malformed entries');
+      this.logger.warn(
+        { rejected: resourceEnv.rejected },
+        'OTEL_RESOURCE_ATTRIBUTES: skipped malformed entries',
+      );
     }
     this.mapper = new SpanMapper({
       bootId: deps.bootId ?? readBootId(deps.logger),
@@ -222,7 +228,10 @@ export class OtlpSink implements Sink, ReadinessProbe {
       } catch (err) {
         failure = err;
       }
-      this.metrics.sinkExportLatency.observe({ sink: OTLP_SINK_NAME }, Number(process.hrtime.bigint() - t0) / 1e9);
+      this.metrics.sinkExportLatency.observe(
+        { sink: OTLP_SINK_NAME },
+        Number(process.hrtime.bigint() - t0) / 1e9,
+      );
       if (outcome !== undefined) {
         this.onExported(spans.length, outcome);
         return;
@@ -246,7 +255,10 @@ export class OtlpSink implements Sink, ReadinessProbe {
         return;
       }
       this.metrics.sinkRetried.inc({ sink: OTLP_SINK_NAME });
-      this.logger.debug({ spans: spans.length, delayMs: Math.round(delay), err: reason }, 'OTLP export retry');
+      this.logger.debug(
+        { spans: spans.length, delayMs: Math.round(delay), err: reason },
+        'OTLP export retry',
+      );
     }
   }
 
@@ -326,7 +338,11 @@ export class OtlpSink implements Sink, ReadinessProbe {
       }
       if (this.queue.length > 0) {
         const left = this.queue.drain();
-        this.dropBatch(left.length, OtlpDropReason.ShutdownTimeout, new PermanentError('shutdown deadline passed'));
+        this.dropBatch(
+          left.length,
+          OtlpDropReason.ShutdownTimeout,
+          new PermanentError('shutdown deadline passed'),
+        );
       }
       while (this.inFlight > 0) await this.waitForProgress();
     } finally {

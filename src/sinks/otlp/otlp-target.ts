@@ -65,14 +65,17 @@ export function resolveOtlpTarget(config: OtlpSinkConfig, env: NodeJS.ProcessEnv
     }
   }
   if (!endpointRe.test(endpoint)) {
-    throw new ConfigError(`${source}: ${JSON.stringify(endpoint)} is not an OTLP gRPC endpoint (http(s)://host:port or host:port)`);
+    throw new ConfigError(
+      `${source}: ${JSON.stringify(endpoint)} is not an OTLP gRPC endpoint (http(s)://host:port or host:port)`,
+    );
   }
   const scheme = /^(https?):\/\//.exec(endpoint)?.[1];
   const hostPort = endpoint.replace(/^https?:\/\//, '').replace(/\/$/, '');
   const hasPort = /:[0-9]{1,5}$/.test(hostPort) && !hostPort.endsWith(']');
   const address = hasPort ? hostPort : `${hostPort}:${DEFAULT_OTLP_GRPC_PORT}`;
   const port = Number(address.slice(address.lastIndexOf(':') + 1));
-  if (port < 1 || port > 65535) throw new ConfigError(`${source}: ${JSON.stringify(endpoint)} has port ${port} out of range`);
+  if (port < 1 || port > 65535)
+    throw new ConfigError(`${source}: ${JSON.stringify(endpoint)} has port ${port} out of range`);
   const insecure =
     config.insecure ??
     envBoolean(env, 'OTEL_EXPORTER_OTLP_TRACES_INSECURE') ??

@@ -4,7 +4,10 @@ import type { SpanMapper } from './span-mapper';
 import type { InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
 
 /** Groups spans by resource (first-seen order), the shape of an ExportTraceServiceRequest. */
-export function groupByResource(spans: readonly SpanData[], scope: InstrumentationScope = PODTRACE_SCOPE): ResourceSpans[] {
+export function groupByResource(
+  spans: readonly SpanData[],
+  scope: InstrumentationScope = PODTRACE_SCOPE,
+): ResourceSpans[] {
   const groups = new Map<SpanResource, SpanData[]>();
   for (const s of spans) {
     const list = groups.get(s.resource);

@@ -45,7 +45,12 @@ function hi32(n: number): number {
 export function bootIdSeeds(bootId: string): [number, number, number, number] {
   const hex = bootId.trim().replace(/-/g, '').toLowerCase();
   if (/^[0-9a-f]{32}$/.test(hex)) {
-    return [0, 8, 16, 24].map((i) => parseInt(hex.slice(i, i + 8), 16) >>> 0) as [number, number, number, number];
+    return [0, 8, 16, 24].map((i) => parseInt(hex.slice(i, i + 8), 16) >>> 0) as [
+      number,
+      number,
+      number,
+      number,
+    ];
   }
   const seeds: [number, number, number, number] = [0x9747b28c, 0x5bd1e995, 0x27d4eb2f, 0x165667b1];
   for (let lane = 0; lane < 4; lane++) {

@@ -216,7 +216,9 @@ export class SpanMapper {
     if (state !== undefined) this.processes.delete(key);
     const exitAttributes = eventAttributes(e, { redact: this.redact });
     const attributes: Attributes =
-      state?.execAttributes != null ? Object.assign({}, state.execAttributes, exitAttributes) : exitAttributes;
+      state?.execAttributes != null
+        ? Object.assign({}, state.execAttributes, exitAttributes)
+        : exitAttributes;
     let statusCode = StatusCode.Unset;
     let statusMessage: string | null = null;
     if (e.signal !== null) {
@@ -245,7 +247,9 @@ export class SpanMapper {
     };
   }
 
-  private eventSpan(e: Exclude<PodtraceEvent, ProcessExecEvent | ProcessExitEvent | ProcessForkEvent>): SpanData {
+  private eventSpan(
+    e: Exclude<PodtraceEvent, ProcessExecEvent | ProcessExitEvent | ProcessForkEvent>,
+  ): SpanData {
     const attributes = eventAttributes(e, { redact: this.redact });
     let kind = SpanKind.Internal;
     let statusCode = StatusCode.Unset;

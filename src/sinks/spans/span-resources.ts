@@ -21,7 +21,10 @@ export const HOST_SERVICE_NAMESPACE = 'host';
  * Parses `OTEL_RESOURCE_ATTRIBUTES` (`key1=value1,key2=value2`, values percent-encoded).
  * Malformed entries are skipped, as the OpenTelemetry SDKs do; they are returned in `rejected`.
  */
-export function parseResourceAttributes(text: string | undefined): { attributes: Record<string, string>; rejected: string[] } {
+export function parseResourceAttributes(text: string | undefined): {
+  attributes: Record<string, string>;
+  rejected: string[];
+} {
   const attributes: Record<string, string> = {};
   const rejected: string[] = [];
   if (text === undefined) return { attributes, rejected };

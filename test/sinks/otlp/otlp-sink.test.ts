@@ -25,7 +25,7 @@ import {
   workloadMeta,
 } from '../../helpers/events';
 import { GrpcWireTap } from '../../helpers/grpc-wire-tap';
-import { OtlpReceiver } from '../../helpers/otlp-receiver';
+import { OtlpReceiver, attributeMap } from '../../helpers/otlp-receiver';
 import { describeIf } from '../../helpers/prereq';
 import { captureLogger, counterValue, eventually, otlpConfig } from './otlp-test-support';
 
@@ -47,7 +47,11 @@ async function receiver(tls?: ConstructorParameters<typeof OtlpReceiver>[0]): Pr
   return r;
 }
 
-function sinkFor(section: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, logger = silentLogger()): Harness {
+function sinkFor(
+  section: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = {},
+  logger = silentLogger(),
+): Harness {
   const metrics = new Metrics();
   const sink = createOtlpSink(otlpConfig({ batch: { maxDelayMs: 20 }, retry: FAST_RETRY, ...section }), {
     logger,
@@ -79,7 +83,10 @@ describe('OtlpSink', () => {
 
     it('delivers every queued span before it resolves', async () => {
       const r = await receiver();
-      const { sink, metrics } = sinkFor({ endpoint: `http://${r.address}`, batch: { maxSpans: 2048, maxDelayMs: 60_000 } });
+      const { sink, metrics } = sinkFor({
+        endpoint: `http://${r.address}`,
+        batch: { maxSpans: 2048, maxDelayMs: 60_000 },
+      });
       await sink.start();
       sink.consume(tcpVolumeBatch(300, workloadMeta()));
       expect(r.calls).toBe(0); // the 60 s batch delay holds them
@@ -95,8 +102,18 @@ describe('OtlpSink', () => {
       await r.stop();
       const metrics = new Metrics();
       const sink = createOtlpSink(
-        otlpConfig({ endpoint: `http://${r.address}`, retry: { initialBackoffMs: 20, maxBackoffMs: 50, maxElapsedMs: 600_000 } }),
-        { logger: silentLogger(), metrics, env: {}, nodeName: 'n', bootId: TEST_BOOT_ID, shutdownTimeoutMs: 300 },
+        otlpConfig({
+          endpoint: `http://${r.address}`,
+          retry: { initialBackoffMs: 20, maxBackoffMs: 50, maxElapsedMs: 600_000 },
+        }),
+        {
+          logger: silentLogger(),
+          metrics,
+          env: {},
+          nodeName: 'n',
+          bootId: TEST_BOOT_ID,
+          shutdownTimeoutMs: 300,
+        },
       );
       await sink.start();
       sink.consume(tcpVolumeBatch(40, workloadMeta()));
@@ -113,17 +130,60 @@ describe('OtlpSink', () => {
       const env = { OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=prod,team=pay%20ments' };
       const { sink } = sinkFor({ endpoint: `http://${r.address}` }, env);
       await sink.start();
-      const checkout = workloadMeta({ namespace: 'shop', deployment: 'checkout', labels: { app: 'checkout' } });
+      const checkout = workloadMeta({
+        namespace: 'shop',
+        deployment: 'checkout',
+        labels: { app: 'checkout' },
+      });
       const host = hostMeta();
       const t = 5000 * SEC;
       sink.consume(
         batch(
-          tcpConnect({ pid: 4100, procStartNs: 100 * SEC, at: t, comm: 'checkout', meta: checkout, latencyNs: 300_000 }),
-          tcpConnect({ pid: 4100, procStartNs: 100 * SEC, at: t + 10, comm: 'checkout', meta: checkout, error: 'ECONNREFUSED', remotePort: 6379 }),
-          tcpAccept({ pid: 4100, procStartNs: 100 * SEC, at: t + 20, comm: 'checkout', meta: checkout, remoteAddr: '10.244.2.9', remotePort: 51000, localPort: 8080 }),
+          tcpConnect({
+            pid: 4100,
+            procStartNs: 100 * SEC,
+            at: t,
+            comm: 'checkout',
+            meta: checkout,
+            latencyNs: 300_000,
+          }),
+          tcpConnect({
+            pid: 4100,
+            procStartNs: 100 * SEC,
+            at: t + 10,
+            comm: 'checkout',
+            meta: checkout,
+            error: 'ECONNREFUSED',
+            remotePort: 6379,
+          }),
+          tcpAccept({
+            pid: 4100,
+            procStartNs: 100 * SEC,
+            at: t + 20,
+            comm: 'checkout',
+            meta: checkout,
+            remoteAddr: '10.244.2.9',
+            remotePort: 51000,
+            localPort: 8080,
+          }),
           tcpRetransmit({ pid: 812, procStartNs: 3 * SEC, at: t + 30, comm: 'kubelet', meta: host }),
-          oomKill({ pid: 4100, procStartNs: 100 * SEC, at: t + 40, comm: 'checkout', meta: checkout, victimPid: 4100, victimComm: 'checkout' }),
-          tcpClose({ pid: 999, procStartNs: 9 * SEC, at: t + 50, comm: 'mystery', meta: null, durationNs: 3 * SEC }),
+          oomKill({
+            pid: 4100,
+            procStartNs: 100 * SEC,
+            at: t + 40,
+            comm: 'checkout',
+            meta: checkout,
+            victimPid: 4100,
+            victimComm: 'checkout',
+          }),
+          tcpClose({
+            pid: 999,
+            procStartNs: 9 * SEC,
+            at: t + 50,
+            comm: 'mystery',
+            meta: null,
+            durationNs: 3 * SEC,
+          }),
         ),
       );
       await r.waitForSpans(6);
@@ -166,7 +226,11 @@ describe('OtlpSink', () => {
 
       const accept = byName('tcp.accept');
       expect(accept.kind).toBe('SPAN_KIND_SERVER');
-      expect(accept.attributes).toMatchObject({ 'client.address': '10.244.2.9', 'client.port': 51000, 'network.local.port': 8080 });
+      expect(accept.attributes).toMatchObject({
+        'client.address': '10.244.2.9',
+        'client.port': 51000,
+        'network.local.port': 8080,
+      });
 
       const retransmit = byName('tcp.retransmit');
       expect(retransmit.startTimeUnixNano).toBe(retransmit.endTimeUnixNano);
@@ -186,7 +250,12 @@ describe('OtlpSink', () => {
       expect(close.resource['service.name']).toBe('unknown_service:mystery');
 
       // Containers share one resource per request: the checkout spans sit under a single ResourceSpans.
-      const resourceNames = r.requests.flatMap((q) => q.body.resourceSpans.map((rs: any) => rs.resource.attributes.find((a: any) => a.key === 'service.name').value.stringValue));
+      const resourceNames: string[] = [];
+      for (const q of r.requests) {
+        for (const rs of q.body.resourceSpans as { resource: { attributes: unknown[] } }[]) {
+          resourceNames.push(String(attributeMap(rs.resource.attributes as never)['service.name']));
+        }
+      }
       expect(resourceNames.filter((n: string) => n === 'checkout')).toHaveLength(r.requests.length);
       for (const s of r.spans) expect(SPAN_NAMES).toContain(s.name);
     });
@@ -199,11 +268,29 @@ describe('OtlpSink', () => {
       const t0 = 7000 * SEC;
       const sh = { pid: 5000, procStartNs: t0, comm: 'sh', meta: job };
       const child = { pid: 5001, procStartNs: t0 + 2_000_000, comm: 'psql', meta: job };
-      sink.consume(batch(processExec({ ...sh, at: t0 + 1_000_000, ppid: 4999, parentStartNs: 10 * SEC, filename: '/bin/sh', args: ['sh', '-c', 'psql --password hunter2; true'] })));
+      sink.consume(
+        batch(
+          processExec({
+            ...sh,
+            at: t0 + 1_000_000,
+            ppid: 4999,
+            parentStartNs: 10 * SEC,
+            filename: '/bin/sh',
+            args: ['sh', '-c', 'psql --password hunter2; true'],
+          }),
+        ),
+      );
       sink.consume(
         batch(
           processFork({ ...sh, at: t0 + 2_000_000, childPid: 5001, childStartNs: child.procStartNs }),
-          processExec({ ...child, at: t0 + 3_000_000, ppid: 5000, parentStartNs: t0, filename: '/usr/bin/psql', args: ['psql', '--password', 'hunter2'] }),
+          processExec({
+            ...child,
+            at: t0 + 3_000_000,
+            ppid: 5000,
+            parentStartNs: t0,
+            filename: '/usr/bin/psql',
+            args: ['psql', '--password', 'hunter2'],
+          }),
           tcpConnect({ ...child, at: t0 + 4_000_000 }),
         ),
       );
@@ -249,7 +336,10 @@ describe('OtlpSink', () => {
       await sink.start();
       sink.consume(tcpVolumeBatch(4, workloadMeta()));
       await r.waitForSpans(4);
-      expect(r.requests[0]!.metadata).toMatchObject({ 'x-tenant': 'from-config', authorization: 'Bearer abc' });
+      expect(r.requests[0]!.metadata).toMatchObject({
+        'x-tenant': 'from-config',
+        authorization: 'Bearer abc',
+      });
     });
   });
 
@@ -306,7 +396,9 @@ describe('OtlpSink', () => {
       await eventually(async () => (await metrics.droppedCount('otlp', 'retries_exhausted')) === 50);
       expect(sink.ready().ready).toBe(true);
       expect(sink.ready().detail).toMatch(/failing/);
-      expect(await counterValue(metrics.sinkFailed, { sink: 'otlp', reason: 'UNAVAILABLE' })).toBeGreaterThan(0);
+      expect(await counterValue(metrics.sinkFailed, { sink: 'otlp', reason: 'UNAVAILABLE' })).toBeGreaterThan(
+        0,
+      );
 
       await r.start(Number(address.split(':')[1]));
       sink.consume(tcpVolumeBatch(30, workloadMeta(), 50_000 * SEC));
@@ -379,18 +471,62 @@ describeIf(opensslMissing())('OtlpSink over TLS', () => {
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'podtrace-otlp-tls-'));
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=podtrace test CA');
+    openssl(
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=podtrace test CA',
+    );
     writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
     for (const name of ['server', 'client']) {
-      openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-      openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '1', '-extfile', 'san.ext');
+      openssl(
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${name}`,
+      );
+      openssl(
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${name}.crt`,
+        '-days',
+        '1',
+        '-extfile',
+        'san.ext',
+      );
     }
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('exports to a receiver whose certificate the configured CA signed', async () => {
-    const r = await receiver({ key: readFileSync(file('server.key')), cert: readFileSync(file('server.crt')) });
+    const r = await receiver({
+      key: readFileSync(file('server.key')),
+      cert: readFileSync(file('server.crt')),
+    });
     const { sink } = sinkFor({ endpoint: `https://${r.address}`, tls: { ca: file('ca.crt') } });
     await sink.start();
     sink.consume(tcpVolumeBatch(20, workloadMeta()));
@@ -415,7 +551,10 @@ describeIf(opensslMissing())('OtlpSink over TLS', () => {
   });
 
   it('refuses a receiver whose certificate the CA did not sign, counting the failures', async () => {
-    const r = await receiver({ key: readFileSync(file('server.key')), cert: readFileSync(file('server.crt')) });
+    const r = await receiver({
+      key: readFileSync(file('server.key')),
+      cert: readFileSync(file('server.crt')),
+    });
     const { sink, metrics } = sinkFor({
       endpoint: `https://${r.address}`,
       tls: { ca: file('client.crt') },

@@ -16,7 +16,8 @@ export function captureLogger(): { logger: Logger; lines: Record<string, unknown
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line));
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line));
       cb();
     },
   });
@@ -24,12 +25,14 @@ export function captureLogger(): { logger: Logger; lines: Record<string, unknown
 }
 
 export async function counterValue(
-  metric: Metrics['sinkExported'] | Metrics['sinkRetried'] | Metrics['sinkFailed'],
+  metric: Pick<Metrics['sinkFailed'], 'get'> | Pick<Metrics['sinkExported'], 'get'>,
   labels: Record<string, string>,
 ): Promise<number> {
   const data = await metric.get();
   return data.values
-    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
+    .filter((v) =>
+      Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want),
+    )
     .reduce((sum, v) => sum + v.value, 0);
 }
 
