@@ -8,6 +8,7 @@ import { errorMessage } from '../core/errors';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Enricher, Sink, Source } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
+import { createOtlpSink } from '../sinks/otlp/otlp-sink';
 import { EbpfSource } from '../sources/ebpf-source';
 import { Metrics } from '../telemetry/metrics';
 import type { RunArgs } from './args';
@@ -33,7 +34,20 @@ export interface Agent {
 export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metrics): Agent {
   const source = new EbpfSource(config.source.ebpf, { logger: logger.child({ component: 'ebpf' }), metrics });
   const sinks: Sink[] = [];
+  const nodeName = config.nodeName ?? hostname();
   if (config.sinks.console.enabled) sinks.push(new ConsoleSink(config.sinks.console, { logger, metrics }));
+  if (config.sinks.otlp.enabled) {
+    sinks.push(
+      createOtlpSink(config.sinks.otlp, {
+        logger: logger.child({ component: 'otlp' }),
+        metrics,
+        env: process.env,
+        nodeName,
+        hostName: hostname(),
+        shutdownTimeoutMs: config.shutdown.timeoutMs,
+      }),
+    );
+  }
   const enricher: Enricher | null = null;
   const pipeline = new Pipeline(source, enricher, sinks, logger);
   return { pipeline, source, sinks, metrics, logger, config };
