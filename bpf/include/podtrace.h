@@ -11,11 +11,7 @@
 #ifndef PODTRACE_H
 #define PODTRACE_H
 
-#ifdef __BPF__
-/* vmlinux.h provides the __u* types in BPF programs. */
-#else
 #include <linux/types.h>
-#endif
 
 #define PT_RECORD_VERSION 1
 #define PT_COMM_LEN 16
@@ -63,7 +59,7 @@ struct pt_exec {
 	__u64 parent_start_ns;
 	__u16 filename_len; /* bytes used in filename, without NUL */
 	__u16 argv_len;     /* bytes of argv that follow this struct */
-	__u32 argc;         /* arguments captured (the count of NUL-terminated strings in argv) */
+	__u32 _reserved;    /* zero; user space counts the NUL-terminated strings in argv */
 	char filename[PT_FILENAME_LEN];
 	/* char argv[argv_len]; */
 }; /* 56 + 24 + 256 = 336 bytes */

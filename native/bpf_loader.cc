@@ -1,0 +1,129 @@
+#include "bpf_loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/btf.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "native_error.h"
+#include "podtrace.h"
+
+void BpfLoader::ObjectDeleter::operator()(bpf_object *o) const { bpf_object__close(o); }
+void BpfLoader::LinkDeleter::operator()(bpf_link *l) const { bpf_link__destroy(l); }
+
+BpfLoader::BpfLoader(LoaderOptions options) : options_(std::move(options)) {}
+
+BpfLoader::~BpfLoader() {
+  links_.clear();  // detach before the programs go away
+  objects_.clear();
+}
+
+namespace {
+
+// Sets a `const volatile` global in .rodata before load, found by name through the object's BTF.
+void set_rodata(bpf_object *obj, const char *name, const void *value, size_t size) {
+  bpf_map *rodata = nullptr;
+  bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    const char *n = bpf_map__name(m);
+    if (n && std::strstr(n, ".rodata")) rodata = m;
+  }
+  const btf *b = bpf_object__btf(obj);
+  if (!rodata || !b) throw NativeFailure(std::string("set ") + name + ": no .rodata in object", ENOENT);
+  int sec_id = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
+  if (sec_id < 0) throw NativeFailure(std::string("set ") + name + ": no .rodata section", ENOENT);
+  const btf_type *sec = btf__type_by_id(b, sec_id);
+  const btf_var_secinfo *vs = btf_var_secinfos(sec);
+  size_t data_size = 0;
+  const auto *initial = static_cast<const char *>(bpf_map__initial_value(rodata, &data_size));
+  if (!initial) throw NativeFailure(std::string("set ") + name + ": no initial value", ENOENT);
+  std::vector<char> data(initial, initial + data_size);
+  for (unsigned i = 0; i < btf_vlen(sec); i++, vs++) {
+    const btf_type *var = btf__type_by_id(b, vs->type);
+    if (std::strcmp(btf__name_by_offset(b, var->name_off), name) != 0) continue;
+    if (vs->size != size || vs->offset + size > data_size)
+      throw NativeFailure(std::string("set ") + name + ": size mismatch", EINVAL);
+    std::memcpy(data.data() + vs->offset, value, size);
+    int err = bpf_map__set_initial_value(rodata, data.data(), data.size());
+    if (err) throw NativeFailure(std::string("set ") + name, -err);
+    return;
+  }
+  throw NativeFailure(std::string("set ") + name + ": not found", ENOENT);
+}
+
+}  // namespace
+
+void BpfLoader::load() {
+  for (const auto &g : options_.groups) load_group(g, false);
+  for (const auto &g : options_.optional) {
+    try {
+      load_group(g, true);
+    } catch (const NativeFailure &f) {
+      hooks_.push_back({g, "(object)", false, f.what()});
+    }
+  }
+}
+
+void BpfLoader::load_group(const std::string &group, bool optional) {
+  const std::string path = options_.object_dir + "/" + group + ".bpf.o";
+  bpf_object *raw = bpf_object__open_file(path.c_str(), nullptr);
+  if (!raw) throw NativeFailure("probe group " + group + ": open " + path, errno ? errno : ENOENT);
+  std::unique_ptr<bpf_object, ObjectDeleter> obj(raw);
+
+  set_rodata(obj.get(), "pt_argv_bytes", &options_.argv_bytes, sizeof(options_.argv_bytes));
+  set_rodata(obj.get(), "pt_wakeup_bytes", &options_.wakeup_bytes, sizeof(options_.wakeup_bytes));
+
+  bpf_map *events = bpf_object__find_map_by_name(obj.get(), "events");
+  bpf_map *losses = bpf_object__find_map_by_name(obj.get(), "losses");
+  if (!events || !losses) throw NativeFailure("probe group " + group + ": missing events/losses map", ENOENT);
+  if (ring_fd_ >= 0) {
+    int err = bpf_map__reuse_fd(events, ring_fd_);
+    if (!err) err = bpf_map__reuse_fd(losses, losses_fd_);
+    if (err) throw NativeFailure("probe group " + group + ": share ring buffer", -err);
+  } else {
+    int err = bpf_map__set_max_entries(events, options_.ring_buffer_bytes);
+    if (err) throw NativeFailure("probe group " + group + ": size ring buffer", -err);
+  }
+
+  int err = bpf_object__load(obj.get());
+  if (err) throw NativeFailure("probe group " + group + ": load", -err);
+
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
+  bpf_program *prog;
+  bpf_object__for_each_program(prog, obj.get()) {
+    const char *sec = bpf_program__section_name(prog);
+    bpf_link *link = bpf_program__attach(prog);
+    if (!link) {
+      int e = errno ? errno : EINVAL;
+      std::string hook = sec ? sec : bpf_program__name(prog);
+      std::string kind = hook.substr(0, hook.find('/'));
+      std::string target = hook.substr(hook.find('/') + 1);
+      if (optional) throw NativeFailure("attach " + kind + " " + target, e);
+      throw NativeFailure("probe group " + group + ": attach " + kind + " " + target, e);
+    }
+    links.emplace_back(link);
+    hooks_.push_back({group, sec ? sec : "", true, ""});
+  }
+  if (ring_fd_ < 0) {
+    ring_fd_ = bpf_map__fd(events);
+    losses_fd_ = bpf_map__fd(losses);
+  }
+  for (auto &l : links) links_.push_back(std::move(l));
+  objects_.push_back(std::move(obj));
+}
+
+std::vector<uint64_t> BpfLoader::losses() const {
+  std::vector<uint64_t> out(PT_EVENT_KIND_MAX + 1, 0);
+  if (losses_fd_ < 0) return out;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return out;
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpu));
+  for (uint32_t k = 0; k <= PT_EVENT_KIND_MAX; k++) {
+    if (bpf_map_lookup_elem(losses_fd_, &k, per_cpu.data()) != 0) continue;
+    for (auto v : per_cpu) out[k] += v;
+  }
+  return out;
+}

@@ -1,0 +1,61 @@
+// Opens, configures, loads and attaches the BPF object of each probe group. All groups share one
+// ring buffer and one loss table (the first object creates them, the others reuse the fds).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct bpf_object;
+struct bpf_link;
+
+struct LoaderOptions {
+  std::string object_dir;
+  std::vector<std::string> groups;    // required: failure is an error naming the group
+  std::vector<std::string> optional;  // extras: failure is reported and skipped
+  uint32_t ring_buffer_bytes = 8u << 20;
+  uint32_t argv_bytes = 512;
+  uint64_t wakeup_bytes = 4u << 20;
+};
+
+struct HookReport {
+  std::string group;
+  std::string hook;    // e.g. "tracepoint/sock/inet_sock_set_state"
+  bool attached;
+  std::string reason;  // why it was skipped
+};
+
+class BpfLoader {
+ public:
+  explicit BpfLoader(LoaderOptions options);
+  ~BpfLoader();
+  BpfLoader(const BpfLoader &) = delete;
+  BpfLoader &operator=(const BpfLoader &) = delete;
+
+  // Loads and attaches everything; throws NativeFailure naming the group and step.
+  void load();
+  int ring_fd() const { return ring_fd_; }
+  int losses_fd() const { return losses_fd_; }
+  const std::vector<HookReport> &hooks() const { return hooks_; }
+  // Detaches every program (no new records); maps stay until destruction.
+  void detach() { links_.clear(); }
+  // Failed reserves per kind, summed over CPUs.
+  std::vector<uint64_t> losses() const;
+
+ private:
+  void load_group(const std::string &group, bool optional);
+
+  struct ObjectDeleter {
+    void operator()(bpf_object *o) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link *l) const;
+  };
+
+  LoaderOptions options_;
+  std::vector<std::unique_ptr<bpf_object, ObjectDeleter>> objects_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::vector<HookReport> hooks_;
+  int ring_fd_ = -1;
+  int losses_fd_ = -1;
+};

@@ -1,0 +1,57 @@
+import { PROBE_GROUPS } from '../events/event-kind';
+import type { ProbeGroup } from '../events/event-kind';
+
+export class UsageError extends Error {}
+
+export interface RunArgs {
+  config?: string;
+  probes?: ProbeGroup[];
+  output?: 'text' | 'json';
+}
+
+export const USAGE = `usage:
+  podtrace run [--config FILE] [--probes process,tcp,oom] [--output text|json]
+  podtrace check [--config FILE]
+  podtrace config print [--config FILE]
+  podtrace config validate FILE
+  podtrace --version`;
+
+/** Parses `--flag value` / `--flag=value` pairs against the allowed flags. */
+export function parseFlags(argv: readonly string[], allowed: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`);
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    if (!allowed.includes(name)) throw new UsageError(`unknown flag --${name}`);
+    const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+    if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+    out.set(name, value);
+  }
+  return out;
+}
+
+export function parseRunArgs(argv: readonly string[]): RunArgs {
+  const flags = parseFlags(argv, ['config', 'probes', 'output']);
+  const args: RunArgs = {};
+  const config = flags.get('config');
+  if (config !== undefined) args.config = config;
+  const probes = flags.get('probes');
+  if (probes !== undefined) {
+    const list = probes.split(',').map((p) => p.trim());
+    for (const p of list) {
+      if (!(PROBE_GROUPS as readonly string[]).includes(p)) {
+        throw new UsageError(`--probes: "${p}" is not a probe group (one of ${PROBE_GROUPS.join(', ')})`);
+      }
+    }
+    args.probes = [...new Set(list)] as ProbeGroup[];
+  }
+  const output = flags.get('output');
+  if (output !== undefined) {
+    if (output !== 'text' && output !== 'json')
+      throw new UsageError(`--output: "${output}" is not text or json`);
+    args.output = output;
+  }
+  return args;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { ConfigError, errorMessage } from '../core/errors';
+import { USAGE, UsageError, parseRunArgs } from './args';
+import { checkCommand } from './check-command';
+import { runCommand } from './run-command';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../../../package.json') as { version: string };
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runCommand(parseRunArgs(rest));
+      case 'check':
+        return checkCommand();
+      case '--version':
+      case 'version':
+        process.stdout.write(`podtrace ${version}\n`);
+        return 0;
+      case undefined:
+      case '--help':
+      case 'help':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`podtrace: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`podtrace: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`podtrace: ${errorMessage(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`podtrace: ${errorMessage(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

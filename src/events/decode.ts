@@ -1,0 +1,274 @@
+import { constants as osConstants } from 'node:os';
+import type { BootClock } from './clock';
+import type { PodtraceEvent, TcpEndpoints } from './event';
+import { EventKind, MAX_EVENT_KIND } from './event-kind';
+import { EXEC, EXIT, FLAG_ARGV_TRUNCATED, FLAG_IPV6, FORK, HEADER, OOM, TCP } from './layout';
+
+const TCP_STATES = [
+  'UNKNOWN',
+  'ESTABLISHED',
+  'SYN_SENT',
+  'SYN_RECV',
+  'FIN_WAIT1',
+  'FIN_WAIT2',
+  'TIME_WAIT',
+  'CLOSE',
+  'CLOSE_WAIT',
+  'LAST_ACK',
+  'LISTEN',
+  'CLOSING',
+  'NEW_SYN_RECV',
+];
+const TCP_ESTABLISHED = 1;
+
+const ERRNO_NAMES = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, value]) => [value, name] as [number, string]),
+);
+
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES.get(errno) ?? `E${errno}`;
+}
+
+export function tcpStateName(state: number): string {
+  return TCP_STATES[state] ?? `STATE_${state}`;
+}
+
+/** Counts what the decoder saw and what it could not decode. */
+export interface DecodeStats {
+  records: number;
+  /** Records with an unknown kind or an impossible size (skipped, counted). */
+  malformed: number;
+  perKind: number[];
+}
+
+export function newDecodeStats(): DecodeStats {
+  return { records: 0, malformed: 0, perKind: new Array<number>(MAX_EVENT_KIND + 1).fill(0) };
+}
+
+/**
+ * comm strings repeat endlessly (a handful of process names make most events): cache them by
+ * their 16 bytes so each name is decoded once and shared.
+ */
+class CommCache {
+  private readonly entries = new Map<number, { a: number; b: number; c: number; d: number; s: string }>();
+
+  get(buf: Buffer, off: number): string {
+    const a = buf.readUInt32LE(off);
+    const b = buf.readUInt32LE(off + 4);
+    const c = buf.readUInt32LE(off + 8);
+    const d = buf.readUInt32LE(off + 12);
+    const h = (a ^ Math.imul(b, 31) ^ Math.imul(c, 961) ^ Math.imul(d, 29791)) >>> 0;
+    const e = this.entries.get(h);
+    if (e !== undefined && e.a === a && e.b === b && e.c === c && e.d === d) return e.s;
+    const s = cString(buf, off, 16);
+    if (this.entries.size > 4096) this.entries.clear();
+    this.entries.set(h, { a, b, c, d, s });
+    return s;
+  }
+}
+
+/** A NUL-terminated latin1 string inside a fixed field. */
+export function cString(buf: Buffer, off: number, max: number): string {
+  const end = buf.indexOf(0, off);
+  return buf.toString('latin1', off, end < 0 || end > off + max ? off + max : end);
+}
+
+function readU64(buf: Buffer, off: number): number {
+  return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 4294967296;
+}
+
+export function formatIPv4(buf: Buffer, off: number): string {
+  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+}
+
+/** RFC 5952 text form: lower case, longest run of ≥2 zero groups compressed, IPv4-mapped as ::ffff:a.b.c.d. */
+export function formatIPv6(buf: Buffer, off: number): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push(buf.readUInt16BE(off + i * 2));
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return `::ffff:${formatIPv4(buf, off + 12)}`;
+  }
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+function endpoints(buf: Buffer, off: number, flags: number): TcpEndpoints {
+  const v6 = (flags & FLAG_IPV6) !== 0;
+  return {
+    family: v6 ? 6 : 4,
+    localAddr: v6 ? formatIPv6(buf, off + TCP.saddr) : formatIPv4(buf, off + TCP.saddr),
+    localPort: buf.readUInt16LE(off + TCP.sport),
+    remoteAddr: v6 ? formatIPv6(buf, off + TCP.daddr) : formatIPv4(buf, off + TCP.daddr),
+    remotePort: buf.readUInt16LE(off + TCP.dport),
+    netns: buf.readUInt32LE(off + TCP.netns),
+  };
+}
+
+/**
+ * Decodes a batch of raw records (as the addon hands them: contiguous, 8-byte aligned, each
+ * starting with pt_header) and appends the events to `out`. Malformed records are counted and
+ * skipped; a record whose size would overrun the batch ends decoding of that batch.
+ */
+export class RecordDecoder {
+  private readonly comms = new CommCache();
+  readonly stats: DecodeStats = newDecodeStats();
+
+  constructor(private readonly clock: BootClock) {}
+
+  decode(buf: Buffer, out: PodtraceEvent[]): void {
+    this.clock.refresh();
+    const offset = this.clock.offset;
+    let off = 0;
+    while (off + HEADER.size <= buf.length) {
+      const kind = buf.readUInt16LE(off + HEADER.kind);
+      const size = buf.readUInt16LE(off + HEADER.recordSize);
+      if (size < HEADER.size || off + size > buf.length) {
+        this.stats.malformed++;
+        return;
+      }
+      const e = this.decodeOne(buf, off, kind, size, offset);
+      if (e === null) this.stats.malformed++;
+      else {
+        out.push(e);
+        this.stats.records++;
+        this.stats.perKind[kind] = (this.stats.perKind[kind] ?? 0) + 1;
+      }
+      off += (size + 7) & ~7;
+    }
+  }
+
+  private decodeOne(
+    buf: Buffer,
+    off: number,
+    kind: number,
+    size: number,
+    clockOffset: number,
+  ): PodtraceEvent | null {
+    const bootNs = readU64(buf, off + HEADER.tsNs);
+    const flags = buf.readUInt16LE(off + HEADER.flags);
+    const base = {
+      timeUnixNs: bootNs + clockOffset,
+      bootNs,
+      pid: buf.readUInt32LE(off + HEADER.pid),
+      tid: buf.readUInt32LE(off + HEADER.tid),
+      procStartNs: readU64(buf, off + HEADER.procStartNs),
+      cgroupId: readU64(buf, off + HEADER.cgroupId),
+      comm: this.comms.get(buf, off + HEADER.comm),
+      flags,
+      meta: null,
+      enrichment: 'pending' as const,
+    };
+    switch (kind as EventKind) {
+      case EventKind.ProcessExec: {
+        if (size < EXEC.size) return null;
+        const argvLen = buf.readUInt16LE(off + EXEC.argvLen);
+        const fnLen = Math.min(buf.readUInt16LE(off + EXEC.filenameLen), 255);
+        const argvStart = off + EXEC.size;
+        if (argvStart + argvLen > off + size) return null;
+        const args = argvLen > 0 ? buf.toString('latin1', argvStart, argvStart + argvLen).split('\0') : [];
+        // argv is NUL-terminated: the split leaves one empty tail (or a cut last argument).
+        if (args.length > 0 && args[args.length - 1] === '') args.pop();
+        return {
+          ...base,
+          kind: EventKind.ProcessExec,
+          ppid: buf.readUInt32LE(off + EXEC.ppid),
+          parentStartNs: readU64(buf, off + EXEC.parentStartNs),
+          uid: buf.readUInt32LE(off + EXEC.uid),
+          filename: buf.toString('latin1', off + EXEC.filename, off + EXEC.filename + fnLen),
+          args,
+          argsTruncated: (flags & FLAG_ARGV_TRUNCATED) !== 0,
+        };
+      }
+      case EventKind.ProcessExit: {
+        if (size < EXIT.size) return null;
+        const status = buf.readUInt32LE(off + EXIT.exitCode);
+        const signal = status & 0x7f;
+        return {
+          ...base,
+          kind: EventKind.ProcessExit,
+          exitCode: signal === 0 ? (status >> 8) & 0xff : null,
+          signal: signal !== 0 ? signal : null,
+          lifetimeNs: readU64(buf, off + EXIT.lifetimeNs),
+        };
+      }
+      case EventKind.ProcessFork:
+        if (size < FORK.size) return null;
+        return {
+          ...base,
+          kind: EventKind.ProcessFork,
+          childPid: buf.readUInt32LE(off + FORK.childPid),
+          childStartNs: readU64(buf, off + FORK.childStartNs),
+        };
+      case EventKind.TcpConnect: {
+        if (size < TCP.size) return null;
+        const ok = buf[off + TCP.newState] === TCP_ESTABLISHED;
+        const err = buf.readInt32LE(off + TCP.err);
+        const errno = ok ? 0 : err > 0 ? err : osConstants.errno.ECONNABORTED;
+        return {
+          ...base,
+          ...endpoints(buf, off, flags),
+          kind: EventKind.TcpConnect,
+          latencyNs: readU64(buf, off + TCP.durationNs),
+          errno,
+          error: errno === 0 ? null : errnoName(errno),
+        };
+      }
+      case EventKind.TcpAccept:
+        if (size < TCP.size) return null;
+        return {
+          ...base,
+          ...endpoints(buf, off, flags),
+          kind: EventKind.TcpAccept,
+          latencyNs: readU64(buf, off + TCP.durationNs),
+        };
+      case EventKind.TcpClose:
+        if (size < TCP.size) return null;
+        return {
+          ...base,
+          ...endpoints(buf, off, flags),
+          kind: EventKind.TcpClose,
+          durationNs: readU64(buf, off + TCP.durationNs),
+          bytesSent: readU64(buf, off + TCP.bytesSent),
+          bytesReceived: readU64(buf, off + TCP.bytesReceived),
+          oldState: tcpStateName(buf[off + TCP.oldState] ?? 0),
+        };
+      case EventKind.TcpRetransmit:
+        if (size < TCP.size) return null;
+        return {
+          ...base,
+          ...endpoints(buf, off, flags),
+          kind: EventKind.TcpRetransmit,
+          state: tcpStateName(buf[off + TCP.oldState] ?? 0),
+        };
+      case EventKind.OomKill:
+        if (size < OOM.size) return null;
+        return {
+          ...base,
+          kind: EventKind.OomKill,
+          victimPid: buf.readUInt32LE(off + OOM.victimPid),
+          victimComm: cString(buf, off + OOM.victimComm, 16),
+          victimCgroupId: readU64(buf, off + OOM.victimCgroupId),
+          pages: readU64(buf, off + OOM.totalVmPages),
+          rssPages: readU64(buf, off + OOM.rssPages),
+        };
+      default:
+        return null;
+    }
+  }
+}

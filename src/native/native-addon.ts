@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { NativeLayout } from '../events/layout';
+
+export interface HookReport {
+  group: string;
+  hook: string;
+  attached: boolean;
+  reason: string;
+}
+
+export interface TracerOptions {
+  objectDir: string;
+  probes: string[];
+  optional?: string[];
+  ringBufferBytes?: number;
+  argvBytes?: number;
+  wakeupBytes?: number;
+  drainIntervalMs?: number;
+  batchBytes?: number;
+  maxPendingBatches?: number;
+  /** libbpf's log lines (level 0 warn, 1 info, 2 debug) during start(). */
+  log?: (level: number, message: string) => void;
+}
+
+export interface TracerStats {
+  records: number;
+  bytes: number;
+  batches: number;
+  wakeups: number;
+  stalls: number;
+  running: boolean;
+}
+
+/** The addon's Tracer (native/tracer.cc). */
+export interface NativeTracer {
+  /** Loads and attaches; throws an Error with errno/code/syscall naming the failed step. */
+  start(): HookReport[];
+  /** The next batch of raw records; null once closed and drained. One call at a time. */
+  next(): Promise<Buffer | null>;
+  /** Failed ring-buffer reserves per event kind (index = kind), summed over CPUs. */
+  losses(): number[];
+  stats(): TracerStats;
+  /** Detaches, stops the drain thread after a final drain, frees every fd. Idempotent. */
+  close(): void;
+}
+
+export interface NativeAddon {
+  Tracer: new (options: TracerOptions) => NativeTracer;
+  layout(): NativeLayout;
+  clockOffsetNs(): number;
+  recordVersion: number;
+}
+
+/** The package root: the nearest directory above this file holding package.json. */
+export function packageRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`podtrace: no package.json above ${__dirname}`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** Where the build puts the BPF objects; PODTRACE_BPF_DIR overrides (e.g. in the container image). */
+export function bpfObjectDir(): string {
+  return process.env.PODTRACE_BPF_DIR ?? join(packageRoot(), 'build', 'bpf');
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads build/Release/podtrace_native.node, with a message that says how to build it. */
+export function loadNativeAddon(): NativeAddon {
+  if (cached) return cached;
+  const path = join(packageRoot(), 'build', 'Release', 'podtrace_native.node');
+  if (!existsSync(path))
+    throw new Error(`podtrace native addon not built: ${path} is missing (run: npm run build)`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  cached = require(path) as NativeAddon;
+  return cached;
+}

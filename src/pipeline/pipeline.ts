@@ -1,0 +1,61 @@
+import type { Observable } from 'rxjs';
+import type { Logger } from '../core/logger';
+import { errorMessage } from '../core/errors';
+import type { EventBatch } from '../events/event';
+import type { Enricher, Sink, Source } from './stages';
+
+/**
+ * sources → enrich → sinks. Consumers start first (sinks, then enrich, then the source) and
+ * producers stop first (source, enrich, sinks), so nothing is fed into a stopped component and
+ * every buffered batch drains into the sinks before they flush.
+ */
+export class Pipeline {
+  private done: Promise<unknown> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly source: Source,
+    private readonly enricher: Enricher | null,
+    private readonly sinks: readonly Sink[],
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    for (const s of this.sinks) await s.start();
+    if (this.enricher) await this.enricher.start();
+    const stream$: Observable<EventBatch> = this.enricher
+      ? this.enricher.attach(this.source.batches$)
+      : this.source.batches$;
+    const sinks = this.sinks;
+    const flow$ = new Promise<void>((resolve, reject) => {
+      stream$.subscribe({
+        next: (batch) => {
+          for (const s of sinks) s.consume(batch);
+        },
+        error: (err: unknown) => reject(err instanceof Error ? err : new Error(String(err))),
+        complete: () => resolve(),
+      });
+    });
+    this.done = flow$;
+    await this.source.start();
+  }
+
+  /** Resolves when the stream ends (after shutdown, or when the source fails). */
+  get finished(): Promise<unknown> {
+    return this.done ?? Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.source.shutdown();
+      if (this.enricher) await this.enricher.shutdown();
+      try {
+        await this.done;
+      } catch (err) {
+        this.logger.error({ err: errorMessage(err) }, 'pipeline ended with an error');
+      }
+      for (const s of this.sinks) await s.shutdown();
+    })();
+    return this.stopping;
+  }
+}
