@@ -34,7 +34,7 @@ describe('config/podtrace.yaml', () => {
 
     it('shows every key without a default as a commented example', () => {
       const missing = keys.filter(
-        (k) => !k.hasDefault && !new RegExp(`^# ${k.path.split('.').pop()}:`, 'm').test(text),
+        (k) => !k.hasDefault && !new RegExp(`^\\s*#\\s*${k.path.split('.').pop()}:`, 'm').test(text),
       );
       expect(missing.map((k) => k.path)).toEqual([]);
     });
