@@ -60,7 +60,7 @@ describeIf(missingBpf())('eBPF source → OTLP sink (real kernel, loopback recei
         expect(c.endTimeUnixNano).toBeGreaterThanOrEqual(c.startTimeUnixNano);
       }
       expect(shSpan.attributes['process.exit.code']).toBe(0);
-      expect(receiver.spans.every((s) => (SPAN_NAMES).includes(s.name))).toBe(true);
+      expect(receiver.spans.every((s) => SPAN_NAMES.includes(s.name))).toBe(true);
     } finally {
       await pipeline.shutdown();
       await receiver.stop();
