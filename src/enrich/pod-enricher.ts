@@ -313,7 +313,9 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     const containerKnown = facts.containerName !== null || isSandbox || c.kind === 'pod';
     const podKnown = pod !== undefined || (!this.kube.active && facts.podName !== null);
     entry.outcome = containerKnown && podKnown ? 'complete' : 'partial';
-    const sig = `${containerId ?? ''}|${podUid ?? ''}|${facts.containerName ?? ''}|${facts.podName ?? ''}|${pod?.resourceVersion ?? ''}|${sandbox?.id ?? ''}`;
+    const o = facts.owner;
+    const parent = o !== null && (o.kind === 'ReplicaSet' || o.kind === 'Job') && facts.namespace !== null ? this.kube.parentOf(o.kind, facts.namespace, o.name) : null;
+    const sig = `${containerId ?? ''}|${podUid ?? ''}|${facts.containerName ?? ''}|${facts.podName ?? ''}|${pod?.resourceVersion ?? ''}|${sandbox?.id ?? ''}|${parent?.name ?? ''}`;
     let meta = this.metas.get(sig);
     if (meta === undefined) {
       meta = buildWorkloadMeta(facts, {

@@ -63,6 +63,7 @@ export class KubeStore {
   private readonly listeners: KubeChangeListener[] = [];
   private readonly informers: ListWatch<KubernetesObject>[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly backoff = new Map<string, number>();
   private stopped = false;
   /** true once the initial pod list arrived. */
   synced = false;
@@ -136,9 +137,9 @@ export class KubeStore {
     if (this.config.resolveOwners) {
       const apps = kc.makeApiClient(k8s.AppsV1Api);
       const batch = kc.makeApiClient(k8s.BatchV1Api);
-      const rs = new k8s.ListWatch<V1ReplicaSet>('/apis/apps/v1/replicasets', watch, () => apps.listReplicaSetForAllNamespaces(), false);
+      const rs = new k8s.ListWatch<V1ReplicaSet>('/apis/apps/v1/replicasets', watch, () => this.listed('replicasets', apps.listReplicaSetForAllNamespaces()), false);
       this.follow('replicasets', rs, (o, removed) => this.putOwner(this.rsOwners, o, removed));
-      const jobs = new k8s.ListWatch<V1Job>('/apis/batch/v1/jobs', watch, () => batch.listJobForAllNamespaces(), false);
+      const jobs = new k8s.ListWatch<V1Job>('/apis/batch/v1/jobs', watch, () => this.listed('jobs', batch.listJobForAllNamespaces()), false);
       this.follow('jobs', jobs, (o, removed) => this.putOwner(this.jobOwners, o, removed));
       // Owners before pods, so a pod's first metadata already names its Deployment / CronJob.
       await Promise.all([this.startInformer('replicasets', rs), this.startInformer('jobs', jobs)]);
@@ -147,7 +148,7 @@ export class KubeStore {
       '/api/v1/pods',
       watch,
       async () => {
-        const list = await core.listPodForAllNamespaces({ fieldSelector });
+        const list = await this.listed('pods', core.listPodForAllNamespaces({ fieldSelector }));
         this.synced = true;
         return list;
       },
@@ -164,11 +165,8 @@ export class KubeStore {
     lw.on('add', (o) => put(o, false));
     lw.on('update', (o) => put(o, false));
     lw.on('delete', (o) => put(o, true));
-    let backoff = this.config.backoffInitialMs;
-    lw.on('connect', () => {
-      backoff = this.config.backoffInitialMs;
-    });
     lw.on('error', (err: unknown) => {
+      const backoff = this.backoff.get(what) ?? this.config.backoffInitialMs;
       // ListWatch stops on errors other than 410; the cache stays, the watch restarts after a backoff.
       const code = (err as { statusCode?: number; code?: unknown }).statusCode ?? (err as { code?: unknown }).code;
       this.deps.metrics.lookupErrors.inc({ backend: 'kubernetes', reason: typeof code === 'number' ? `http_${code}` : 'unreachable' });
@@ -180,8 +178,15 @@ export class KubeStore {
       }, backoff);
       t.unref();
       this.timers.add(t);
-      backoff = Math.min(backoff * 2, this.config.backoffMaxMs);
+      this.backoff.set(what, Math.min(backoff * 2, this.config.backoffMaxMs));
     });
+  }
+
+  /** A list that succeeded resets the backoff of its informer. */
+  private async listed<T>(what: string, list: Promise<T>): Promise<T> {
+    const result = await list;
+    this.backoff.delete(what);
+    return result;
   }
 
   private async startInformer<T extends KubernetesObject>(what: string, lw: ListWatch<T>): Promise<void> {
@@ -194,9 +199,16 @@ export class KubeStore {
   }
 
   private putOwner(map: Map<string, OwnerRef | null>, o: V1ReplicaSet | V1Job, removed: boolean): void {
-    const k = key(o.metadata?.namespace ?? '', o.metadata?.name ?? '');
+    const namespace = o.metadata?.namespace ?? '';
+    const name = o.metadata?.name ?? '';
+    const k = key(namespace, name);
     if (removed) map.delete(k);
     else map.set(k, controllerOf(o.metadata?.ownerReferences));
+    // Pods that arrived before their ReplicaSet / Job get their Deployment / CronJob now.
+    const kind = map === this.rsOwners ? 'ReplicaSet' : 'Job';
+    for (const p of this.pods.values()) {
+      if (p.namespace === namespace && p.owner?.kind === kind && p.owner.name === name) for (const l of this.listeners) l(p.uid, false);
+    }
   }
 
   private putPod(p: V1Pod, removed: boolean): void {
