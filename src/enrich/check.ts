@@ -34,10 +34,13 @@ export interface CgroupLayoutReport {
  * kubelet's cgroup driver and root (config overrides win over what the kubelet's command line and
  * `--config` file say).
  */
-export function detectCgroupLayout(config: Pick<EnrichConfig, 'cgroupBase' | 'procBase' | 'kubelet'>): CgroupLayoutReport {
+export function detectCgroupLayout(
+  config: Pick<EnrichConfig, 'cgroupBase' | 'procBase' | 'kubelet'>,
+): CgroupLayoutReport {
   const problems: string[] = [];
   const mount = detectCgroup2Mount(config.cgroupBase, config.procBase);
-  if (mount === null) problems.push('no cgroup2 hierarchy found (set enrich.cgroupBase / PODTRACE_CGROUP_BASE)');
+  if (mount === null)
+    problems.push('no cgroup2 hierarchy found (set enrich.cgroupBase / PODTRACE_CGROUP_BASE)');
   const k = config.kubelet.detect ? detectKubelet(config.procBase) : null;
   if (k !== null) problems.push(...k.problems);
   const driverOverride = config.kubelet.cgroupDriver !== '';

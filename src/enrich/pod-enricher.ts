@@ -50,7 +50,8 @@ interface Held {
 
 /** The cgroup an event is attributed to: the victim's for an OOM kill (when the kernel gave one). */
 function cgroupKey(e: PodtraceEvent): { id: number; pid: number } {
-  if (e.kind === EventKind.OomKill && e.victimCgroupId !== 0) return { id: e.victimCgroupId, pid: e.victimPid };
+  if (e.kind === EventKind.OomKill && e.victimCgroupId !== 0)
+    return { id: e.victimCgroupId, pid: e.victimPid };
   return { id: e.cgroupId, pid: e.pid };
 }
 
@@ -95,10 +96,20 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     this.excluded = new Set(filter.excludeNamespaces);
     const graceMs = config.deletedGraceSeconds * 1000;
     this.cri = new CriStore(config.cri, graceMs, { logger: this.log, metrics: deps.metrics }, this.now);
-    this.kube = new KubeStore(config.kubernetes, deps.nodeName, graceMs, { logger: this.log, metrics: deps.metrics }, this.now);
+    this.kube = new KubeStore(
+      config.kubernetes,
+      deps.nodeName,
+      graceMs,
+      { logger: this.log, metrics: deps.metrics },
+      this.now,
+    );
     const mount = detectCgroup2Mount(config.cgroupBase, config.procBase);
-    this.resolver = mount === null ? null : new CgroupPathResolver(mount.base, config.procBase, config.rescanMinIntervalMs, this.now);
-    if (mount === null) this.log.warn('no cgroup2 hierarchy found; every container event will be enrichment=none');
+    this.resolver =
+      mount === null
+        ? null
+        : new CgroupPathResolver(mount.base, config.procBase, config.rescanMinIntervalMs, this.now);
+    if (mount === null)
+      this.log.warn('no cgroup2 hierarchy found; every container event will be enrichment=none');
     this.held = new BoundedQueue<Held>(config.holdMaxEvents, 'oldest', (h) => {
       // Full: the oldest held event leaves early with what is known, it is not lost.
       deps.metrics.lookupErrors.inc({ backend: 'enrich', reason: 'hold_overflow' });
@@ -117,8 +128,16 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   }
 
   ready(): { ready: boolean; detail: string } {
-    const cri = this.config.cri.enabled ? (this.cri.connected ? `cri ${this.cri.endpoint ?? ''}` : 'cri unreachable') : 'cri off';
-    const kube = this.kube.active ? (this.kube.synced ? 'kubernetes synced' : 'kubernetes syncing') : 'kubernetes off';
+    const cri = this.config.cri.enabled
+      ? this.cri.connected
+        ? `cri ${this.cri.endpoint ?? ''}`
+        : 'cri unreachable'
+      : 'cri off';
+    const kube = this.kube.active
+      ? this.kube.synced
+        ? 'kubernetes synced'
+        : 'kubernetes syncing'
+      : 'kubernetes off';
     return { ready: this.resolver !== null, detail: `${cri}; ${kube}; ${this.entries.size} cgroups cached` };
   }
 
@@ -172,7 +191,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       const { id, pid } = cgroupKey(ev);
       let entry = this.entries.get(id);
       if (entry === undefined) entry = this.newEntry(id, pid, now);
-      else if (!entry.resolving && entry.outcome !== 'complete' && now >= entry.nextRetryAt) this.resolve(entry, pid);
+      else if (!entry.resolving && entry.outcome !== 'complete' && now >= entry.nextRetryAt)
+        this.resolve(entry, pid);
       if (this.isFinal(entry, now)) {
         const e = this.apply(ev, entry);
         if (e !== null) out.push(e);
@@ -267,7 +287,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       } finally {
         entry.resolving = false;
         entry.resolvedOnce = true;
-        entry.nextRetryAt = this.now() + (entry.cls === null ? this.config.rescanMinIntervalMs : RETRY_INCOMPLETE_MS);
+        entry.nextRetryAt =
+          this.now() + (entry.cls === null ? this.config.rescanMinIntervalMs : RETRY_INCOMPLETE_MS);
         this.refresh(entry);
         this.deps.metrics.enrichmentLatency.observe((performance.now() - started) / 1000);
         if (this.held.length > 0) this.releaseHeld(false);
@@ -294,7 +315,9 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     const containerId = c.kind === 'container' ? c.containerId : null;
     const criContainer = containerId === null ? undefined : this.cri.container(containerId);
     const podUid = c.podUid ?? criContainer?.podUid ?? null;
-    const sandbox = (containerId === null ? undefined : this.cri.sandbox(containerId)) ?? (podUid === null ? undefined : this.cri.sandboxOfPod(podUid));
+    const sandbox =
+      (containerId === null ? undefined : this.cri.sandbox(containerId)) ??
+      (podUid === null ? undefined : this.cri.sandboxOfPod(podUid));
     const pod = podUid === null ? undefined : this.kube.podByUid(podUid);
     const fromApi = containerId === null ? undefined : pod?.containers.get(containerId);
     const isSandbox = containerId !== null && this.cri.sandbox(containerId) !== undefined;
@@ -302,7 +325,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       containerId,
       containerName: criContainer?.name ?? fromApi?.name ?? null,
       image: criContainer?.image ?? fromApi?.image ?? null,
-      runtime: this.cri.runtimeName !== '' ? this.cri.runtimeName : (c.kind === 'container' ? c.runtime : null),
+      runtime: this.cri.runtimeName !== '' ? this.cri.runtimeName : c.kind === 'container' ? c.runtime : null,
       podUid,
       podName: pod?.name ?? criContainer?.podName ?? sandbox?.podName ?? null,
       namespace: pod?.namespace ?? criContainer?.namespace ?? sandbox?.namespace ?? null,
@@ -314,7 +337,10 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     const podKnown = pod !== undefined || (!this.kube.active && facts.podName !== null);
     entry.outcome = containerKnown && podKnown ? 'complete' : 'partial';
     const o = facts.owner;
-    const parent = o !== null && (o.kind === 'ReplicaSet' || o.kind === 'Job') && facts.namespace !== null ? this.kube.parentOf(o.kind, facts.namespace, o.name) : null;
+    const parent =
+      o !== null && (o.kind === 'ReplicaSet' || o.kind === 'Job') && facts.namespace !== null
+        ? this.kube.parentOf(o.kind, facts.namespace, o.name)
+        : null;
     const sig = `${containerId ?? ''}|${podUid ?? ''}|${facts.containerName ?? ''}|${facts.podName ?? ''}|${pod?.resourceVersion ?? ''}|${sandbox?.id ?? ''}|${parent?.name ?? ''}`;
     let meta = this.metas.get(sig);
     if (meta === undefined) {
@@ -342,7 +368,10 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     const set = this.byPod.get(podUid);
     if (set === undefined) return;
     for (const entry of [...set]) {
-      if (removed && (containerId === null || (entry.cls?.kind === 'container' && entry.cls.containerId === containerId))) {
+      if (
+        removed &&
+        (containerId === null || (entry.cls?.kind === 'container' && entry.cls.containerId === containerId))
+      ) {
         this.forget(entry);
         continue;
       }

@@ -8,7 +8,9 @@ interface LayoutFixture {
   path: string;
   expect: Record<string, unknown>;
 }
-const fixtures = JSON.parse(readFileSync(join(__dirname, '../fixtures/cgroup/layouts.json'), 'utf8')) as LayoutFixture[];
+const fixtures = JSON.parse(
+  readFileSync(join(__dirname, '../fixtures/cgroup/layouts.json'), 'utf8'),
+) as LayoutFixture[];
 
 describe('classifyCgroupPath', () => {
   describe('.classify', () => {
@@ -27,7 +29,9 @@ describe('classifyCgroupPath', () => {
 
     it('does not take the conmon monitor for the container it watches', () => {
       const id = 'b'.repeat(64);
-      const c = classifyCgroupPath(`/kubepods.slice/kubepods-pod11111111_2222_3333_4444_555555555555.slice/crio-conmon-${id}.scope`);
+      const c = classifyCgroupPath(
+        `/kubepods.slice/kubepods-pod11111111_2222_3333_4444_555555555555.slice/crio-conmon-${id}.scope`,
+      );
       expect(c.kind).toBe('monitor');
       expect(c.kind === 'container').toBe(false);
     });
@@ -36,7 +40,9 @@ describe('classifyCgroupPath', () => {
 
 describe('podUidFromSystemd', () => {
   it('converts underscores to dashes', () => {
-    expect(podUidFromSystemd('1a2b3c4d_5e6f_4a8b_9c0d_112233445566')).toBe('1a2b3c4d-5e6f-4a8b-9c0d-112233445566');
+    expect(podUidFromSystemd('1a2b3c4d_5e6f_4a8b_9c0d_112233445566')).toBe(
+      '1a2b3c4d-5e6f-4a8b-9c0d-112233445566',
+    );
   });
 });
 

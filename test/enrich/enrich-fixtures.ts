@@ -4,7 +4,12 @@ import { join } from 'node:path';
 import { Subject, lastValueFrom, tap, toArray } from 'rxjs';
 import type { FilterConfig } from '../../src/config/config';
 import { createLogger, silentLogger } from '../../src/core/logger';
-import type { CriConfig, EnrichConfig, KubeletConfig, KubernetesConfig } from '../../src/enrich/enrich-config';
+import type {
+  CriConfig,
+  EnrichConfig,
+  KubeletConfig,
+  KubernetesConfig,
+} from '../../src/enrich/enrich-config';
 import { PodEnricher } from '../../src/enrich/pod-enricher';
 import type { EventBatch, OomKillEvent, PodtraceEvent, ProcessExecEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
@@ -27,13 +32,35 @@ export function enrichConfig(over: EnrichOverrides): EnrichConfig {
     deletedGraceSeconds: 60,
     rescanMinIntervalMs: 0,
     ...over,
-    cri: { enabled: true, endpoint: '', timeoutMs: 2000, relistSeconds: 30, containerEvents: true, backoffInitialMs: 50, backoffMaxMs: 200, ...over.cri },
-    kubernetes: { enabled: true, kubeconfig: '', labels: [], resolveOwners: true, backoffInitialMs: 50, backoffMaxMs: 200, ...over.kubernetes },
+    cri: {
+      enabled: true,
+      endpoint: '',
+      timeoutMs: 2000,
+      relistSeconds: 30,
+      containerEvents: true,
+      backoffInitialMs: 50,
+      backoffMaxMs: 200,
+      ...over.cri,
+    },
+    kubernetes: {
+      enabled: true,
+      kubeconfig: '',
+      labels: [],
+      resolveOwners: true,
+      backoffInitialMs: 50,
+      backoffMaxMs: 200,
+      ...over.kubernetes,
+    },
     kubelet: { cgroupDriver: '', cgroupRoot: '', detect: false, ...over.kubelet },
   };
 }
 
-export const NO_FILTER: FilterConfig = { includeHost: true, namespaces: [], excludeNamespaces: [], podSelector: '' };
+export const NO_FILTER: FilterConfig = {
+  includeHost: true,
+  namespaces: [],
+  excludeNamespaces: [],
+  podSelector: '',
+};
 
 /**
  * A cgroup tree in a temp directory (a stand-in for the cgroup2 mount: a directory's inode is its
@@ -92,7 +119,12 @@ export function execEvent(cgroupId: number, pid: number, filename = '/bin/true')
   };
 }
 
-export function oomEvent(cgroupId: number, pid: number, victimCgroupId: number, victimPid: number): OomKillEvent {
+export function oomEvent(
+  cgroupId: number,
+  pid: number,
+  victimCgroupId: number,
+  victimPid: number,
+): OomKillEvent {
   return {
     kind: EventKind.OomKill,
     timeUnixNs: Date.now() * 1e6,
@@ -124,7 +156,10 @@ export class Harness {
   readonly done: Promise<EventBatch[]>;
 
   constructor(config: EnrichConfig, filter: FilterConfig = NO_FILTER, nodeName = 'node-1') {
-    const logger = process.env.PT_TEST_LOG === '1' ? createLogger({ level: 'debug', destination: process.stderr }) : silentLogger();
+    const logger =
+      process.env.PT_TEST_LOG === '1'
+        ? createLogger({ level: 'debug', destination: process.stderr })
+        : silentLogger();
     this.enricher = new PodEnricher(config, filter, { logger, metrics: this.metrics, nodeName });
     const out$ = this.enricher.attach(this.input);
     this.done = lastValueFrom(
@@ -154,7 +189,11 @@ export class Harness {
 }
 
 /** Polls `cond` every 10 ms until it holds (the test's own timeout bounds it). */
-export async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 20000): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  limitMs = 20000,
+): Promise<void> {
   const start = Date.now();
   while (!(await cond())) {
     if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}`);

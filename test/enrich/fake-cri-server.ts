@@ -46,7 +46,12 @@ export class FakeCriServer {
 
   addPod(s: FakeSandbox, containers: Omit<FakeContainer, 'sandboxId' | 'pod'>[]): void {
     this.sandboxes.set(s.id, s);
-    for (const c of containers) this.containers.set(c.id, { ...c, sandboxId: s.id, pod: { name: s.name, namespace: s.namespace, uid: s.uid } });
+    for (const c of containers)
+      this.containers.set(c.id, {
+        ...c,
+        sandboxId: s.id,
+        pod: { name: s.name, namespace: s.namespace, uid: s.uid },
+      });
   }
 
   private sandboxMsg(s: FakeSandbox): Record<string, unknown> {
@@ -55,7 +60,12 @@ export class FakeCriServer {
       metadata: { name: s.name, uid: s.uid, namespace: s.namespace, attempt: 0 },
       state: 'SANDBOX_READY',
       createdAt: '1',
-      labels: { ...s.labels, 'io.kubernetes.pod.name': s.name, 'io.kubernetes.pod.namespace': s.namespace, 'io.kubernetes.pod.uid': s.uid },
+      labels: {
+        ...s.labels,
+        'io.kubernetes.pod.name': s.name,
+        'io.kubernetes.pod.namespace': s.namespace,
+        'io.kubernetes.pod.uid': s.uid,
+      },
       annotations: s.annotations ?? {},
     };
   }
@@ -70,17 +80,29 @@ export class FakeCriServer {
   }
 
   async start(): Promise<void> {
-    const def = protoLoader.loadSync(join(__dirname, '../../src/enrich/cri/proto/api.proto'), { longs: String, enums: String, defaults: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { runtime: { v1: { RuntimeService: grpc.ServiceClientConstructor } } };
+    const def = protoLoader.loadSync(join(__dirname, '../../src/enrich/cri/proto/api.proto'), {
+      longs: String,
+      enums: String,
+      defaults: true,
+    });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      runtime: { v1: { RuntimeService: grpc.ServiceClientConstructor } };
+    };
     const count = (m: string): void => {
       this.calls.set(m, (this.calls.get(m) ?? 0) + 1);
     };
-    const notFound = (cb: Callback, what: string): void => cb({ code: grpc.status.NOT_FOUND, details: `${what} not found` } as grpc.ServiceError, null);
+    const notFound = (cb: Callback, what: string): void =>
+      cb({ code: grpc.status.NOT_FOUND, details: `${what} not found` }, null);
     const server = new grpc.Server();
     server.addService(pkg.runtime.v1.RuntimeService.service, {
       Version: (_c: Call, cb: Callback) => {
         count('Version');
-        cb(null, { version: '0.1.0', runtimeName: 'fake-cri', runtimeVersion: '1.0.0', runtimeApiVersion: 'v1' });
+        cb(null, {
+          version: '0.1.0',
+          runtimeName: 'fake-cri',
+          runtimeVersion: '1.0.0',
+          runtimeApiVersion: 'v1',
+        });
       },
       ListPodSandbox: (_c: Call, cb: Callback) => {
         count('ListPodSandbox');
@@ -103,7 +125,15 @@ export class FakeCriServer {
         count('ContainerStatus');
         const c = this.containers.get(call.request.containerId as string);
         if (c === undefined) return notFound(cb, 'container');
-        cb(null, { status: { id: c.id, metadata: { name: c.name, attempt: 0 }, image: { image: c.image }, state: 'CONTAINER_RUNNING', labels: this.containerLabels(c) } });
+        cb(null, {
+          status: {
+            id: c.id,
+            metadata: { name: c.name, attempt: 0 },
+            image: { image: c.image },
+            state: 'CONTAINER_RUNNING',
+            labels: this.containerLabels(c),
+          },
+        });
       },
       PodSandboxStatus: (call: Call, cb: Callback) => {
         count('PodSandboxStatus');
@@ -113,11 +143,14 @@ export class FakeCriServer {
       },
       GetContainerEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
         count('GetContainerEvents');
-        if (!this.supportsEvents) call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not implemented' });
+        if (!this.supportsEvents)
+          call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'not implemented' });
       },
     });
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      server.bindAsync(`unix://${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
     );
     this.server = server;
   }

@@ -1,10 +1,17 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { detectKubelet, findKubeletPid, parseKubeletConfigFile, parseKubeletFlags } from '../../src/enrich/kubelet/kubelet-detect';
+import {
+  detectKubelet,
+  findKubeletPid,
+  parseKubeletConfigFile,
+  parseKubeletFlags,
+} from '../../src/enrich/kubelet/kubelet-detect';
 
 /** A fake procBase: <pid>/comm, <pid>/cmdline and files under <pid>/root. */
-function fakeProc(procs: { pid: number; comm: string; argv: string[]; files?: Record<string, string> }[]): string {
+function fakeProc(
+  procs: { pid: number; comm: string; argv: string[]; files?: Record<string, string> }[],
+): string {
   const dir = mkdtempSync(join(tmpdir(), 'pt-proc-'));
   for (const p of procs) {
     const d = join(dir, String(p.pid));
@@ -28,7 +35,12 @@ describe('parseKubeletFlags', () => {
   });
 
   it('reads k3s --kubelet-arg flags', () => {
-    const f = parseKubeletFlags(['server', '--kubelet-arg=cgroup-driver=cgroupfs', '--kubelet-arg', 'cgroup-root=/k3s']);
+    const f = parseKubeletFlags([
+      'server',
+      '--kubelet-arg=cgroup-driver=cgroupfs',
+      '--kubelet-arg',
+      'cgroup-root=/k3s',
+    ]);
     expect(f.get('cgroup-driver')).toBe('cgroupfs');
     expect(f.get('cgroup-root')).toBe('/k3s');
   });
@@ -36,7 +48,8 @@ describe('parseKubeletFlags', () => {
 
 describe('parseKubeletConfigFile', () => {
   it('reads cgroupDriver, cgroupRoot and containerRuntimeEndpoint', () => {
-    const text = 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\ncgroupRoot: /\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n';
+    const text =
+      'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\ncgroupRoot: /\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\n';
     expect(parseKubeletConfigFile(text)).toEqual({
       cgroupDriver: 'systemd',
       cgroupRoot: '/',
@@ -56,7 +69,10 @@ describe('detectKubelet', () => {
         pid: 812,
         comm: 'kubelet',
         argv: ['/usr/bin/kubelet', '--config', '/etc/kubernetes/kubelet/config.json', '--node-ip=10.0.0.5'],
-        files: { '/etc/kubernetes/kubelet/config.json': '{"kind":"KubeletConfiguration","cgroupDriver":"systemd","containerRuntimeEndpoint":"unix:///run/containerd/containerd.sock"}' },
+        files: {
+          '/etc/kubernetes/kubelet/config.json':
+            '{"kind":"KubeletConfiguration","cgroupDriver":"systemd","containerRuntimeEndpoint":"unix:///run/containerd/containerd.sock"}',
+        },
       },
     ]);
     dirs.push(proc);
@@ -75,7 +91,12 @@ describe('detectKubelet', () => {
       {
         pid: 77,
         comm: 'kubelet',
-        argv: ['kubelet', '--cgroup-root=/', '--cgroup-driver=systemd', '--config=/var/lib/kubelet/config.yaml'],
+        argv: [
+          'kubelet',
+          '--cgroup-root=/',
+          '--cgroup-driver=systemd',
+          '--config=/var/lib/kubelet/config.yaml',
+        ],
         files: { '/var/lib/kubelet/config.yaml': 'cgroupDriver: cgroupfs\ncgroupRoot: /other\n' },
       },
     ]);
@@ -88,11 +109,16 @@ describe('detectKubelet', () => {
   });
 
   it('reports a config file it cannot read and an unknown driver', () => {
-    const proc = fakeProc([{ pid: 5, comm: 'kubelet', argv: ['kubelet', '--config=/nope.yaml', '--cgroup-driver=weird'] }]);
+    const proc = fakeProc([
+      { pid: 5, comm: 'kubelet', argv: ['kubelet', '--config=/nope.yaml', '--cgroup-driver=weird'] },
+    ]);
     dirs.push(proc);
     const k = detectKubelet(proc);
     expect(k.cgroupDriver).toBeNull();
-    expect(k.problems).toEqual(['cannot read kubelet config /nope.yaml', 'unknown kubelet cgroup driver "weird"']);
+    expect(k.problems).toEqual([
+      'cannot read kubelet config /nope.yaml',
+      'unknown kubelet cgroup driver "weird"',
+    ]);
   });
 
   it('reports when there is no kubelet', () => {

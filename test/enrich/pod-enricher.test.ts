@@ -18,7 +18,8 @@ const SB3 = 'c'.repeat(64);
 const UID1 = '11111111-1111-4111-8111-111111111111';
 const UID2 = '22222222-2222-4222-8222-222222222222';
 const UID3 = '33333333-3333-4333-8333-333333333333';
-const podPath = (uid: string, id: string): string => `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${id}.scope`;
+const podPath = (uid: string, id: string): string =>
+  `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${id}.scope`;
 
 describe('PodEnricher', () => {
   let node: FakeNode;
@@ -28,7 +29,10 @@ describe('PodEnricher', () => {
   let kubeconfig: string;
   const harnesses: Harness[] = [];
 
-  const harness = (over: Parameters<typeof enrichConfig>[0] = {}, filter: FilterConfig = NO_FILTER): Harness => {
+  const harness = (
+    over: Parameters<typeof enrichConfig>[0] = {},
+    filter: FilterConfig = NO_FILTER,
+  ): Harness => {
     const h = new Harness(
       enrichConfig({
         cgroupBase: node.cgroupBase,
@@ -48,14 +52,18 @@ describe('PodEnricher', () => {
     node = new FakeNode();
     sockDir = mkdtempSync(join(tmpdir(), 'pt-cri-'));
     cri = new FakeCriServer(join(sockDir, 'cri.sock'));
-    cri.addPod({ id: SB1, name: 'web-7d4f9-abcde', namespace: 'shop', uid: UID1, labels: { app: 'web', team: 'a' } }, [
-      { id: C1, name: 'app', image: 'registry.local/web:1.2' },
-    ]);
+    cri.addPod(
+      { id: SB1, name: 'web-7d4f9-abcde', namespace: 'shop', uid: UID1, labels: { app: 'web', team: 'a' } },
+      [{ id: C1, name: 'app', image: 'registry.local/web:1.2' }],
+    );
     await cri.start();
     api = new KubeApiServer();
     await api.start();
     kubeconfig = api.writeKubeconfig();
-    api.upsert('/apis/apps/v1/replicasets', ownedObject('web-7d4f9', 'shop', { kind: 'Deployment', name: 'web' }));
+    api.upsert(
+      '/apis/apps/v1/replicasets',
+      ownedObject('web-7d4f9', 'shop', { kind: 'Deployment', name: 'web' }),
+    );
     api.upsert(
       '/api/v1/pods',
       podObject({
@@ -68,7 +76,10 @@ describe('PodEnricher', () => {
         containers: [{ name: 'app', image: 'registry.local/web:1.2', id: C1 }],
       }),
     );
-    api.upsert('/api/v1/pods', podObject({ name: 'elsewhere', namespace: 'shop', uid: UID2, nodeName: 'node-2' }));
+    api.upsert(
+      '/api/v1/pods',
+      podObject({ name: 'elsewhere', namespace: 'shop', uid: UID2, nodeName: 'node-2' }),
+    );
   });
 
   afterEach(async () => {
@@ -111,7 +122,11 @@ describe('PodEnricher', () => {
         'service.namespace': 'shop',
       });
       // Only pods of this node were asked for.
-      expect(api.requests.filter((r) => r.startsWith('GET /api/v1/pods')).every((r) => r.includes('fieldSelector=spec.nodeName%3Dnode-1'))).toBe(true);
+      expect(
+        api.requests
+          .filter((r) => r.startsWith('GET /api/v1/pods'))
+          .every((r) => r.includes('fieldSelector=spec.nodeName%3Dnode-1')),
+      ).toBe(true);
     });
 
     it('attributes host processes to one shared host meta', async () => {
@@ -119,10 +134,18 @@ describe('PodEnricher', () => {
       await h.enricher.start();
       const root = node.cgroup('/');
       const sys = node.cgroup('/system.slice/containerd.service');
-      h.push([execEvent(root, node.process('/')), execEvent(sys, node.process('/system.slice/containerd.service'))]);
+      h.push([
+        execEvent(root, node.process('/')),
+        execEvent(sys, node.process('/system.slice/containerd.service')),
+      ]);
       await until(() => h.out.length === 2, 'host events out');
       expect(h.out[0]?.meta).toBe(h.out[1]?.meta);
-      expect(h.out[0]?.meta).toMatchObject({ host: true, serviceName: '', serviceNamespace: 'host', attributes: { 'k8s.node.name': NODE } });
+      expect(h.out[0]?.meta).toMatchObject({
+        host: true,
+        serviceName: '',
+        serviceNamespace: 'host',
+        attributes: { 'k8s.node.name': NODE },
+      });
       expect(h.out.map((e) => e.enrichment)).toEqual(['complete', 'complete']);
     });
 
@@ -130,8 +153,15 @@ describe('PodEnricher', () => {
       const h = harness();
       await h.enricher.start();
       await until(() => h.enricher.kube.synced && h.enricher.cri.connected, 'synced');
-      await until(() => ['/api/v1/pods', '/apis/apps/v1/replicasets', '/apis/batch/v1/jobs'].every((p) => api.count(p, 'watch') === 1), 'watches open');
-      const criBefore = cri.count('ContainerStatus') + cri.count('ListContainers') + cri.count('PodSandboxStatus');
+      await until(
+        () =>
+          ['/api/v1/pods', '/apis/apps/v1/replicasets', '/apis/batch/v1/jobs'].every(
+            (p) => api.count(p, 'watch') === 1,
+          ),
+        'watches open',
+      );
+      const criBefore =
+        cri.count('ContainerStatus') + cri.count('ListContainers') + cri.count('PodSandboxStatus');
       const apiBefore = api.requests.length;
       const cg = node.cgroup(podPath(UID1, C1));
       const pid = node.process(podPath(UID1, C1));
@@ -140,7 +170,9 @@ describe('PodEnricher', () => {
       expect(h.out.every((e) => e.enrichment === 'complete')).toBe(true);
       expect(new Set(h.out.map((e) => e.meta)).size).toBe(1);
       // Warm cache from ListContainers: no ContainerStatus at all; no new API requests.
-      expect(cri.count('ContainerStatus') + cri.count('ListContainers') + cri.count('PodSandboxStatus')).toBe(criBefore);
+      expect(cri.count('ContainerStatus') + cri.count('ListContainers') + cri.count('PodSandboxStatus')).toBe(
+        criBefore,
+      );
       expect(api.requests.length).toBe(apiBefore);
     });
 
@@ -157,7 +189,17 @@ describe('PodEnricher', () => {
       expect(h.enricher.heldCount).toBe(2);
       // The pod appears in the API (its Job existed first, as in a cluster); CRI still does not know it.
       api.upsert('/apis/batch/v1/jobs', ownedObject('report-1', 'jobs', { kind: 'CronJob', name: 'report' }));
-      api.upsert('/api/v1/pods', podObject({ name: 'late', namespace: 'jobs', uid: UID3, nodeName: NODE, owner: { kind: 'Job', name: 'report-1' }, containers: [{ name: 'worker', image: 'busybox', id: C3 }] }));
+      api.upsert(
+        '/api/v1/pods',
+        podObject({
+          name: 'late',
+          namespace: 'jobs',
+          uid: UID3,
+          nodeName: NODE,
+          owner: { kind: 'Job', name: 'report-1' },
+          containers: [{ name: 'worker', image: 'busybox', id: C3 }],
+        }),
+      );
       await until(() => h.out.length === 2, 'held events released');
       expect(h.out.map((e) => (e as { filename: string }).filename)).toEqual(['/first', '/second']);
       expect(h.out.every((e) => e.enrichment === 'complete')).toBe(true);
@@ -179,8 +221,17 @@ describe('PodEnricher', () => {
       expect(h.out).toHaveLength(0);
       await until(() => h.out.length === 3, 'all three emitted after the deadline');
       const byCg = h.out.map((e) => [e.cgroupId, e.enrichment]);
-      expect(byCg).toEqual(expect.arrayContaining([[cg, 'partial'], [unknown, 'none'], [cg, 'partial']]));
-      expect(h.out.find((e) => e.cgroupId === cg)?.meta?.attributes).toMatchObject({ 'container.id': C3, 'k8s.pod.uid': UID3 });
+      expect(byCg).toEqual(
+        expect.arrayContaining([
+          [cg, 'partial'],
+          [unknown, 'none'],
+          [cg, 'partial'],
+        ]),
+      );
+      expect(h.out.find((e) => e.cgroupId === cg)?.meta?.attributes).toMatchObject({
+        'container.id': C3,
+        'k8s.pod.uid': UID3,
+      });
       expect(h.out.find((e) => e.cgroupId === unknown)?.meta).toBeNull();
       expect(await h.outcomes()).toEqual({ partial: 2, none: 1 });
     });
@@ -255,9 +306,15 @@ describe('PodEnricher', () => {
       h.push([execEvent(cg2, node.process(podPath(UID3, C2)))]);
       await until(() => h.out.length === 2, 'second event out');
       expect(h.out[1]?.enrichment).toBe('partial');
-      expect(h.out[1]?.meta?.attributes).toMatchObject({ 'container.id': C2, 'k8s.pod.uid': UID3, 'container.runtime': 'containerd' });
+      expect(h.out[1]?.meta?.attributes).toMatchObject({
+        'container.id': C2,
+        'k8s.pod.uid': UID3,
+        'container.runtime': 'containerd',
+      });
       cri = new FakeCriServer(cri.socketPath);
-      cri.addPod({ id: SB1, name: 'web-7d4f9-abcde', namespace: 'shop', uid: UID1 }, [{ id: C1, name: 'app', image: 'registry.local/web:1.2' }]);
+      cri.addPod({ id: SB1, name: 'web-7d4f9-abcde', namespace: 'shop', uid: UID1 }, [
+        { id: C1, name: 'app', image: 'registry.local/web:1.2' },
+      ]);
       rmSync(cri.socketPath, { force: true });
       await cri.start();
       await until(() => h.enricher.cri.connected, 'reconnected');
@@ -265,7 +322,16 @@ describe('PodEnricher', () => {
     });
 
     it('gives pod, namespace and container from CRI alone when Kubernetes is disabled', async () => {
-      cri.addPod({ id: SB3, name: 'solo', namespace: 'edge', uid: UID3, labels: { 'app.kubernetes.io/name': 'solo-app' } }, [{ id: C3, name: 'main', image: 'busybox:latest' }]);
+      cri.addPod(
+        {
+          id: SB3,
+          name: 'solo',
+          namespace: 'edge',
+          uid: UID3,
+          labels: { 'app.kubernetes.io/name': 'solo-app' },
+        },
+        [{ id: C3, name: 'main', image: 'busybox:latest' }],
+      );
       const h = harness({ kubernetes: { enabled: false } });
       await h.enricher.start();
       await until(() => h.enricher.cri.connected, 'CRI synced');
@@ -273,15 +339,35 @@ describe('PodEnricher', () => {
       h.push([execEvent(cg, node.process(podPath(UID3, C3)))]);
       await until(() => h.out.length === 1, 'event out');
       expect(h.out[0]?.enrichment).toBe('complete');
-      expect(h.out[0]?.meta).toMatchObject({ namespace: 'edge', podName: 'solo', podUid: UID3, containerName: 'main', serviceName: 'solo-app' });
+      expect(h.out[0]?.meta).toMatchObject({
+        namespace: 'edge',
+        podName: 'solo',
+        podUid: UID3,
+        containerName: 'main',
+        serviceName: 'solo-app',
+      });
       expect(api.requests).toHaveLength(0);
     });
   });
 
   describe('filters', () => {
-    const setup = async (filter: Partial<FilterConfig>): Promise<{ h: Harness; web: number; other: number; host: number; pid: (p: string) => number }> => {
-      cri.addPod({ id: SB3, name: 'db-0', namespace: 'data', uid: UID3, labels: { app: 'db' } }, [{ id: C3, name: 'pg', image: 'postgres' }]);
-      api.upsert('/api/v1/pods', podObject({ name: 'db-0', namespace: 'data', uid: UID3, nodeName: NODE, labels: { app: 'db' }, owner: { kind: 'StatefulSet', name: 'db' } }));
+    const setup = async (
+      filter: Partial<FilterConfig>,
+    ): Promise<{ h: Harness; web: number; other: number; host: number; pid: (p: string) => number }> => {
+      cri.addPod({ id: SB3, name: 'db-0', namespace: 'data', uid: UID3, labels: { app: 'db' } }, [
+        { id: C3, name: 'pg', image: 'postgres' },
+      ]);
+      api.upsert(
+        '/api/v1/pods',
+        podObject({
+          name: 'db-0',
+          namespace: 'data',
+          uid: UID3,
+          nodeName: NODE,
+          labels: { app: 'db' },
+          owner: { kind: 'StatefulSet', name: 'db' },
+        }),
+      );
       const h = harness({}, { ...NO_FILTER, ...filter });
       await h.enricher.start();
       await until(() => h.enricher.kube.synced && h.enricher.cri.connected, 'synced');
@@ -333,18 +419,26 @@ describe('PodEnricher', () => {
 
   describe('.shutdown', () => {
     it('is safe without start and idempotent', async () => {
-      const e = new PodEnricher(enrichConfig({ cgroupBase: node.cgroupBase, procBase: node.procBase }), NO_FILTER, {
-        logger: silentLogger(),
-        metrics: new Metrics(),
-        nodeName: NODE,
-      });
+      const e = new PodEnricher(
+        enrichConfig({ cgroupBase: node.cgroupBase, procBase: node.procBase }),
+        NO_FILTER,
+        {
+          logger: silentLogger(),
+          metrics: new Metrics(),
+          nodeName: NODE,
+        },
+      );
       await e.shutdown();
       await e.shutdown();
       expect(e.heldCount).toBe(0);
     });
 
     it('releases held events and completes the output after the input completed', async () => {
-      const h = harness({ holdMs: 60000, cri: { endpoint: `unix://${join(sockDir, 'none.sock')}` }, kubernetes: { enabled: false } });
+      const h = harness({
+        holdMs: 60000,
+        cri: { endpoint: `unix://${join(sockDir, 'none.sock')}` },
+        kubernetes: { enabled: false },
+      });
       await h.enricher.start();
       h.push([execEvent(424242, 0), execEvent(424243, 0)]);
       expect(h.enricher.heldCount).toBe(2);

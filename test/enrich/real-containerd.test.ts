@@ -67,7 +67,10 @@ describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
     port = (listener.address() as AddressInfo).port;
     await containerd.start();
     await api.start();
-    api.upsert('/apis/apps/v1/replicasets', ownedObject('web-5f7c8', 'shop', { kind: 'Deployment', name: 'web' }));
+    api.upsert(
+      '/apis/apps/v1/replicasets',
+      ownedObject('web-5f7c8', 'shop', { kind: 'Deployment', name: 'web' }),
+    );
     h = new Harness(
       enrichConfig({
         holdMs: 3000,
@@ -107,7 +110,11 @@ describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
       labels: { app: 'web' },
       container: {
         name: 'app',
-        command: ['/bin/sh', '-c', `while true; do cat /etc/podtrace-test >/dev/null; echo hi | nc 127.0.0.1 ${port}; sleep 0.2; done`],
+        command: [
+          '/bin/sh',
+          '-c',
+          `while true; do cat /etc/podtrace-test >/dev/null; echo hi | nc 127.0.0.1 ${port}; sleep 0.2; done`,
+        ],
       },
     });
     expect(pod.pid).toBeGreaterThan(0);
@@ -115,17 +122,35 @@ describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
     const cg = cgroupOf(pod.pid);
     // containerd + runc with the cgroupfs driver: the container's cgroup is <parent>/<id> in the v2 tree.
     expect(cg.path).toBe(`/kubepods/burstable/pod${uid}/${pod.containerId}`);
-    expect(classifyCgroupPath(cg.path)).toEqual({ kind: 'container', containerId: pod.containerId, runtime: null, podUid: uid, qos: 'burstable' });
+    expect(classifyCgroupPath(cg.path)).toEqual({
+      kind: 'container',
+      containerId: pod.containerId,
+      runtime: null,
+      podUid: uid,
+      qos: 'burstable',
+    });
 
     const before = h.out.length;
     h.push([execEvent(cg.id, pod.pid, '/bin/cat'), connectEvent(cg.id, pod.pid, port)]);
-    await until(() => h.enricher.cri.callCount('ContainerStatus') + h.enricher.cri.relists > 0 && h.enricher.cri.container(pod.containerId) !== undefined, 'CRI knows the container');
+    await until(
+      () =>
+        h.enricher.cri.callCount('ContainerStatus') + h.enricher.cri.relists > 0 &&
+        h.enricher.cri.container(pod.containerId) !== undefined,
+      'CRI knows the container',
+    );
     expect(h.out.length).toBe(before);
     expect(h.enricher.heldCount).toBe(2);
 
     api.upsert(
       '/api/v1/pods',
-      podObject({ name: 'web-5f7c8-xk2lp', namespace: 'shop', uid, nodeName: NODE, labels: { app: 'web' }, owner: { kind: 'ReplicaSet', name: 'web-5f7c8' } }),
+      podObject({
+        name: 'web-5f7c8-xk2lp',
+        namespace: 'shop',
+        uid,
+        nodeName: NODE,
+        labels: { app: 'web' },
+        owner: { kind: 'ReplicaSet', name: 'web-5f7c8' },
+      }),
     );
     await until(() => h.out.length === before + 2, 'held events released');
     const [exec, connect] = h.out.slice(before);
@@ -148,12 +173,18 @@ describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
     });
 
     // Caching: many more events, no CRI or API calls.
-    const criCalls = h.enricher.cri.callCount('ContainerStatus') + h.enricher.cri.callCount('PodSandboxStatus');
+    const criCalls =
+      h.enricher.cri.callCount('ContainerStatus') + h.enricher.cri.callCount('PodSandboxStatus');
     const apiCalls = api.requests.filter((r) => !r.includes('watch=true')).length;
-    for (let i = 0; i < 20; i++) h.push(Array.from({ length: 50 }, () => execEvent(cg.id, pod.pid, '/bin/sleep')));
+    for (let i = 0; i < 20; i++)
+      h.push(Array.from({ length: 50 }, () => execEvent(cg.id, pod.pid, '/bin/sleep')));
     await until(() => h.out.length === before + 2 + 1000, '1000 more events out');
-    expect(h.out.slice(before + 2).every((e) => e.meta === exec?.meta && e.enrichment === 'complete')).toBe(true);
-    expect(h.enricher.cri.callCount('ContainerStatus') + h.enricher.cri.callCount('PodSandboxStatus')).toBe(criCalls);
+    expect(h.out.slice(before + 2).every((e) => e.meta === exec?.meta && e.enrichment === 'complete')).toBe(
+      true,
+    );
+    expect(h.enricher.cri.callCount('ContainerStatus') + h.enricher.cri.callCount('PodSandboxStatus')).toBe(
+      criCalls,
+    );
     expect(criCalls).toBeLessThanOrEqual(1);
     expect(api.requests.filter((r) => !r.includes('watch=true')).length).toBe(apiCalls);
   });
@@ -173,6 +204,12 @@ describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
     h.push([execEvent(cg.id, pod.pid, '/bin/sleep')]);
     await until(() => h.out.length === before + 1, 'emitted after the deadline');
     expect(h.out[before]?.enrichment).toBe('partial');
-    expect(h.out[before]?.meta).toMatchObject({ namespace: 'tmp', podName: 'ghost', podUid: uid, containerName: 'idle', containerId: pod.containerId });
+    expect(h.out[before]?.meta).toMatchObject({
+      namespace: 'tmp',
+      podName: 'ghost',
+      podUid: uid,
+      containerName: 'idle',
+      containerId: pod.containerId,
+    });
   });
 });

@@ -5,7 +5,12 @@ import { buildWorkloadMeta, hostMeta } from '../../src/enrich/meta/workload-meta
 import { ConfigError } from '../../src/core/errors';
 
 describe('deriveServiceName', () => {
-  const base = { annotations: {}, labels: {}, workloadName: null as string | null, podName: 'web-7d4f9-abcde' };
+  const base = {
+    annotations: {},
+    labels: {},
+    workloadName: null as string | null,
+    podName: 'web-7d4f9-abcde',
+  };
   it('uses the resource.opentelemetry.io/service.name annotation first', () => {
     expect(
       deriveServiceName({
@@ -17,10 +22,18 @@ describe('deriveServiceName', () => {
     ).toBe('checkout');
   });
   it('then label app.kubernetes.io/instance', () => {
-    expect(deriveServiceName({ ...base, labels: { 'app.kubernetes.io/instance': 'inst', 'app.kubernetes.io/name': 'nm' }, workloadName: 'web' })).toBe('inst');
+    expect(
+      deriveServiceName({
+        ...base,
+        labels: { 'app.kubernetes.io/instance': 'inst', 'app.kubernetes.io/name': 'nm' },
+        workloadName: 'web',
+      }),
+    ).toBe('inst');
   });
   it('then label app.kubernetes.io/name', () => {
-    expect(deriveServiceName({ ...base, labels: { 'app.kubernetes.io/name': 'nm' }, workloadName: 'web' })).toBe('nm');
+    expect(
+      deriveServiceName({ ...base, labels: { 'app.kubernetes.io/name': 'nm' }, workloadName: 'web' }),
+    ).toBe('nm');
   });
   it('then the owner workload name', () => {
     expect(deriveServiceName({ ...base, workloadName: 'web' })).toBe('web');
@@ -51,11 +64,18 @@ describe('resolveOwner', () => {
     });
   });
   it('keeps a Job without CronJob as the workload', () => {
-    expect(resolveOwner('batch', { kind: 'Job', name: 'once' }, lookup)).toEqual({ attributes: { 'k8s.job.name': 'once' }, workloadName: 'once' });
+    expect(resolveOwner('batch', { kind: 'Job', name: 'once' }, lookup)).toEqual({
+      attributes: { 'k8s.job.name': 'once' },
+      workloadName: 'once',
+    });
   });
   it('names StatefulSet and DaemonSet owners directly', () => {
-    expect(resolveOwner('db', { kind: 'StatefulSet', name: 'pg' }, lookup).attributes).toEqual({ 'k8s.statefulset.name': 'pg' });
-    expect(resolveOwner('kube-system', { kind: 'DaemonSet', name: 'cilium' }, lookup).attributes).toEqual({ 'k8s.daemonset.name': 'cilium' });
+    expect(resolveOwner('db', { kind: 'StatefulSet', name: 'pg' }, lookup).attributes).toEqual({
+      'k8s.statefulset.name': 'pg',
+    });
+    expect(resolveOwner('kube-system', { kind: 'DaemonSet', name: 'cilium' }, lookup).attributes).toEqual({
+      'k8s.daemonset.name': 'cilium',
+    });
   });
   it('has no workload for a bare pod', () => {
     expect(resolveOwner('x', null, lookup)).toEqual({ attributes: {}, workloadName: null });
@@ -98,7 +118,11 @@ describe('buildWorkloadMeta', () => {
         annotations: {},
         owner: { kind: 'ReplicaSet', name: 'web-7d4f9' },
       },
-      { nodeName: 'node-1', copyLabels: ['team', 'missing'], lookupParent: () => ({ kind: 'Deployment', name: 'web' }) },
+      {
+        nodeName: 'node-1',
+        copyLabels: ['team', 'missing'],
+        lookupParent: () => ({ kind: 'Deployment', name: 'web' }),
+      },
     );
     expect(m.attributes).toEqual({
       'k8s.node.name': 'node-1',

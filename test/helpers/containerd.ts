@@ -1,7 +1,18 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  rmdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CriClient } from '../../src/enrich/cri/cri-client';
@@ -33,7 +44,11 @@ export function containerdMissing(): string | null {
     if (which(bin) === null) return `${bin} not installed (apt-get install containerd runc busybox-static)`;
   }
   if (busyboxPath() === null) return 'static busybox not installed (apt-get install busybox-static)';
-  if (!existsSync('/sys/fs/cgroup/cgroup.controllers') && !existsSync('/sys/fs/cgroup/unified/cgroup.controllers')) return 'no cgroup2 hierarchy mounted';
+  if (
+    !existsSync('/sys/fs/cgroup/cgroup.controllers') &&
+    !existsSync('/sys/fs/cgroup/unified/cgroup.controllers')
+  )
+    return 'no cgroup2 hierarchy mounted';
   return null;
 }
 
@@ -51,7 +66,11 @@ export function buildBusyboxImage(dir: string): string {
   const img = join(dir, 'image');
   mkdirSync(img, { recursive: true });
   const layerTar = join(img, 'layer.tar');
-  const t = spawnSync('tar', ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', layerTar, '.'], { encoding: 'utf8' });
+  const t = spawnSync(
+    'tar',
+    ['--numeric-owner', '--owner=0', '--group=0', '-C', rootfs, '-cf', layerTar, '.'],
+    { encoding: 'utf8' },
+  );
   if (t.status !== 0) throw new Error(`tar layer: ${t.stderr}`);
   const layerDigest = sha256(readFileSync(layerTar));
   const config = Buffer.from(
@@ -64,9 +83,14 @@ export function buildBusyboxImage(dir: string): string {
   );
   const configName = `${sha256(config)}.json`;
   writeFileSync(join(img, configName), config);
-  writeFileSync(join(img, 'manifest.json'), JSON.stringify([{ Config: configName, RepoTags: [TEST_IMAGE], Layers: ['layer.tar'] }]));
+  writeFileSync(
+    join(img, 'manifest.json'),
+    JSON.stringify([{ Config: configName, RepoTags: [TEST_IMAGE], Layers: ['layer.tar'] }]),
+  );
   const out = join(dir, 'busybox-image.tar');
-  const t2 = spawnSync('tar', ['-C', img, '-cf', out, 'manifest.json', configName, 'layer.tar'], { encoding: 'utf8' });
+  const t2 = spawnSync('tar', ['-C', img, '-cf', out, 'manifest.json', configName, 'layer.tar'], {
+    encoding: 'utf8',
+  });
   if (t2.status !== 0) throw new Error(`tar image: ${t2.stderr}`);
   return out;
 }
@@ -143,7 +167,10 @@ plugin_dir = "${d}/plugins"
     this.cri = new CriClient(this.endpoint, 5000);
     const deadline = Date.now() + 30000;
     for (;;) {
-      if (this.proc.exitCode !== null) throw new Error(`containerd exited (${this.proc.exitCode}): ${readFileSync(log, 'utf8').slice(-2000)}`);
+      if (this.proc.exitCode !== null)
+        throw new Error(
+          `containerd exited (${this.proc.exitCode}): ${readFileSync(log, 'utf8').slice(-2000)}`,
+        );
       if (existsSync(this.socket)) {
         try {
           await this.cri.version();
@@ -152,11 +179,16 @@ plugin_dir = "${d}/plugins"
           // CRI plugin still starting
         }
       }
-      if (Date.now() > deadline) throw new Error(`containerd CRI did not answer: ${readFileSync(log, 'utf8').slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`containerd CRI did not answer: ${readFileSync(log, 'utf8').slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     const tar = buildBusyboxImage(join(this.dir, 'image-build'));
-    const imp = spawnSync('ctr', ['--address', this.socket, '-n', 'k8s.io', 'images', 'import', '--no-unpack', tar], { encoding: 'utf8' });
+    const imp = spawnSync(
+      'ctr',
+      ['--address', this.socket, '-n', 'k8s.io', 'images', 'import', '--no-unpack', tar],
+      { encoding: 'utf8' },
+    );
     if (imp.status !== 0) throw new Error(`ctr images import: ${imp.stderr}`);
   }
 
@@ -170,7 +202,12 @@ plugin_dir = "${d}/plugins"
     container: { name: string; command: string[] };
   }): Promise<{ sandboxId: string; containerId: string; pid: number }> {
     const cri = this.cri as CriClient;
-    const podLabels = { ...p.labels, 'io.kubernetes.pod.name': p.name, 'io.kubernetes.pod.namespace': p.namespace, 'io.kubernetes.pod.uid': p.uid };
+    const podLabels = {
+      ...p.labels,
+      'io.kubernetes.pod.name': p.name,
+      'io.kubernetes.pod.namespace': p.namespace,
+      'io.kubernetes.pod.uid': p.uid,
+    };
     const logDir = join(this.dir, 'logs', p.uid);
     mkdirSync(logDir, { recursive: true });
     const sandboxConfig = {
@@ -179,7 +216,10 @@ plugin_dir = "${d}/plugins"
       logDirectory: logDir,
       labels: podLabels,
       annotations: {},
-      linux: { cgroupParent: p.cgroupParent, securityContext: { namespaceOptions: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+      linux: {
+        cgroupParent: p.cgroupParent,
+        securityContext: { namespaceOptions: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } },
+      },
     };
     this.cgroupParents.add(p.cgroupParent);
     const run = await cri.call<{ podSandboxId: string }>('RunPodSandbox', { config: sandboxConfig }, 60000);
@@ -205,7 +245,10 @@ plugin_dir = "${d}/plugins"
       60000,
     );
     await cri.call('StartContainer', { containerId: created.containerId }, 60000);
-    const st = await cri.call<{ info: Record<string, string> }>('ContainerStatus', { containerId: created.containerId, verbose: true });
+    const st = await cri.call<{ info: Record<string, string> }>('ContainerStatus', {
+      containerId: created.containerId,
+      verbose: true,
+    });
     const info = JSON.parse(st.info.info ?? '{}') as { pid?: number };
     return { sandboxId: run.podSandboxId, containerId: created.containerId, pid: info.pid ?? 0 };
   }
@@ -236,11 +279,16 @@ plugin_dir = "${d}/plugins"
       clearTimeout(timer);
     }
     // Mounts of the native snapshotter are plain directories; shims exit with their containers.
-    spawnSync('sh', ['-c', `grep -F ' ${this.dir}/' /proc/self/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`]);
+    spawnSync('sh', [
+      '-c',
+      `grep -F ' ${this.dir}/' /proc/self/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`,
+    ]);
     rmSync(this.dir, { recursive: true, force: true });
     // runc creates the pod-level parents (kubelet would own them): remove them and their empty
     // ancestors in every hierarchy; rmdir fails harmlessly on a cgroup still in use.
-    const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers') ? ['/sys/fs/cgroup'] : readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h));
+    const hierarchies = existsSync('/sys/fs/cgroup/cgroup.controllers')
+      ? ['/sys/fs/cgroup']
+      : readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h));
     for (const parent of this.cgroupParents) {
       const segs = parent.split('/').filter((x) => x !== '');
       for (let n = segs.length; n > 0; n--) {

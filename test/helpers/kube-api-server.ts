@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -60,12 +60,16 @@ export class KubeApiServer {
   private readonly watchers = new Set<Watcher>();
   private readonly resources = new Map<string, Resource>([
     ['/api/v1/pods', { kind: 'Pod', listKind: 'PodList', apiVersion: 'v1', objects: new Map() }],
-    ['/apis/apps/v1/replicasets', { kind: 'ReplicaSet', listKind: 'ReplicaSetList', apiVersion: 'apps/v1', objects: new Map() }],
+    [
+      '/apis/apps/v1/replicasets',
+      { kind: 'ReplicaSet', listKind: 'ReplicaSetList', apiVersion: 'apps/v1', objects: new Map() },
+    ],
     ['/apis/batch/v1/jobs', { kind: 'Job', listKind: 'JobList', apiVersion: 'batch/v1', objects: new Map() }],
   ]);
   /** Every request as `METHOD path?query`. */
   readonly requests: string[] = [];
   private unavailable = false;
+  private readonly tempDirs: string[] = [];
   expireWithHttp = false;
   port = 0;
 
@@ -82,6 +86,7 @@ export class KubeApiServer {
   /** Writes a kubeconfig for this server and returns its path. */
   writeKubeconfig(): string {
     const dir = mkdtempSync(join(tmpdir(), 'pt-kubeconfig-'));
+    this.tempDirs.push(dir);
     const file = join(dir, 'config');
     writeFileSync(
       file,
@@ -110,7 +115,10 @@ export class KubeApiServer {
     }).length;
   }
 
-  upsert(resource: '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs', obj: KubeObject): void {
+  upsert(
+    resource: '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs',
+    obj: KubeObject,
+  ): void {
     const r = this.resources.get(resource) as Resource;
     const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
     const type = r.objects.has(key) ? 'MODIFIED' : 'ADDED';
@@ -120,7 +128,11 @@ export class KubeApiServer {
     this.publish({ rv: this.rv, resource, type, object: stored });
   }
 
-  remove(resource: '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs', namespace: string, name: string): void {
+  remove(
+    resource: '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs',
+    namespace: string,
+    name: string,
+  ): void {
     const r = this.resources.get(resource) as Resource;
     const obj = r.objects.get(`${namespace}/${name}`);
     if (obj === undefined) return;
@@ -155,6 +167,7 @@ export class KubeApiServer {
 
   async stop(): Promise<void> {
     this.closeWatches();
+    for (const d of this.tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
     const s = this.server;
     this.server = null;
     if (s !== null) {
@@ -189,15 +202,30 @@ export class KubeApiServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     this.requests.push(`${req.method ?? 'GET'} ${url.pathname}${url.search}`);
-    if (this.unavailable) return this.status(res, 503, 'ServiceUnavailable', 'the server is currently unable to handle the request');
-    if (req.headers.authorization !== 'Bearer test-token') return this.status(res, 401, 'Unauthorized', 'Unauthorized');
+    if (this.unavailable)
+      return this.status(
+        res,
+        503,
+        'ServiceUnavailable',
+        'the server is currently unable to handle the request',
+      );
+    if (req.headers.authorization !== 'Bearer test-token')
+      return this.status(res, 401, 'Unauthorized', 'Unauthorized');
     const r = this.resources.get(url.pathname);
-    if (r === undefined || req.method !== 'GET') return this.status(res, 404, 'NotFound', `${url.pathname} not found`);
+    if (r === undefined || req.method !== 'GET')
+      return this.status(res, 404, 'NotFound', `${url.pathname} not found`);
     const fieldSelector = url.searchParams.get('fieldSelector');
     if (url.searchParams.get('watch') !== 'true') {
       const items = [...r.objects.values()].filter((o) => this.selected(o, fieldSelector));
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ kind: r.listKind, apiVersion: r.apiVersion, metadata: { resourceVersion: String(this.rv) }, items }));
+      res.end(
+        JSON.stringify({
+          kind: r.listKind,
+          apiVersion: r.apiVersion,
+          metadata: { resourceVersion: String(this.rv) },
+          items,
+        }),
+      );
       return;
     }
     const from = Number(url.searchParams.get('resourceVersion') ?? '0');
@@ -205,15 +233,20 @@ export class KubeApiServer {
       const message = `too old resource version: ${from} (${this.compactedBefore})`;
       if (this.expireWithHttp) return this.status(res, 410, 'Expired', message);
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason: 'Expired', code: 410 } })}\n`);
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason: 'Expired', code: 410 } })}\n`,
+      );
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     const path = url.pathname;
     for (const e of this.log) {
-      if (e.resource === path && e.rv > from && this.selected(e.object, fieldSelector)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+      if (e.resource === path && e.rv > from && this.selected(e.object, fieldSelector))
+        res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
     }
-    res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: r.apiVersion, metadata: { resourceVersion: String(this.rv) } } })}\n`);
+    res.write(
+      `${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: r.apiVersion, metadata: { resourceVersion: String(this.rv) } } })}\n`,
+    );
     const w: Watcher = { resource: path, fieldSelector, res };
     this.watchers.add(w);
     req.on('close', () => this.watchers.delete(w));
@@ -241,9 +274,20 @@ export function podObject(p: {
       ownerReferences:
         p.owner === undefined
           ? []
-          : [{ apiVersion: p.owner.kind === 'Job' ? 'batch/v1' : 'apps/v1', kind: p.owner.kind, name: p.owner.name, uid: `${p.owner.name}-uid`, controller: true }],
+          : [
+              {
+                apiVersion: p.owner.kind === 'Job' ? 'batch/v1' : 'apps/v1',
+                kind: p.owner.kind,
+                name: p.owner.name,
+                uid: `${p.owner.name}-uid`,
+                controller: true,
+              },
+            ],
     },
-    spec: { nodeName: p.nodeName, containers: (p.containers ?? []).map((c) => ({ name: c.name, image: c.image })) },
+    spec: {
+      nodeName: p.nodeName,
+      containers: (p.containers ?? []).map((c) => ({ name: c.name, image: c.image })),
+    },
     status: {
       phase: 'Running',
       containerStatuses: (p.containers ?? []).map((c) => ({
@@ -259,13 +303,28 @@ export function podObject(p: {
 }
 
 /** A ReplicaSet or Job object owned by `owner` (Deployment / CronJob). */
-export function ownedObject(name: string, namespace: string, owner: { kind: string; name: string } | null): KubeObject {
+export function ownedObject(
+  name: string,
+  namespace: string,
+  owner: { kind: string; name: string } | null,
+): KubeObject {
   return {
     metadata: {
       name,
       namespace,
       uid: `${name}-uid`,
-      ownerReferences: owner === null ? [] : [{ apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, uid: `${owner.name}-uid`, controller: true }],
+      ownerReferences:
+        owner === null
+          ? []
+          : [
+              {
+                apiVersion: 'apps/v1',
+                kind: owner.kind,
+                name: owner.name,
+                uid: `${owner.name}-uid`,
+                controller: true,
+              },
+            ],
     },
     spec: {},
   };

@@ -22,7 +22,9 @@ export type CgroupClass =
 
 const HEX64 = '[0-9a-f]{64}';
 /** `cri-containerd-<id>.scope`, `crio-<id>.scope`, `docker-<id>.scope` (systemd driver) or the same without `.scope` (cgroupfs). */
-const RUNTIME_SCOPE = new RegExp(`^(cri-containerd|crio|docker|containerd|cri-dockerd)-(${HEX64})(?:\\.scope)?$`);
+const RUNTIME_SCOPE = new RegExp(
+  `^(cri-containerd|crio|docker|containerd|cri-dockerd)-(${HEX64})(?:\\.scope)?$`,
+);
 const CONMON_SCOPE = new RegExp(`^crio-conmon-(${HEX64})(?:\\.scope)?$`);
 const BARE_ID = new RegExp(`^(${HEX64})$`);
 /** cgroupfs pod directory: `pod<uid>` (uid with dashes, or 32 hex for static pods). */
@@ -97,7 +99,12 @@ export function classifyCgroupPath(path: string): CgroupClass {
     const cseg = segs[i + 1];
     if (cseg === undefined) return { kind: 'pod', podUid: pod.uid, qos };
     const c = containerSegment(cseg);
-    if (c === 'monitor') return { kind: 'monitor', containerId: (CONMON_SCOPE.exec(cseg) as RegExpExecArray)[1] as string, podUid: pod.uid };
+    if (c === 'monitor')
+      return {
+        kind: 'monitor',
+        containerId: (CONMON_SCOPE.exec(cseg) as RegExpExecArray)[1] as string,
+        podUid: pod.uid,
+      };
     if (c === null) return { kind: 'pod', podUid: pod.uid, qos };
     return { kind: 'container', containerId: c.id, runtime: c.runtime, podUid: pod.uid, qos };
   }
@@ -105,9 +112,20 @@ export function classifyCgroupPath(path: string): CgroupClass {
   for (let i = segs.length - 1; i >= 0; i--) {
     const seg = segs[i] as string;
     const c = containerSegment(seg);
-    if (c === 'monitor') return { kind: 'monitor', containerId: (CONMON_SCOPE.exec(seg) as RegExpExecArray)[1] as string, podUid: null };
+    if (c === 'monitor')
+      return {
+        kind: 'monitor',
+        containerId: (CONMON_SCOPE.exec(seg) as RegExpExecArray)[1] as string,
+        podUid: null,
+      };
     if (c !== null && (c.runtime !== null || segs[i - 1] === 'docker')) {
-      return { kind: 'container', containerId: c.id, runtime: c.runtime ?? 'docker', podUid: null, qos: null };
+      return {
+        kind: 'container',
+        containerId: c.id,
+        runtime: c.runtime ?? 'docker',
+        podUid: null,
+        qos: null,
+      };
     }
   }
   return { kind: 'host' };

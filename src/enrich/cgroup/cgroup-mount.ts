@@ -20,8 +20,17 @@ function isCgroup2(dir: string): boolean {
  * when set, else `/sys/fs/cgroup` on pure v2 nodes, `/sys/fs/cgroup/unified` on hybrid nodes, else
  * the first cgroup2 mount in `<procBase>/self/mountinfo`.
  */
-export function detectCgroup2Mount(configured: string, procBase = '/proc', sysRoot = '/sys/fs/cgroup'): Cgroup2Mount | null {
-  if (configured !== '') return { base: configured, hybrid: configured.replace(/\/+$/, '').endsWith('/unified'), source: 'config' };
+export function detectCgroup2Mount(
+  configured: string,
+  procBase = '/proc',
+  sysRoot = '/sys/fs/cgroup',
+): Cgroup2Mount | null {
+  if (configured !== '')
+    return {
+      base: configured,
+      hybrid: configured.replace(/\/+$/, '').endsWith('/unified'),
+      source: 'config',
+    };
   if (isCgroup2(sysRoot)) return { base: sysRoot, hybrid: false, source: sysRoot };
   const unified = join(sysRoot, 'unified');
   if (isCgroup2(unified)) return { base: unified, hybrid: true, source: unified };

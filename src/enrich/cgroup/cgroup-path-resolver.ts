@@ -48,7 +48,8 @@ export class CgroupPathResolver {
     }
     const known = this.index.get(cgroupId);
     if (known !== undefined && (await this.inodeOf(known)) === cgroupId) return { path: known, via: 'index' };
-    if (this.now() - this.lastScanAt >= this.rescanMinIntervalMs || this.scanning !== null) await this.rescan();
+    if (this.now() - this.lastScanAt >= this.rescanMinIntervalMs || this.scanning !== null)
+      await this.rescan();
     const found = this.index.get(cgroupId);
     return found === undefined ? null : { path: found, via: 'index' };
   }

@@ -54,7 +54,10 @@ export interface CriContainerEvent {
 
 /** Finds api.proto next to this file (src/ when run by ts-jest) or in the source tree (from dist/). */
 function protoPath(): string {
-  const candidates = [join(__dirname, 'proto', 'api.proto'), join(__dirname, '..', '..', '..', '..', 'src', 'enrich', 'cri', 'proto', 'api.proto')];
+  const candidates = [
+    join(__dirname, 'proto', 'api.proto'),
+    join(__dirname, '..', '..', '..', '..', 'src', 'enrich', 'cri', 'proto', 'api.proto'),
+  ];
   for (const c of candidates) if (existsSync(c)) return c;
   throw new PermanentError(`CRI proto not found (looked in ${candidates.join(', ')})`);
 }
@@ -64,8 +67,15 @@ let runtimeServiceCtor: ServiceCtor | undefined;
 
 function runtimeService(): ServiceCtor {
   if (runtimeServiceCtor === undefined) {
-    const def = protoLoader.loadSync(protoPath(), { longs: String, enums: String, defaults: true, oneofs: true });
-    const pkg = grpc.loadPackageDefinition(def) as unknown as { runtime: { v1: { RuntimeService: ServiceCtor } } };
+    const def = protoLoader.loadSync(protoPath(), {
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
+    const pkg = grpc.loadPackageDefinition(def) as unknown as {
+      runtime: { v1: { RuntimeService: ServiceCtor } };
+    };
     runtimeServiceCtor = pkg.runtime.v1.RuntimeService;
   }
   return runtimeServiceCtor;
@@ -126,18 +136,26 @@ export class CriClient {
   call<Res>(method: string, request: object, timeoutMs = this.timeoutMs): Promise<Res> {
     this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
     const fn = (this.client as unknown as Record<string, unknown>)[method];
-    if (typeof fn !== 'function') return Promise.reject(new PermanentError(`CRI method ${method} is not defined`));
+    if (typeof fn !== 'function')
+      return Promise.reject(new PermanentError(`CRI method ${method} is not defined`));
     return new Promise<Res>((resolve, reject) => {
-      (fn as (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: Res) => void) => void).call(
-        this.client,
-        request,
-        { deadline: Date.now() + timeoutMs },
-        (err, res) => {
-          if (err === null) resolve(res);
-          else if (RETRIABLE_CODES.has(err.code)) reject(new RetryableError(`CRI ${method} on ${this.endpoint}: ${err.details || err.message}`, { cause: err }));
-          else reject(new PermanentError(`CRI ${method} on ${this.endpoint}: ${err.details || err.message}`, err));
-        },
-      );
+      (
+        fn as (
+          req: object,
+          opts: grpc.CallOptions,
+          cb: (err: grpc.ServiceError | null, res: Res) => void,
+        ) => void
+      ).call(this.client, request, { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err === null) resolve(res);
+        else if (RETRIABLE_CODES.has(err.code))
+          reject(
+            new RetryableError(`CRI ${method} on ${this.endpoint}: ${err.details || err.message}`, {
+              cause: err,
+            }),
+          );
+        else
+          reject(new PermanentError(`CRI ${method} on ${this.endpoint}: ${err.details || err.message}`, err));
+      });
     });
   }
 
@@ -161,13 +179,17 @@ export class CriClient {
   }
 
   async containerStatus(id: string): Promise<CriContainerStatus> {
-    const res = await this.call<{ status: CriContainerStatus | null }>('ContainerStatus', { containerId: id });
+    const res = await this.call<{ status: CriContainerStatus | null }>('ContainerStatus', {
+      containerId: id,
+    });
     if (res.status === null) throw new PermanentError(`CRI ContainerStatus ${id}: empty status`);
     return res.status;
   }
 
   async podSandboxStatus(id: string): Promise<CriPodSandboxStatus> {
-    const res = await this.call<{ status: CriPodSandboxStatus | null }>('PodSandboxStatus', { podSandboxId: id });
+    const res = await this.call<{ status: CriPodSandboxStatus | null }>('PodSandboxStatus', {
+      podSandboxId: id,
+    });
     if (res.status === null) throw new PermanentError(`CRI PodSandboxStatus ${id}: empty status`);
     return res.status;
   }
@@ -176,10 +198,14 @@ export class CriClient {
    * Follows GetContainerEvents. `onEnd` gets the error that ended the stream (UNIMPLEMENTED on
    * runtimes without it, e.g. containerd < 1.7) or null. Returns a cancel function.
    */
-  containerEvents(onEvent: (e: CriContainerEvent) => void, onEnd: (err: grpc.ServiceError | null) => void): () => void {
+  containerEvents(
+    onEvent: (e: CriContainerEvent) => void,
+    onEnd: (err: grpc.ServiceError | null) => void,
+  ): () => void {
     this.calls.set('GetContainerEvents', (this.calls.get('GetContainerEvents') ?? 0) + 1);
-    const fn = (this.client as unknown as Record<string, (req: object) => grpc.ClientReadableStream<CriContainerEvent>>)
-      .GetContainerEvents as (req: object) => grpc.ClientReadableStream<CriContainerEvent>;
+    const fn = (
+      this.client as unknown as Record<string, (req: object) => grpc.ClientReadableStream<CriContainerEvent>>
+    ).GetContainerEvents as (req: object) => grpc.ClientReadableStream<CriContainerEvent>;
     const stream = fn.call(this.client, {});
     let ended = false;
     const end = (err: grpc.ServiceError | null): void => {

@@ -18,9 +18,19 @@ export interface CriProbeResult {
  * (containerd, legacy containerd, dockershim, CRI-O, k3s). A socket counts only when it answers
  * `Version`. Used at start-up and by `podtrace check`.
  */
-export async function probeCri(endpoint: string, timeoutMs = 2000, candidates: readonly string[] = DEFAULT_CRI_ENDPOINTS): Promise<CriProbeResult> {
+export async function probeCri(
+  endpoint: string,
+  timeoutMs = 2000,
+  candidates: readonly string[] = DEFAULT_CRI_ENDPOINTS,
+): Promise<CriProbeResult> {
   const list = endpoint !== '' ? [endpoint] : candidates;
-  const result: CriProbeResult = { endpoint: null, runtimeName: null, runtimeVersion: null, runtimeApiVersion: null, tried: [] };
+  const result: CriProbeResult = {
+    endpoint: null,
+    runtimeName: null,
+    runtimeVersion: null,
+    runtimeApiVersion: null,
+    tried: [],
+  };
   for (const ep of list) {
     if (!existsSync(criTarget(ep).socketPath)) {
       result.tried.push({ endpoint: ep, error: 'no such socket' });

@@ -2,7 +2,7 @@ import type { Logger } from '../../core/logger';
 import { errorMessage } from '../../core/errors';
 import type { Metrics } from '../../telemetry/metrics';
 import type { CriConfig } from '../enrich-config';
-import type { CriContainer, CriContainerEvent, CriPodSandbox } from './cri-client';
+import type { CriContainerEvent, CriPodSandbox } from './cri-client';
 import { CriClient, grpcCodeName, isNotFound } from './cri-client';
 import { probeCri } from './cri-probe';
 
@@ -134,13 +134,18 @@ export class CriStore {
       if (this.client === null) {
         const probe = await probeCri(this.config.endpoint, this.config.timeoutMs);
         if (probe.endpoint === null) {
-          throw new Error(`no CRI runtime answered (${probe.tried.map((t) => `${t.endpoint}: ${t.error ?? 'ok'}`).join('; ')})`);
+          throw new Error(
+            `no CRI runtime answered (${probe.tried.map((t) => `${t.endpoint}: ${t.error ?? 'ok'}`).join('; ')})`,
+          );
         }
         if (this.stopped) return;
         this.client = new CriClient(probe.endpoint, this.config.timeoutMs);
         this.runtimeName = probe.runtimeName ?? '';
         this.runtimeVersion = probe.runtimeVersion ?? '';
-        this.deps.logger.info({ endpoint: probe.endpoint, runtime: this.runtimeName, version: this.runtimeVersion }, 'CRI runtime connected');
+        this.deps.logger.info(
+          { endpoint: probe.endpoint, runtime: this.runtimeName, version: this.runtimeVersion },
+          'CRI runtime connected',
+        );
       }
       await this.relist();
       this.backoffMs = this.config.backoffInitialMs;
@@ -148,8 +153,14 @@ export class CriStore {
       this.schedule(this.config.relistSeconds * 1000, () => void this.connect());
     } catch (err) {
       this.connected = false;
-      this.deps.metrics.lookupErrors.inc({ backend: 'cri', reason: this.client === null ? 'unreachable' : grpcCodeName(err) });
-      this.deps.logger.warn({ err: errorMessage(err), retryInMs: this.backoffMs }, 'CRI runtime unavailable; serving cached metadata');
+      this.deps.metrics.lookupErrors.inc({
+        backend: 'cri',
+        reason: this.client === null ? 'unreachable' : grpcCodeName(err),
+      });
+      this.deps.logger.warn(
+        { err: errorMessage(err), retryInMs: this.backoffMs },
+        'CRI runtime unavailable; serving cached metadata',
+      );
       const delay = this.backoffMs;
       this.backoffMs = Math.min(this.backoffMs * 2, this.config.backoffMaxMs);
       this.schedule(delay, () => void this.connect());
@@ -187,7 +198,10 @@ export class CriStore {
       this.markRemoved(e.containerId);
       return;
     }
-    if (e.containerEventType === 'CONTAINER_CREATED_EVENT' || e.containerEventType === 'CONTAINER_STARTED_EVENT') {
+    if (
+      e.containerEventType === 'CONTAINER_CREATED_EVENT' ||
+      e.containerEventType === 'CONTAINER_STARTED_EVENT'
+    ) {
       this.missing.delete(e.containerId);
       if (!this.containers.has(e.containerId)) void this.ensure(e.containerId);
     }
@@ -211,7 +225,7 @@ export class CriStore {
       this.putSandbox(slimSandbox(s));
     }
     const seen = new Set<string>();
-    for (const c of containers as CriContainer[]) {
+    for (const c of containers) {
       seen.add(c.id);
       this.missing.delete(c.id);
       if (!this.containers.has(c.id)) {
@@ -237,7 +251,8 @@ export class CriStore {
   }
 
   private markRemoved(id: string): void {
-    if ((this.containers.has(id) || this.sandboxes.has(id)) && !this.removed.has(id)) this.removed.set(id, { at: this.now() });
+    if ((this.containers.has(id) || this.sandboxes.has(id)) && !this.removed.has(id))
+      this.removed.set(id, { at: this.now() });
   }
 
   private evictExpired(): void {
@@ -281,7 +296,8 @@ export class CriStore {
    * already being asked; else one ContainerStatus (PodSandboxStatus when the id is a sandbox).
    */
   ensure(id: string): Promise<void> {
-    if (this.client === null || this.containers.has(id) || this.sandboxes.has(id) || this.missing.has(id)) return Promise.resolve();
+    if (this.client === null || this.containers.has(id) || this.sandboxes.has(id) || this.missing.has(id))
+      return Promise.resolve();
     let p = this.inflight.get(id);
     if (p === undefined) {
       p = this.fetch(this.client, id).finally(() => this.inflight.delete(id));
@@ -322,7 +338,8 @@ export class CriStore {
   /** A container whose pod sandbox is not cached yet: one ListPodSandbox (shared with any relist in flight). */
   private async fetchSandboxOfPod(client: CriClient, podUid: string): Promise<void> {
     try {
-      for (const s of await client.listPodSandbox()) if ((s.metadata?.uid ?? '') === podUid) this.putSandbox(slimSandbox(s));
+      for (const s of await client.listPodSandbox())
+        if ((s.metadata?.uid ?? '') === podUid) this.putSandbox(slimSandbox(s));
     } catch (err) {
       this.deps.metrics.lookupErrors.inc({ backend: 'cri', reason: grpcCodeName(err) });
     }

@@ -1,5 +1,14 @@
 import { existsSync } from 'node:fs';
-import type { KubeConfig, KubernetesObject, ListWatch, V1Job, V1OwnerReference, V1Pod, V1ReplicaSet } from '@kubernetes/client-node';
+import type * as K8s from '@kubernetes/client-node';
+import type {
+  KubeConfig,
+  KubernetesObject,
+  ListWatch,
+  V1Job,
+  V1OwnerReference,
+  V1Pod,
+  V1ReplicaSet,
+} from '@kubernetes/client-node';
 import type { Logger } from '../../core/logger';
 import { errorMessage } from '../../core/errors';
 import type { Metrics } from '../../telemetry/metrics';
@@ -46,6 +55,8 @@ function slimPod(p: V1Pod): SlimPod {
   };
 }
 
+type K8sModule = typeof K8s;
+
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
 /**
@@ -91,13 +102,16 @@ export class KubeStore {
     return (kind === 'ReplicaSet' ? this.rsOwners : this.jobOwners).get(key(namespace, name)) ?? null;
   }
 
-  private async loadConfig(k8s: typeof import('@kubernetes/client-node')): Promise<KubeConfig | null> {
+  private async loadConfig(k8s: K8sModule): Promise<KubeConfig | null> {
     const kc = new k8s.KubeConfig();
     if (this.config.kubeconfig !== '') {
       kc.loadFromFile(this.config.kubeconfig);
       return kc;
     }
-    if (existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') && process.env.KUBERNETES_SERVICE_HOST !== undefined) {
+    if (
+      existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') &&
+      process.env.KUBERNETES_SERVICE_HOST !== undefined
+    ) {
       kc.loadFromCluster();
       return kc;
     }
@@ -115,19 +129,24 @@ export class KubeStore {
     this.stopped = false;
     // Until credentials are known to be missing, pods count as resolvable through the API.
     this.active = true;
-    let k8s: typeof import('@kubernetes/client-node');
+    let k8s: K8sModule;
     let kc: KubeConfig | null;
     try {
       k8s = await import('@kubernetes/client-node');
       kc = await this.loadConfig(k8s);
     } catch (err) {
-      this.deps.logger.warn({ err: errorMessage(err) }, 'Kubernetes API client not usable; enriching from CRI only');
+      this.deps.logger.warn(
+        { err: errorMessage(err) },
+        'Kubernetes API client not usable; enriching from CRI only',
+      );
       this.deps.metrics.lookupErrors.inc({ backend: 'kubernetes', reason: 'config' });
       this.active = false;
       return;
     }
     if (kc === null) {
-      this.deps.logger.info('no Kubernetes credentials (in-cluster, enrich.kubernetes.kubeconfig, KUBECONFIG); enriching from CRI only');
+      this.deps.logger.info(
+        'no Kubernetes credentials (in-cluster, enrich.kubernetes.kubeconfig, KUBECONFIG); enriching from CRI only',
+      );
       this.active = false;
       return;
     }
@@ -137,9 +156,19 @@ export class KubeStore {
     if (this.config.resolveOwners) {
       const apps = kc.makeApiClient(k8s.AppsV1Api);
       const batch = kc.makeApiClient(k8s.BatchV1Api);
-      const rs = new k8s.ListWatch<V1ReplicaSet>('/apis/apps/v1/replicasets', watch, () => this.listed('replicasets', apps.listReplicaSetForAllNamespaces()), false);
+      const rs = new k8s.ListWatch<V1ReplicaSet>(
+        '/apis/apps/v1/replicasets',
+        watch,
+        () => this.listed('replicasets', apps.listReplicaSetForAllNamespaces()),
+        false,
+      );
       this.follow('replicasets', rs, (o, removed) => this.putOwner(this.rsOwners, o, removed));
-      const jobs = new k8s.ListWatch<V1Job>('/apis/batch/v1/jobs', watch, () => this.listed('jobs', batch.listJobForAllNamespaces()), false);
+      const jobs = new k8s.ListWatch<V1Job>(
+        '/apis/batch/v1/jobs',
+        watch,
+        () => this.listed('jobs', batch.listJobForAllNamespaces()),
+        false,
+      );
       this.follow('jobs', jobs, (o, removed) => this.putOwner(this.jobOwners, o, removed));
       // Owners before pods, so a pod's first metadata already names its Deployment / CronJob.
       await Promise.all([this.startInformer('replicasets', rs), this.startInformer('jobs', jobs)]);
@@ -160,17 +189,28 @@ export class KubeStore {
     void this.startInformer('pods', pods);
   }
 
-  private follow<T extends KubernetesObject>(what: string, lw: ListWatch<T>, put: (o: T, removed: boolean) => void): void {
-    this.informers.push(lw as unknown as ListWatch<KubernetesObject>);
+  private follow<T extends KubernetesObject>(
+    what: string,
+    lw: ListWatch<T>,
+    put: (o: T, removed: boolean) => void,
+  ): void {
+    this.informers.push(lw);
     lw.on('add', (o) => put(o, false));
     lw.on('update', (o) => put(o, false));
     lw.on('delete', (o) => put(o, true));
     lw.on('error', (err: unknown) => {
       const backoff = this.backoff.get(what) ?? this.config.backoffInitialMs;
       // ListWatch stops on errors other than 410; the cache stays, the watch restarts after a backoff.
-      const code = (err as { statusCode?: number; code?: unknown }).statusCode ?? (err as { code?: unknown }).code;
-      this.deps.metrics.lookupErrors.inc({ backend: 'kubernetes', reason: typeof code === 'number' ? `http_${code}` : 'unreachable' });
-      this.deps.logger.warn({ what, err: errorMessage(err), retryInMs: backoff }, 'Kubernetes watch failed; serving cached metadata');
+      const code =
+        (err as { statusCode?: number; code?: unknown }).statusCode ?? (err as { code?: unknown }).code;
+      this.deps.metrics.lookupErrors.inc({
+        backend: 'kubernetes',
+        reason: typeof code === 'number' ? `http_${code}` : 'unreachable',
+      });
+      this.deps.logger.warn(
+        { what, err: errorMessage(err), retryInMs: backoff },
+        'Kubernetes watch failed; serving cached metadata',
+      );
       if (this.stopped) return;
       const t = setTimeout(() => {
         this.timers.delete(t);
@@ -207,7 +247,8 @@ export class KubeStore {
     // Pods that arrived before their ReplicaSet / Job get their Deployment / CronJob now.
     const kind = map === this.rsOwners ? 'ReplicaSet' : 'Job';
     for (const p of this.pods.values()) {
-      if (p.namespace === namespace && p.owner?.kind === kind && p.owner.name === name) for (const l of this.listeners) l(p.uid, false);
+      if (p.namespace === namespace && p.owner?.kind === kind && p.owner.name === name)
+        for (const l of this.listeners) l(p.uid, false);
     }
   }
 

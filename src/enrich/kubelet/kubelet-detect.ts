@@ -53,7 +53,11 @@ export function parseKubeletFlags(argv: readonly string[]): Map<string, string> 
 }
 
 /** The fields of a KubeletConfiguration file (kubelet.config.k8s.io/v1beta1) that matter here. */
-export function parseKubeletConfigFile(text: string): { cgroupDriver?: string; cgroupRoot?: string; containerRuntimeEndpoint?: string } {
+export function parseKubeletConfigFile(text: string): {
+  cgroupDriver?: string;
+  cgroupRoot?: string;
+  containerRuntimeEndpoint?: string;
+} {
   const doc: unknown = parseYaml(text);
   if (doc === null || typeof doc !== 'object') return {};
   const d = doc as Record<string, unknown>;
@@ -94,7 +98,10 @@ export function findKubeletPid(procBase: string): number | null {
  * `--config` file (read through `<procBase>/<pid>/root` so it works from a container), as on EKS
  * (config file) and AKS (`--cgroup-root` flag). Command-line flags win over the file, as in kubelet.
  */
-export function detectKubelet(procBase: string, pid: number | null = findKubeletPid(procBase)): KubeletSettings {
+export function detectKubelet(
+  procBase: string,
+  pid: number | null = findKubeletPid(procBase),
+): KubeletSettings {
   const out: KubeletSettings = {
     pid,
     cgroupDriver: null,
@@ -110,7 +117,9 @@ export function detectKubelet(procBase: string, pid: number | null = findKubelet
   }
   let argv: string[];
   try {
-    argv = readFileSync(join(procBase, String(pid), 'cmdline'), 'utf8').split('\0').filter((s) => s.length > 0);
+    argv = readFileSync(join(procBase, String(pid), 'cmdline'), 'utf8')
+      .split('\0')
+      .filter((s) => s.length > 0);
   } catch (err) {
     out.problems.push(`cannot read ${join(procBase, String(pid), 'cmdline')}: ${(err as Error).message}`);
     return out;
@@ -142,7 +151,8 @@ export function detectKubelet(procBase: string, pid: number | null = findKubelet
   const [driver, driverSrc] = pick('cgroup-driver', file.cgroupDriver);
   out.cgroupDriver = asDriver(driver ?? undefined);
   out.sources.cgroupDriver = out.cgroupDriver === null ? 'default' : driverSrc;
-  if (driver !== null && out.cgroupDriver === null) out.problems.push(`unknown kubelet cgroup driver ${JSON.stringify(driver)}`);
+  if (driver !== null && out.cgroupDriver === null)
+    out.problems.push(`unknown kubelet cgroup driver ${JSON.stringify(driver)}`);
   [out.cgroupRoot, out.sources.cgroupRoot] = pick('cgroup-root', file.cgroupRoot);
   [out.containerRuntimeEndpoint, out.sources.containerRuntimeEndpoint] = pick(
     'container-runtime-endpoint',

@@ -40,7 +40,10 @@ export function parseLabelSelector(selector: string, key = 'filter.podSelector')
   for (const term of splitTerms(selector)) {
     let m: RegExpExecArray | null;
     if ((m = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term))) {
-      const values = (m[3] as string).split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const values = (m[3] as string)
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       if (!KEY.test(m[1] as string)) bad(`bad key ${m[1]}`);
       for (const v of values) if (!VALUE.test(v)) bad(`bad value ${v}`);
       reqs.push({ op: m[2] as 'in' | 'notin', key: m[1] as string, values: new Set(values) });

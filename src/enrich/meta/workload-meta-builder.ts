@@ -58,7 +58,10 @@ export function buildWorkloadMeta(
   set('container.id', facts.containerId);
   set('container.image.name', facts.image);
   set('container.runtime', facts.runtime);
-  const owner = facts.namespace === null ? { attributes: {}, workloadName: null } : resolveOwner(facts.namespace, facts.owner, options.lookupParent);
+  const owner =
+    facts.namespace === null
+      ? { attributes: {}, workloadName: null }
+      : resolveOwner(facts.namespace, facts.owner, options.lookupParent);
   Object.assign(a, owner.attributes);
   for (const l of options.copyLabels) {
     const v = facts.labels[l];
@@ -67,7 +70,12 @@ export function buildWorkloadMeta(
   const serviceName =
     facts.podName === null
       ? (facts.containerName ?? facts.containerId?.slice(0, 12) ?? '')
-      : deriveServiceName({ annotations: facts.annotations, labels: facts.labels, workloadName: owner.workloadName, podName: facts.podName });
+      : deriveServiceName({
+          annotations: facts.annotations,
+          labels: facts.labels,
+          workloadName: owner.workloadName,
+          podName: facts.podName,
+        });
   const serviceNamespace = facts.namespace ?? '';
   set('service.name', serviceName);
   set('service.namespace', serviceNamespace);
