@@ -417,6 +417,22 @@ describe('PodEnricher', () => {
     });
   });
 
+  describe('hold buffer', () => {
+    it('lets the oldest held event out early when holdMaxEvents is reached, and counts it', async () => {
+      const h = harness({
+        holdMs: 60000,
+        holdMaxEvents: 2,
+        cri: { endpoint: `unix://${join(sockDir, 'none.sock')}` },
+        kubernetes: { enabled: false },
+      });
+      await h.enricher.start();
+      h.push([execEvent(111, 0, '/a'), execEvent(112, 0, '/b'), execEvent(113, 0, '/c')]);
+      expect(h.out.map((e) => (e as { filename: string }).filename)).toEqual(['/a']);
+      expect(h.enricher.heldCount).toBe(2);
+      expect(await h.lookupErrors('enrich')).toBe(1);
+    });
+  });
+
   describe('.shutdown', () => {
     it('is safe without start and idempotent', async () => {
       const e = new PodEnricher(
