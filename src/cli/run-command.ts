@@ -10,6 +10,7 @@ import { Pipeline } from '../pipeline/pipeline';
 import type { Enricher, Sink } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
 import { createOtlpSink } from '../sinks/otlp/otlp-sink';
+import { PodEnricher } from '../enrich/pod-enricher';
 import { EbpfSource } from '../sources/ebpf-source';
 import { Metrics } from '../telemetry/metrics';
 import { Readiness, ReadinessFlag } from '../telemetry/readiness';
@@ -58,7 +59,16 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
     readiness.register('sinks.otlp', otlp);
     sinks.push(otlp);
   }
-  const enricher: Enricher | null = null;
+  let enricher: Enricher | null = null;
+  if (config.enrich.enabled) {
+    const pods = new PodEnricher(config.enrich, config.filter, {
+      logger: logger.child({ component: 'enrich' }),
+      metrics,
+      nodeName,
+    });
+    readiness.register('enrich', pods);
+    enricher = pods;
+  }
   const pipeline = new Pipeline(source, enricher, sinks, logger);
   return { pipeline, source, sinks, readiness, attached };
 }
