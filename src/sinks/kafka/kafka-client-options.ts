@@ -27,12 +27,17 @@ function saslOptions(cfg: KafkaSinkConfig, env: NodeJS.ProcessEnv): SASLOptions 
     try {
       password = readFileSync(sasl.passwordFile, 'utf8').replace(/\r?\n$/, '');
     } catch (err) {
-      throw new ConfigError(`sinks.kafka.sasl.passwordFile: ${JSON.stringify(sasl.passwordFile)} cannot be read: ${errorMessage(err)}`);
+      throw new ConfigError(
+        `sinks.kafka.sasl.passwordFile: ${JSON.stringify(sasl.passwordFile)} cannot be read: ${errorMessage(err)}`,
+      );
     }
   } else {
     const name = sasl.passwordEnv ?? '';
     const value = env[name];
-    if (value === undefined || value === '') throw new ConfigError(`sinks.kafka.sasl.passwordEnv: ${JSON.stringify(name)} is not set in the environment`);
+    if (value === undefined || value === '')
+      throw new ConfigError(
+        `sinks.kafka.sasl.passwordEnv: ${JSON.stringify(name)} is not set in the environment`,
+      );
     password = value;
   }
   return { mechanism: sasl.mechanism, username: sasl.username, password };
@@ -40,9 +45,15 @@ function saslOptions(cfg: KafkaSinkConfig, env: NodeJS.ProcessEnv): SASLOptions 
 
 /** kafkajs splits broker addresses at ':', so bracketed IPv6 literals cannot be used. */
 function checkBrokers(brokers: readonly string[]): void {
-  if (brokers.length === 0) throw new ConfigError('sinks.kafka.brokers: [] must list at least one host:port when sinks.kafka.enabled is true');
+  if (brokers.length === 0)
+    throw new ConfigError(
+      'sinks.kafka.brokers: [] must list at least one host:port when sinks.kafka.enabled is true',
+    );
   brokers.forEach((b, i) => {
-    if (b.startsWith('[')) throw new ConfigError(`sinks.kafka.brokers[${i}]: ${JSON.stringify(b)} is an IPv6 literal, which kafkajs cannot connect to; use a host name`);
+    if (b.startsWith('['))
+      throw new ConfigError(
+        `sinks.kafka.brokers[${i}]: ${JSON.stringify(b)} is an IPv6 literal, which kafkajs cannot connect to; use a host name`,
+      );
   });
 }
 
@@ -58,7 +69,10 @@ function logCreatorFor(logger: Logger) {
 }
 
 /** The kafkajs client configuration for a validated `sinks.kafka` section. Throws ConfigError naming the key. */
-export function kafkaClientOptions(cfg: KafkaSinkConfig, deps: { logger: Logger; env: NodeJS.ProcessEnv }): KafkaConfig {
+export function kafkaClientOptions(
+  cfg: KafkaSinkConfig,
+  deps: { logger: Logger; env: NodeJS.ProcessEnv },
+): KafkaConfig {
   checkBrokers(cfg.brokers);
   const options: KafkaConfig = {
     clientId: cfg.clientId,

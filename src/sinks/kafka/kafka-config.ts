@@ -96,8 +96,18 @@ export const kafkaSinkSchema: JsonSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        maxRecords: { type: 'integer', minimum: 1, maximum: 100000, default: DEFAULT_KAFKA_BATCH_MAX_RECORDS },
-        maxDelayMs: { type: 'integer', minimum: 0, maximum: 60000, default: DEFAULT_KAFKA_BATCH_MAX_DELAY_MS },
+        maxRecords: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 100000,
+          default: DEFAULT_KAFKA_BATCH_MAX_RECORDS,
+        },
+        maxDelayMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 60000,
+          default: DEFAULT_KAFKA_BATCH_MAX_DELAY_MS,
+        },
       },
     },
     buffer: {
@@ -105,7 +115,12 @@ export const kafkaSinkSchema: JsonSchema = {
       additionalProperties: false,
       default: {},
       properties: {
-        maxRecords: { type: 'integer', minimum: 1, maximum: 10000000, default: DEFAULT_KAFKA_BUFFER_MAX_RECORDS },
+        maxRecords: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 10000000,
+          default: DEFAULT_KAFKA_BUFFER_MAX_RECORDS,
+        },
         dropPolicy: { enum: ['oldest', 'newest'], default: DEFAULT_KAFKA_DROP_POLICY },
       },
     },
@@ -132,8 +147,18 @@ export const kafkaSinkSchema: JsonSchema = {
       },
       oneOf: [{ required: ['passwordFile'] }, { required: ['passwordEnv'] }],
     },
-    lossReportSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: DEFAULT_KAFKA_LOSS_REPORT_SECONDS },
+    lossReportSeconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3600,
+      default: DEFAULT_KAFKA_LOSS_REPORT_SECONDS,
+    },
     otlpTopic: { ...TOPIC_NAME, default: DEFAULT_KAFKA_OTLP_TOPIC },
-    otlpSpansPerRecord: { type: 'integer', minimum: 1, maximum: 100000, default: DEFAULT_KAFKA_OTLP_SPANS_PER_RECORD },
+    otlpSpansPerRecord: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100000,
+      default: DEFAULT_KAFKA_OTLP_SPANS_PER_RECORD,
+    },
   },
 };

@@ -10,9 +10,14 @@ import type { WorkloadMeta } from '../../events/workload-meta';
  */
 export const KAFKA_JSON_SCHEMA_VERSION = 1;
 
-/** JSON text of an integer-valued double: digits only (no exponent below 1e21), 0 for NaN/Infinity. */
+/**
+ * JSON text of a double rounded to an integer: the exact digits of the double (String() would print
+ * the shortest round-trip form, e.g. ...456800 for ...456768), 0 for NaN/Infinity.
+ */
 export function jsonInteger(value: number): string {
-  return Number.isFinite(value) ? String(Math.round(value)) : '0';
+  if (!Number.isFinite(value)) return '0';
+  const n = Math.round(value);
+  return Number.isSafeInteger(n) ? String(n) : BigInt(n).toString();
 }
 
 const NAME_JSON: Readonly<Record<number, string>> = Object.fromEntries(
@@ -37,7 +42,7 @@ export class KafkaJsonEncoder {
 
   encode(e: PodtraceEvent, seq: number): string {
     const attrs = JSON.stringify(eventAttributes(e, { redact: this.redact }));
-    const name = NAME_JSON[e.kind as EventKind] ?? JSON.stringify(`unknown.${e.kind}`);
+    const name = NAME_JSON[e.kind] ?? JSON.stringify(`unknown.${e.kind}`);
     return (
       `{"event.name":${name},"time_unix_nano":${jsonInteger(e.timeUnixNs)},"duration_ns":${jsonInteger(eventDurationNs(e))},` +
       `"event.seq":${seq},"podtrace.schema":${KAFKA_JSON_SCHEMA_VERSION},${this.fragment(e.meta)},${attrs.slice(1)}`

@@ -58,7 +58,9 @@ export class LossReporter {
       drops.push({ stage, reason, count: delta });
       total += delta;
     }
-    drops.sort((a, b) => (a.stage === b.stage ? a.reason.localeCompare(b.reason) : a.stage.localeCompare(b.stage)));
+    drops.sort((a, b) =>
+      a.stage === b.stage ? a.reason.localeCompare(b.reason) : a.stage.localeCompare(b.stage),
+    );
     const t = this.nowNs();
     const record: LossRecord = {
       'record.type': 'loss',
@@ -80,9 +82,11 @@ export class LossReporter {
   private async snapshot(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
     const dropped = await this.metrics.dropped.get();
-    for (const v of dropped.values) out.set(`${String(v.labels.stage)}${SEP}${String(v.labels.reason)}`, v.value);
+    for (const v of dropped.values)
+      out.set(`${String(v.labels.stage)}${SEP}${String(v.labels.reason)}`, v.value);
     if (this.lossSource !== undefined) {
-      for (const [kind, n] of Object.entries(await this.lossSource())) out.set(`kernel${SEP}ringbuf_full:${kind}`, n);
+      for (const [kind, n] of Object.entries(await this.lossSource()))
+        out.set(`kernel${SEP}ringbuf_full:${kind}`, n);
     } else {
       const lost = await this.metrics.kernelLost.get();
       for (const v of lost.values) out.set(`kernel${SEP}ringbuf_full:${String(v.labels.kind)}`, v.value);

@@ -13,5 +13,7 @@ export type OtlpRecordEncoder = (events: readonly PodtraceEvent[]) => Uint8Array
  * written on the `otlp` branch. Until that branch is merged, `otlp_proto` is refused at start-up.
  */
 export function createOtlpRecordEncoder(_nodeName: string, _redact?: readonly string[]): OtlpRecordEncoder {
-  throw new ConfigError('sinks.kafka.encodings: "otlp_proto" needs the span encoder from src/sinks/spans, which this build does not include yet');
+  throw new ConfigError(
+    'sinks.kafka.encodings: "otlp_proto" needs the span encoder from src/sinks/spans, which this build does not include yet',
+  );
 }

@@ -1,9 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { CompressionTypes as CompressionTypesT, Message, Producer, TopicMessages } from 'kafkajs';
+import type {
+  CompressionTypes as CompressionTypesT,
+  Message,
+  PartitionerArgs,
+  Producer,
+  RecordMetadata,
+  TopicMessages,
+} from 'kafkajs';
 import { CompressionTypes, Kafka, Partitioners } from 'kafkajs';
 import type { ReadinessProbe } from '../../core/component';
 import { onceShutdown } from '../../core/component';
-import { errorMessage } from '../../core/errors';
+import { RetryableError, errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { EventBatch } from '../../events/event';
 import type { Sink } from '../../pipeline/stages';
@@ -22,9 +29,15 @@ import { SequencedBuffer } from './sequenced-buffer';
 
 const SINK = 'kafka';
 const SCHEMA_HEADER = 'podtrace-schema';
-const JSON_HEADERS = Object.freeze({ 'content-type': 'application/json', [SCHEMA_HEADER]: String(KAFKA_JSON_SCHEMA_VERSION) });
+const JSON_HEADERS = Object.freeze({
+  'content-type': 'application/json',
+  [SCHEMA_HEADER]: String(KAFKA_JSON_SCHEMA_VERSION),
+});
 const LOSS_HEADERS = Object.freeze({ ...JSON_HEADERS, 'podtrace-record': 'loss' });
-const OTLP_HEADERS = Object.freeze({ 'content-type': 'application/x-protobuf', [SCHEMA_HEADER]: String(KAFKA_JSON_SCHEMA_VERSION) });
+const OTLP_HEADERS = Object.freeze({
+  'content-type': 'application/x-protobuf',
+  [SCHEMA_HEADER]: String(KAFKA_JSON_SCHEMA_VERSION),
+});
 const INITIAL_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 /** Loss records waiting for the cluster; at the default 10 s interval an hour of outage. */
@@ -91,6 +104,9 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private pending: PendingSend | null = null;
   private lossRecords: string[] = [];
   private waiter: Waiter | null = null;
+  private flushWaiters: (() => void)[] = [];
+  /** The partition kafkajs's partitioner chose for each message in flight (see confirm()). */
+  private partitionOf = new WeakMap<Message, number>();
   private loop: Promise<void> | null = null;
   private lossTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -105,7 +121,9 @@ export class KafkaSink implements Sink, ReadinessProbe {
     this.metrics = deps.metrics;
     this.buffer = new SequencedBuffer(cfg.buffer.maxRecords, cfg.buffer.dropPolicy);
     this.json = cfg.encodings.includes('json') ? new KafkaJsonEncoder(deps.nodeName, deps.redact) : null;
-    this.otlp = cfg.encodings.includes('otlp_proto') ? (deps.otlpEncoder ?? createOtlpRecordEncoder(deps.nodeName, deps.redact)) : null;
+    this.otlp = cfg.encodings.includes('otlp_proto')
+      ? (deps.otlpEncoder ?? createOtlpRecordEncoder(deps.nodeName, deps.redact))
+      : null;
     this.topics = topicsByKind(cfg.topicPrefix, cfg.topics);
     this.unknownTopic = topicForGroup('unknown', cfg.topicPrefix, cfg.topics);
     this.lossTopic = topicForGroup(LOSS_TOPIC_GROUP, cfg.topicPrefix, cfg.topics);
@@ -115,7 +133,8 @@ export class KafkaSink implements Sink, ReadinessProbe {
     this.compression = cfg.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None;
     this.shutdownTimeoutMs = deps.shutdownTimeoutMs ?? DEFAULT_KAFKA_SHUTDOWN_TIMEOUT_MS;
     this.idempotent = cfg.idempotent && this.acks === -1;
-    if (cfg.idempotent && !this.idempotent) this.log.info({ acks: cfg.acks }, 'idempotent producer needs acks: all; producing without idempotence');
+    if (cfg.idempotent && !this.idempotent)
+      this.log.info({ acks: cfg.acks }, 'idempotent producer needs acks: all; producing without idempotence');
   }
 
   /** The last event.seq assigned (events accepted so far). */
@@ -135,7 +154,10 @@ export class KafkaSink implements Sink, ReadinessProbe {
     });
     this.lossTimer = setInterval(() => void this.reportLoss(), this.cfg.lossReportSeconds * 1000);
     this.lossTimer.unref();
-    this.log.info({ brokers: this.cfg.brokers, encodings: this.cfg.encodings, topicPrefix: this.cfg.topicPrefix }, 'kafka sink started');
+    this.log.info(
+      { brokers: this.cfg.brokers, encodings: this.cfg.encodings, topicPrefix: this.cfg.topicPrefix },
+      'kafka sink started',
+    );
     return Promise.resolve();
   }
 
@@ -152,10 +174,23 @@ export class KafkaSink implements Sink, ReadinessProbe {
     if (this.waiter !== null && this.buffer.length >= this.waiter.minEvents) this.wake();
   }
 
+  /** Resolves once everything accepted so far was delivered (or dropped); immediately when not started. */
+  flush(): Promise<void> {
+    if (this.loop === null || this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.flushWaiters.push(resolve);
+      this.wake();
+    });
+  }
+
   ready(): { ready: boolean; detail: string } {
     if (this.closed) return { ready: false, detail: 'shut down' };
     if (!this.connected) return { ready: false, detail: `not connected to ${this.cfg.brokers.join(',')}` };
-    if (this.outageSince > 0) return { ready: false, detail: `cluster unreachable since ${new Date(this.outageSince).toISOString()}` };
+    if (this.outageSince > 0)
+      return {
+        ready: false,
+        detail: `cluster unreachable since ${new Date(this.outageSince).toISOString()}`,
+      };
     return { ready: true, detail: `buffer ${this.buffer.length}/${this.buffer.capacity}` };
   }
 
@@ -177,6 +212,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
     }
     this.stop.abort();
     this.wake();
+    for (const resolve of this.flushWaiters.splice(0)) resolve();
     const producer = this.producer;
     this.producer = null;
     this.connected = false;
@@ -191,12 +227,19 @@ export class KafkaSink implements Sink, ReadinessProbe {
     while (!this.stop.signal.aborted) {
       if (this.pending === null) {
         if (this.buffer.length === 0 && this.lossRecords.length === 0) {
+          for (const resolve of this.flushWaiters.splice(0)) resolve();
           if (this.stopping) return;
           await this.waitFor(1);
           continue;
         }
         const linger = this.cfg.batch.maxDelayMs;
-        if (!this.stopping && linger > 0 && this.buffer.length < this.cfg.batch.maxRecords) await this.waitFor(this.cfg.batch.maxRecords, linger);
+        if (
+          !this.stopping &&
+          linger > 0 &&
+          this.flushWaiters.length === 0 &&
+          this.buffer.length < this.cfg.batch.maxRecords
+        )
+          await this.waitFor(this.cfg.batch.maxRecords, linger);
         if (this.stop.signal.aborted) return;
         this.pending = this.encodeNext();
       }
@@ -211,16 +254,24 @@ export class KafkaSink implements Sink, ReadinessProbe {
           this.metrics.sinkRetried.inc({ sink: SINK });
           if (this.outageSince === 0) {
             this.outageSince = Date.now();
-            this.log.warn({ err: e.message, buffered: this.bufferedEvents }, 'kafka cluster unreachable; buffering and retrying');
+            this.log.warn(
+              { err: e.message, buffered: this.bufferedEvents },
+              'kafka send failed; buffering and retrying',
+            );
           }
-          await sleep(backoff * (0.5 + Math.random() / 2), undefined, { signal: this.stop.signal }).catch(() => undefined);
+          await sleep(backoff * (0.5 + Math.random() / 2), undefined, { signal: this.stop.signal }).catch(
+            () => undefined,
+          );
           backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
         } else {
           const pending = this.pending;
           this.pending = null;
           this.metrics.sinkFailed.inc({ sink: SINK, reason: kafkaFailureReason(err) });
           if (pending !== null) this.metrics.drop(SINK, 'rejected', pending.events);
-          this.log.error({ err: e.message, events: pending?.events ?? 0 }, 'kafka rejected a batch; dropped it');
+          this.log.error(
+            { err: e.message, events: pending?.events ?? 0 },
+            'kafka rejected a batch; dropped it',
+          );
         }
       }
     }
@@ -229,11 +280,24 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private async send(p: PendingSend): Promise<void> {
     const producer = await this.connect();
     const t0 = performance.now();
-    await producer.sendBatch({ topicMessages: p.topicMessages, acks: this.acks, compression: this.compression });
+    const results = await producer.sendBatch({
+      topicMessages: p.topicMessages,
+      acks: this.acks,
+      compression: this.compression,
+    });
     this.metrics.sinkExportLatency.observe({ sink: SINK }, (performance.now() - t0) / 1000);
-    this.metrics.sinkExported.inc({ sink: SINK }, p.records);
+    const delivered = p.records;
+    if (this.acks !== 0) this.confirm(p, results);
+    this.metrics.sinkExported.inc({ sink: SINK }, delivered - p.records);
+    if (p.records > 0)
+      throw new RetryableError(
+        `kafkajs reported success but no broker acknowledged ${p.records} records; re-sending them`,
+      );
     if (this.outageSince > 0) {
-      this.log.info({ downForMs: Date.now() - this.outageSince, buffered: this.bufferedEvents }, 'kafka cluster reachable again');
+      this.log.info(
+        { downForMs: Date.now() - this.outageSince, buffered: this.bufferedEvents },
+        'kafka cluster reachable again',
+      );
       this.outageSince = 0;
     }
   }
@@ -246,7 +310,10 @@ export class KafkaSink implements Sink, ReadinessProbe {
       await this.producer.connect();
     } catch (err) {
       if (this.idempotent && idempotenceUnsupported(err)) {
-        this.log.warn({ err: errorMessage(err) }, 'the cluster cannot serve an idempotent producer (no controller / InitProducerId); producing without idempotence');
+        this.log.warn(
+          { err: errorMessage(err) },
+          'the cluster cannot serve an idempotent producer (no controller / InitProducerId); producing without idempotence',
+        );
         this.idempotent = false;
         await this.producer.disconnect().catch(() => undefined);
         this.producer = this.newProducer();
@@ -257,12 +324,50 @@ export class KafkaSink implements Sink, ReadinessProbe {
     return this.producer;
   }
 
+  /**
+   * Keeps in `p` only the messages whose partition has no acknowledgement in `results`. kafkajs 2.2
+   * can resolve sendBatch without sending some messages: after a partial failure it re-sends only to
+   * brokers that have not answered yet, so partitions whose leader moved to a broker that already
+   * answered are skipped silently. The messages of those partitions are sent again.
+   */
+  private confirm(p: PendingSend, results: RecordMetadata[]): void {
+    const acked = new Map<string, Set<number>>();
+    for (const r of results) {
+      if (r.errorCode !== 0) continue;
+      (acked.get(r.topicName) ?? acked.set(r.topicName, new Set()).get(r.topicName)!).add(r.partition);
+    }
+    const left: TopicMessages[] = [];
+    let records = 0;
+    let events = 0;
+    for (const tm of p.topicMessages) {
+      const partitions = acked.get(tm.topic);
+      const missing = tm.messages.filter((m) => {
+        const partition = this.partitionOf.get(m);
+        return partition === undefined || partitions === undefined || !partitions.has(partition);
+      });
+      if (missing.length === 0) continue;
+      left.push({ topic: tm.topic, messages: missing });
+      records += missing.length;
+      if (tm.topic !== this.cfg.otlpTopic && tm.topic !== this.lossTopic) events += missing.length;
+    }
+    p.topicMessages = left;
+    p.records = records;
+    p.events = this.json !== null ? events : records > 0 ? p.events : 0;
+  }
+
   private newProducer(): Producer {
     return this.kafka.producer({
       idempotent: this.idempotent,
       ...(this.idempotent ? { maxInFlightRequests: 1 } : {}),
       allowAutoTopicCreation: true,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: () => {
+        const partition = Partitioners.DefaultPartitioner();
+        return (args: PartitionerArgs): number => {
+          const n = partition(args);
+          this.partitionOf.set(args.message, n);
+          return n;
+        };
+      },
       metadataMaxAge: 60000,
     });
   }
@@ -279,7 +384,8 @@ export class KafkaSink implements Sink, ReadinessProbe {
     };
     let records = 0;
     if (this.lossRecords.length > 0) {
-      for (const value of this.lossRecords) add(this.lossTopic, { key: this.deps.nodeName, value, headers: LOSS_HEADERS });
+      for (const value of this.lossRecords)
+        add(this.lossTopic, { key: this.deps.nodeName, value, headers: LOSS_HEADERS });
       records += this.lossRecords.length;
       this.lossRecords = [];
     }
@@ -288,7 +394,11 @@ export class KafkaSink implements Sink, ReadinessProbe {
       const node = this.deps.nodeName;
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
-        add(this.topics[e.kind] ?? this.unknownTopic, { key: kafkaRecordKey(e, node), value: json.encode(e, seqs[i]!), headers: JSON_HEADERS });
+        add(this.topics[e.kind] ?? this.unknownTopic, {
+          key: kafkaRecordKey(e, node),
+          value: json.encode(e, seqs[i]!),
+          headers: JSON_HEADERS,
+        });
       }
       records += events.length;
     }

@@ -5,7 +5,11 @@ import type { EventKind } from '../../events/event-kind';
 export const LOSS_TOPIC_GROUP = 'loss';
 
 /** The topic of a group: the per-group override, else `<prefix><group>`. */
-export function topicForGroup(group: string, prefix: string, overrides: Readonly<Record<string, string>>): string {
+export function topicForGroup(
+  group: string,
+  prefix: string,
+  overrides: Readonly<Record<string, string>>,
+): string {
   return overrides[group] ?? `${prefix}${group}`;
 }
 

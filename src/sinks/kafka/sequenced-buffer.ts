@@ -22,7 +22,8 @@ export class SequencedBuffer {
     readonly capacity: number,
     readonly policy: DropPolicy,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.events = new Array<PodtraceEvent | undefined>(capacity);
     this.seqs = new Float64Array(capacity);
   }

@@ -42,7 +42,8 @@ describe('kafkaSinkSchema', () => {
     });
 
     it('takes brokers from PODTRACE_KAFKA_BROKERS, comma-separated', () => {
-      const k = loadConfig(undefined, { PODTRACE_KAFKA_BROKERS: 'kafka-0.kafka:9092, [::1]:9093' }).sinks.kafka;
+      const k = loadConfig(undefined, { PODTRACE_KAFKA_BROKERS: 'kafka-0.kafka:9092, [::1]:9093' }).sinks
+        .kafka;
       expect(k.brokers).toEqual(['kafka-0.kafka:9092', '[::1]:9093']);
     });
   });

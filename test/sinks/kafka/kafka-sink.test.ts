@@ -1,0 +1,273 @@
+import { createServer } from 'node:net';
+import { validateConfig } from '../../../src/config/load-config';
+import { silentLogger } from '../../../src/core/logger';
+import { EVENT_GROUPS, EVENT_NAMES } from '../../../src/events/event-kind';
+import type { EventKind } from '../../../src/events/event-kind';
+import type { PodtraceEvent } from '../../../src/events/event';
+import type { KafkaSinkConfig } from '../../../src/sinks/kafka/kafka-config';
+import type { KafkaSink } from '../../../src/sinks/kafka/kafka-sink';
+import { createKafkaSink } from '../../../src/sinks/kafka/kafka-sink';
+import { Metrics } from '../../../src/telemetry/metrics';
+import { NODE_NAME, makeEvents } from '../../helpers/kafka-events';
+import { KafkaMock, kafkaMockMissing, kcatMissing, kcatRead } from '../../helpers/kafka-mock';
+import type { KcatRecord } from '../../helpers/kafka-mock';
+import { assertValid, validateKafkaEvent, validateKafkaLoss } from '../../helpers/kafka-schemas';
+import { describeIf } from '../../helpers/prereq';
+
+const TOPICS = ['podtrace.process', 'podtrace.tcp', 'podtrace.oom'];
+
+function kafkaConfig(brokers: string[], extra: Record<string, unknown> = {}): KafkaSinkConfig {
+  return validateConfig({
+    sinks: {
+      kafka: {
+        enabled: true,
+        brokers,
+        lossReportSeconds: 3600,
+        batch: { maxRecords: 500, maxDelayMs: 20 },
+        ...extra,
+      },
+    },
+  }).sinks.kafka;
+}
+
+async function waitUntil(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 45000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function counter(c: Metrics['sinkExported']): Promise<number> {
+  return (await c.get()).values.reduce((s, v) => s + v.value, 0);
+}
+
+function feed(sink: KafkaSink, events: PodtraceEvent[], batchSize = 100): void {
+  for (let i = 0; i < events.length; i += batchSize) sink.consume({ events: events.slice(i, i + batchSize) });
+}
+
+function expectedKey(e: PodtraceEvent): string {
+  if (e.meta === null) return `unknown:${NODE_NAME}`;
+  if (e.meta.host) return `host:${NODE_NAME}`;
+  return e.meta.podUid ?? e.meta.containerId ?? '';
+}
+
+/** Reads the three event topics with kcat and returns the records with their parsed values. */
+function readEvents(mock: KafkaMock): { rec: KcatRecord; value: Record<string, unknown> }[] {
+  return TOPICS.flatMap((t) => kcatRead(mock.bootstrap, t)).map((rec) => ({
+    rec,
+    value: JSON.parse(rec.payload ?? 'null') as Record<string, unknown>,
+  }));
+}
+
+function seqsOf(records: { value: Record<string, unknown> }[]): number[] {
+  return records.map((r) => r.value['event.seq'] as number).sort((a, b) => a - b);
+}
+
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+describe('KafkaSink', () => {
+  describe('lifecycle without a cluster', () => {
+    async function closedPort(): Promise<number> {
+      const srv = createServer();
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+      const port = (srv.address() as { port: number }).port;
+      await new Promise<void>((r) => srv.close(() => r()));
+      return port;
+    }
+
+    it('shuts down without start(), counting what it held as dropped', async () => {
+      const metrics = new Metrics();
+      const sink = createKafkaSink(kafkaConfig([`127.0.0.1:${await closedPort()}`]), {
+        logger: silentLogger(),
+        metrics,
+        nodeName: NODE_NAME,
+      });
+      sink.consume({ events: makeEvents(5) });
+      await sink.shutdown();
+      await sink.shutdown();
+      expect(await metrics.droppedCount('kafka', 'shutdown')).toBe(5);
+      sink.consume({ events: makeEvents(3) });
+      expect(await metrics.droppedCount('kafka', 'shutdown')).toBe(8);
+    });
+
+    it('keeps retrying an unreachable broker and gives up at the shutdown deadline', async () => {
+      const metrics = new Metrics();
+      const sink = createKafkaSink(kafkaConfig([`127.0.0.1:${await closedPort()}`]), {
+        logger: silentLogger(),
+        metrics,
+        nodeName: NODE_NAME,
+        shutdownTimeoutMs: 1500,
+      });
+      await sink.start();
+      sink.consume({ events: makeEvents(10) });
+      await waitUntil('a retry', async () => (await counter(metrics.sinkRetried)) >= 1);
+      expect(sink.ready().ready).toBe(false);
+      await sink.shutdown();
+      expect(await metrics.droppedCount('kafka', 'shutdown')).toBe(10);
+      expect(await counter(metrics.sinkExported)).toBe(0);
+    });
+  });
+});
+
+describeIf(kafkaMockMissing() ?? kcatMissing())('KafkaSink against the librdkafka mock cluster', () => {
+  let mock: KafkaMock;
+
+  beforeEach(async () => {
+    mock = await KafkaMock.start({ brokers: 3, topics: TOPICS.map((t) => `${t}:3:3`) });
+  });
+
+  afterEach(async () => {
+    await mock.stop();
+  });
+
+  describe('.consume', () => {
+    it('writes every event to its group topic, keyed by workload, schema-valid, in per-key order, with no seq gaps', async () => {
+      const metrics = new Metrics();
+      const sink = createKafkaSink(kafkaConfig(mock.brokers), {
+        logger: silentLogger(),
+        metrics,
+        nodeName: NODE_NAME,
+      });
+      await sink.start();
+      const events = makeEvents(2400);
+      feed(sink, events);
+      await sink.shutdown();
+
+      expect(await metrics.droppedCount()).toBe(0);
+      const records = readEvents(mock);
+      expect(records).toHaveLength(events.length);
+      expect(seqsOf(records)).toEqual(range(1, events.length));
+
+      const partitionsByKey = new Map<string, Set<number>>();
+      const lastSeq = new Map<string, { offset: number; seq: number }[]>();
+      for (const { rec, value } of records) {
+        assertValid(validateKafkaEvent, value, `record ${rec.topic}/${rec.partition}@${rec.offset}`);
+        const seq = value['event.seq'] as number;
+        const e = events[seq - 1]!;
+        expect(value['event.name']).toBe(EVENT_NAMES[e.kind]);
+        expect(rec.topic).toBe(`podtrace.${EVENT_GROUPS[e.kind]}`);
+        expect(rec.key).toBe(expectedKey(e));
+        expect(rec.headers).toEqual({ 'content-type': 'application/json', 'podtrace-schema': '1' });
+        const tk = `${rec.topic} ${rec.key}`;
+        (partitionsByKey.get(tk) ?? partitionsByKey.set(tk, new Set()).get(tk)!).add(rec.partition);
+        (lastSeq.get(tk) ?? lastSeq.set(tk, []).get(tk)!).push({ offset: rec.offset, seq });
+      }
+      expect(partitionsByKey.size).toBe(
+        new Set(events.map((e) => `podtrace.${EVENT_GROUPS[e.kind]} ${expectedKey(e)}`)).size,
+      );
+      for (const parts of partitionsByKey.values()) expect(parts.size).toBe(1);
+      for (const list of lastSeq.values()) {
+        const byOffset = [...list].sort((a, b) => a.offset - b.offset).map((x) => x.seq);
+        expect(byOffset).toEqual([...byOffset].sort((a, b) => a - b));
+      }
+
+      const loss = kcatRead(mock.bootstrap, 'podtrace.loss');
+      expect(loss).toHaveLength(1);
+      const lossValue = JSON.parse(loss[0]!.payload!) as Record<string, unknown>;
+      assertValid(validateKafkaLoss, lossValue, 'loss record');
+      expect(lossValue).toMatchObject({
+        'event.seq.first': 1,
+        'event.seq.last': events.length,
+        'dropped.total': 0,
+        drops: [],
+      });
+      expect(loss[0]!.key).toBe(NODE_NAME);
+      expect(await counter(metrics.sinkExported)).toBe(events.length + 1);
+    });
+  });
+
+  describe('outages', () => {
+    it('loses nothing when a broker goes down and its partitions move to another leader', async () => {
+      const metrics = new Metrics();
+      const sink = createKafkaSink(kafkaConfig(mock.brokers), {
+        logger: silentLogger(),
+        metrics,
+        nodeName: NODE_NAME,
+      });
+      await sink.start();
+      const events = makeEvents(1200);
+      feed(sink, events.slice(0, 600));
+      await waitUntil('the first half delivered', async () => (await counter(metrics.sinkExported)) >= 600);
+      await mock.down(1);
+      for (const t of TOPICS) for (let p = 0; p < 3; p++) await mock.leader(t, p, 2);
+      feed(sink, events.slice(600));
+      await waitUntil('the second half delivered', async () => (await counter(metrics.sinkExported)) >= 1200);
+      expect(sink.ready().ready).toBe(true);
+      await mock.up(1);
+      await sink.shutdown();
+      expect(await metrics.droppedCount()).toBe(0);
+      expect(seqsOf(readEvents(mock))).toEqual(range(1, 1200));
+    });
+
+    it('buffers through a cluster-wide outage shorter than the buffer and delivers everything after', async () => {
+      const metrics = new Metrics();
+      const sink = createKafkaSink(kafkaConfig(mock.brokers, { buffer: { maxRecords: 5000 } }), {
+        logger: silentLogger(),
+        metrics,
+        nodeName: NODE_NAME,
+      });
+      await sink.start();
+      const events = makeEvents(1500);
+      feed(sink, events.slice(0, 300));
+      await waitUntil('delivery before the outage', async () => (await counter(metrics.sinkExported)) >= 300);
+      await mock.down(-1);
+      feed(sink, events.slice(300));
+      await waitUntil('retries during the outage', async () => (await counter(metrics.sinkRetried)) >= 2);
+      expect(sink.ready().ready).toBe(false);
+      await mock.up(-1);
+      await waitUntil('delivery after the outage', async () => (await counter(metrics.sinkExported)) >= 1500);
+      await waitUntil('readiness after the outage', () => sink.ready().ready);
+      await sink.shutdown();
+      expect(await metrics.droppedCount()).toBe(0);
+      const seqs = seqsOf(readEvents(mock));
+      expect([...new Set(seqs)]).toEqual(range(1, 1500));
+    });
+
+    it('drops the oldest events when an outage outlasts the buffer, counts them and reports them in loss records', async () => {
+      const metrics = new Metrics();
+      const cfg = kafkaConfig(mock.brokers, {
+        buffer: { maxRecords: 300, dropPolicy: 'oldest' },
+        batch: { maxRecords: 100, maxDelayMs: 10 },
+        lossReportSeconds: 1,
+      });
+      const sink = createKafkaSink(cfg, { logger: silentLogger(), metrics, nodeName: NODE_NAME });
+      await sink.start();
+      const events = makeEvents(1100);
+      feed(sink, events.slice(0, 100));
+      await waitUntil('delivery before the outage', async () => (await counter(metrics.sinkExported)) >= 100);
+      await mock.down(-1);
+      feed(sink, events.slice(100));
+      await waitUntil('retries during the outage', async () => (await counter(metrics.sinkRetried)) >= 2);
+      await mock.up(-1);
+      await waitUntil('the buffer drained', () => sink.bufferedEvents === 0);
+      await waitUntil('readiness after the outage', () => sink.ready().ready);
+      await sink.shutdown();
+
+      const dropped = await metrics.droppedCount('kafka', 'buffer_full');
+      const seqs = [...new Set(seqsOf(readEvents(mock)))];
+      expect(dropped).toBeGreaterThan(0);
+      expect(seqs.length + dropped).toBe(1100);
+      expect(seqs.slice(-300)).toEqual(range(801, 1100));
+      expect(seqs.slice(0, 100)).toEqual(range(1, 100));
+
+      const loss = kcatRead(mock.bootstrap, 'podtrace.loss').map(
+        (r) => JSON.parse(r.payload!) as Record<string, unknown>,
+      );
+      loss.forEach((v) => assertValid(validateKafkaLoss, v, 'loss record'));
+      const reported = loss
+        .flatMap((v) => v.drops as { stage: string; reason: string; count: number }[])
+        .filter((d) => d.stage === 'kafka' && d.reason === 'buffer_full')
+        .reduce((s, d) => s + d.count, 0);
+      expect(reported).toBe(dropped);
+      const last = loss[loss.length - 1]!;
+      expect(last['event.seq.last'] === null || last['event.seq.last'] === 1100).toBe(true);
+      expect(Math.max(...loss.map((v) => (v['event.seq.last'] as number | null) ?? 0))).toBe(1100);
+    });
+  });
+});
