@@ -4,7 +4,6 @@ import { validateConfig } from '../src/config/load-config';
 import { silentLogger } from '../src/core/logger';
 import type { PodtraceEvent } from '../src/events/event';
 import { EVENT_GROUPS } from '../src/events/event-kind';
-import type { EventKind } from '../src/events/event-kind';
 import type { KafkaEncoding } from '../src/sinks/kafka/kafka-config';
 import { KafkaJsonEncoder } from '../src/sinks/kafka/kafka-json-encoder';
 import { kafkaRecordKey } from '../src/sinks/kafka/kafka-record-key';

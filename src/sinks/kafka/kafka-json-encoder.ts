@@ -1,5 +1,4 @@
 import type { PodtraceEvent } from '../../events/event';
-import type { EventKind } from '../../events/event-kind';
 import { EVENT_NAMES } from '../../events/event-kind';
 import { eventAttributes, eventDurationNs } from '../../events/event-attributes';
 import type { WorkloadMeta } from '../../events/workload-meta';

@@ -2,7 +2,6 @@ import { createServer } from 'node:net';
 import { validateConfig } from '../../../src/config/load-config';
 import { silentLogger } from '../../../src/core/logger';
 import { EVENT_GROUPS, EVENT_NAMES } from '../../../src/events/event-kind';
-import type { EventKind } from '../../../src/events/event-kind';
 import type { PodtraceEvent } from '../../../src/events/event';
 import type { KafkaSinkConfig } from '../../../src/sinks/kafka/kafka-config';
 import type { KafkaSink } from '../../../src/sinks/kafka/kafka-sink';
