@@ -155,3 +155,48 @@ export function kcatRead(bootstrap: string, topic: string): KcatRecord[] {
       };
     });
 }
+
+/** Reads `count` records of a topic from the beginning with a kafkajs consumer (for binary values kcat -J cannot carry). */
+export async function kafkajsRead(
+  brokers: string[],
+  topic: string,
+  count: number,
+): Promise<{ key: string | null; value: Buffer; headers: Record<string, string>; partition: number }[]> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const consumer = new Kafka({ brokers, clientId: 'podtrace-test', logLevel: logLevel.NOTHING }).consumer({
+    groupId: `podtrace-test-${process.pid}-${Date.now()}`,
+  });
+  const out: { key: string | null; value: Buffer; headers: Record<string, string>; partition: number }[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`read ${out.length}/${count} records of ${topic}`)),
+        60000,
+      );
+      consumer
+        .run({
+          eachMessage: ({ message, partition }) => {
+            const headers: Record<string, string> = {};
+            for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v);
+            out.push({
+              key: message.key?.toString() ?? null,
+              value: message.value ?? Buffer.alloc(0),
+              headers,
+              partition,
+            });
+            if (out.length >= count) {
+              clearTimeout(timer);
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}

@@ -25,7 +25,7 @@ export const DEFAULT_KAFKA_DROP_POLICY: DropPolicy = 'oldest';
 export const DEFAULT_KAFKA_LOSS_REPORT_SECONDS = 10;
 /** The OpenTelemetry Collector Kafka receiver's default topic. */
 export const DEFAULT_KAFKA_OTLP_TOPIC = 'otlp_spans';
-/** Spans per otlp_proto record: keeps a record well under the brokers' default 1 MB message limit. */
+/** Events per otlp_proto record (each makes at most one span): keeps a record well under the brokers' default 1 MB message limit. */
 export const DEFAULT_KAFKA_OTLP_SPANS_PER_RECORD = 500;
 
 export interface KafkaTlsConfig {

@@ -55,8 +55,12 @@ export interface KafkaSinkDeps {
   shutdownTimeoutMs?: number;
   /** `process.command_args` redaction patterns (see events/redact.ts). */
   redact?: readonly string[];
-  /** Encodes events as one ExportTraceServiceRequest; default: the shared span mapping. */
+  /** Encodes events as one ExportTraceServiceRequest; default: the shared span mapping (src/sinks/spans). */
   otlpEncoder?: OtlpRecordEncoder;
+  /** For the span ids of `otlp_proto` (default: /proc/sys/kernel/random/boot_id). */
+  bootId?: string;
+  /** `host.name` of `otlp_proto` resources (default: os.hostname()). */
+  hostName?: string;
 }
 
 /** One sendBatch call's worth of records, kept (and re-sent) until the cluster took it. */
@@ -122,7 +126,15 @@ export class KafkaSink implements Sink, ReadinessProbe {
     this.buffer = new SequencedBuffer(cfg.buffer.maxRecords, cfg.buffer.dropPolicy);
     this.json = cfg.encodings.includes('json') ? new KafkaJsonEncoder(deps.nodeName, deps.redact) : null;
     this.otlp = cfg.encodings.includes('otlp_proto')
-      ? (deps.otlpEncoder ?? createOtlpRecordEncoder(deps.nodeName, deps.redact))
+      ? (deps.otlpEncoder ??
+        createOtlpRecordEncoder({
+          nodeName: deps.nodeName,
+          logger: this.log,
+          env: deps.env ?? process.env,
+          bootId: deps.bootId,
+          hostName: deps.hostName,
+          redact: deps.redact,
+        }))
       : null;
     this.topics = topicsByKind(cfg.topicPrefix, cfg.topics);
     this.unknownTopic = topicForGroup('unknown', cfg.topicPrefix, cfg.topics);
@@ -406,8 +418,13 @@ export class KafkaSink implements Sink, ReadinessProbe {
     if (otlp !== null && events.length > 0) {
       const per = this.cfg.otlpSpansPerRecord;
       for (let i = 0; i < events.length; i += per) {
-        const value = Buffer.from(otlp(events.slice(i, i + per)));
-        add(this.cfg.otlpTopic, { key: this.deps.nodeName, value, headers: OTLP_HEADERS });
+        const bytes = otlp(events.slice(i, i + per));
+        if (bytes === null) continue;
+        add(this.cfg.otlpTopic, {
+          key: this.deps.nodeName,
+          value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          headers: OTLP_HEADERS,
+        });
         records++;
       }
     }

@@ -1,4 +1,6 @@
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import * as protobuf from 'protobufjs';
 import { validateConfig } from '../../../src/config/load-config';
 import { silentLogger } from '../../../src/core/logger';
 import { EVENT_GROUPS, EVENT_NAMES } from '../../../src/events/event-kind';
@@ -8,7 +10,8 @@ import type { KafkaSink } from '../../../src/sinks/kafka/kafka-sink';
 import { createKafkaSink } from '../../../src/sinks/kafka/kafka-sink';
 import { Metrics } from '../../../src/telemetry/metrics';
 import { NODE_NAME, makeEvents } from '../../helpers/kafka-events';
-import { KafkaMock, kafkaMockMissing, kcatMissing, kcatRead } from '../../helpers/kafka-mock';
+import { KafkaMock, kafkajsRead, kafkaMockMissing, kcatMissing, kcatRead } from '../../helpers/kafka-mock';
+import { flattenRequest } from '../../helpers/otlp-receiver';
 import type { KcatRecord } from '../../helpers/kafka-mock';
 import { assertValid, validateKafkaEvent, validateKafkaLoss } from '../../helpers/kafka-schemas';
 import { describeIf } from '../../helpers/prereq';
@@ -66,6 +69,13 @@ function readEvents(mock: KafkaMock): { rec: KcatRecord; value: Record<string, u
 function seqsOf(records: { value: Record<string, unknown> }[]): number[] {
   return records.map((r) => r.value['event.seq'] as number).sort((a, b) => a - b);
 }
+
+const protoRoot = new protobuf.Root();
+protoRoot.resolvePath = (_origin, target) => join(__dirname, '..', '..', 'helpers', 'proto', target);
+protoRoot.loadSync('opentelemetry/proto/collector/trace/v1/trace_service.proto');
+const ExportTraceServiceRequest = protoRoot.lookupType(
+  'opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest',
+);
 
 const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -178,6 +188,58 @@ describeIf(kafkaMockMissing() ?? kcatMissing())('KafkaSink against the librdkafk
       });
       expect(loss[0]!.key).toBe(NODE_NAME);
       expect(await counter(metrics.sinkExported)).toBe(events.length + 1);
+    });
+  });
+
+  describe('otlp_proto', () => {
+    it('writes ExportTraceServiceRequest records that decode to the spans of the events, next to the json records', async () => {
+      await mock.create('otlp_spans', 3, 3);
+      const metrics = new Metrics();
+      const cfg = kafkaConfig(mock.brokers, { encodings: ['json', 'otlp_proto'], otlpSpansPerRecord: 100 });
+      const sink = createKafkaSink(cfg, {
+        logger: silentLogger(),
+        metrics,
+        nodeName: NODE_NAME,
+        bootId: 'b00710d0-0000-4000-8000-000000000000',
+        hostName: 'host-a',
+      });
+      await sink.start();
+      const events = makeEvents(960);
+      feed(sink, events);
+      await sink.shutdown();
+      expect(await metrics.droppedCount()).toBe(0);
+      expect(seqsOf(readEvents(mock))).toEqual(range(1, 960));
+
+      const exported = await counter(metrics.sinkExported);
+      const otlpRecords = exported - 960 - 1;
+      expect(otlpRecords).toBeGreaterThanOrEqual(960 / 100);
+      const records = await kafkajsRead(mock.brokers, 'otlp_spans', otlpRecords);
+      const spans = records.flatMap((r) => {
+        expect(r.headers['content-type']).toBe('application/x-protobuf');
+        expect(r.key).toBe(NODE_NAME);
+        const body = ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(r.value), {
+          longs: String,
+          bytes: Buffer,
+          enums: String,
+          defaults: true,
+          oneofs: true,
+        });
+        return flattenRequest(body);
+      });
+      const byName = (name: string): number => spans.filter((x) => x.name === name).length;
+      for (const name of ['tcp.connect', 'tcp.accept', 'tcp.close', 'tcp.retransmit', 'oom.kill']) {
+        expect(byName(name)).toBe(events.filter((e) => EVENT_NAMES[e.kind] === name).length);
+      }
+      for (const x of spans) expect(x.resource['k8s.node.name']).toBe(NODE_NAME);
+      const podSpans = spans.filter(
+        (x) => x.resource['k8s.pod.uid'] === '1f0e2a3b-0000-4000-8000-000000000001',
+      );
+      expect(podSpans.length).toBeGreaterThan(0);
+      expect(
+        podSpans.every(
+          (x) => x.resource['k8s.namespace.name'] === 'shop' && x.resource['k8s.pod.name'] === 'cart-7d9f',
+        ),
+      ).toBe(true);
     });
   });
 
