@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   CompressionTypes as CompressionTypesT,
   Message,
+  PartitionMetadata,
   PartitionerArgs,
   Producer,
   RecordMetadata,
@@ -109,8 +110,9 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private lossRecords: string[] = [];
   private waiter: Waiter | null = null;
   private flushWaiters: (() => void)[] = [];
-  /** The partition kafkajs's partitioner chose for each message in flight (see confirm()). */
-  private partitionOf = new WeakMap<Message, number>();
+  /** Partitions kafkajs's partitioner chose during the current send, and the metadata it chose from (see confirm()). */
+  private readonly chosen = new Map<string, Set<number>>();
+  private readonly partitionMeta = new Map<string, PartitionMetadata[]>();
   private loop: Promise<void> | null = null;
   private lossTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -292,6 +294,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private async send(p: PendingSend): Promise<void> {
     const producer = await this.connect();
     const t0 = performance.now();
+    this.chosen.clear();
     const results = await producer.sendBatch({
       topicMessages: p.topicMessages,
       acks: this.acks,
@@ -346,16 +349,38 @@ export class KafkaSink implements Sink, ReadinessProbe {
     const acked = new Map<string, Set<number>>();
     for (const r of results) {
       if (r.errorCode !== 0) continue;
-      (acked.get(r.topicName) ?? acked.set(r.topicName, new Set()).get(r.topicName)!).add(r.partition);
+      let set = acked.get(r.topicName);
+      if (set === undefined) acked.set(r.topicName, (set = new Set()));
+      set.add(r.partition);
     }
+    let complete = true;
+    for (const [topic, partitions] of this.chosen) {
+      const got = acked.get(topic);
+      for (const n of partitions) if (got === undefined || !got.has(n)) complete = false;
+    }
+    if (complete) {
+      p.topicMessages = [];
+      p.records = 0;
+      p.events = 0;
+      return;
+    }
+    // Rare path: find the messages of unacknowledged partitions (keyed, so the partitioner is deterministic).
+    const partitioner = Partitioners.DefaultPartitioner();
     const left: TopicMessages[] = [];
     let records = 0;
     let events = 0;
     for (const tm of p.topicMessages) {
-      const partitions = acked.get(tm.topic);
-      const missing = tm.messages.filter((m) => {
-        const partition = this.partitionOf.get(m);
-        return partition === undefined || partitions === undefined || !partitions.has(partition);
+      const got = acked.get(tm.topic);
+      const partitionMetadata = this.partitionMeta.get(tm.topic);
+      const missing = tm.messages.filter((message) => {
+        if (
+          got === undefined ||
+          partitionMetadata === undefined ||
+          message.key === null ||
+          message.key === undefined
+        )
+          return true;
+        return !got.has(partitioner({ topic: tm.topic, partitionMetadata, message }));
       });
       if (missing.length === 0) continue;
       left.push({ topic: tm.topic, messages: missing });
@@ -376,7 +401,12 @@ export class KafkaSink implements Sink, ReadinessProbe {
         const partition = Partitioners.DefaultPartitioner();
         return (args: PartitionerArgs): number => {
           const n = partition(args);
-          this.partitionOf.set(args.message, n);
+          let set = this.chosen.get(args.topic);
+          if (set === undefined) {
+            this.chosen.set(args.topic, (set = new Set()));
+            this.partitionMeta.set(args.topic, args.partitionMetadata);
+          }
+          set.add(n);
           return n;
         };
       },

@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { Kafka } from 'kafkajs';
+import type { Message, Producer, ProducerBatch, ProducerConfig, RecordMetadata } from 'kafkajs';
 import * as protobuf from 'protobufjs';
 import { validateConfig } from '../../../src/config/load-config';
 import { silentLogger } from '../../../src/core/logger';
@@ -103,6 +105,69 @@ describe('KafkaSink', () => {
       expect(await metrics.droppedCount('kafka', 'shutdown')).toBe(5);
       sink.consume({ events: makeEvents(3) });
       expect(await metrics.droppedCount('kafka', 'shutdown')).toBe(8);
+    });
+
+    it('re-sends only the messages of partitions that kafkajs resolved without an acknowledgement', async () => {
+      const metadata = [0, 1, 2].map((id) => ({
+        partitionId: id,
+        leader: 1,
+        partitionErrorCode: 0,
+        replicas: [1],
+        isr: [1],
+      }));
+      const calls: { topic: string; partition: number; message: Message; acked: boolean }[][] = [];
+      const spy = jest.spyOn(Kafka.prototype, 'producer').mockImplementation((cfg?: ProducerConfig) => {
+        const partition = cfg!.createPartitioner!();
+        const fake = {
+          connect: () => Promise.resolve(),
+          disconnect: () => Promise.resolve(),
+          sendBatch: ({ topicMessages }: ProducerBatch): Promise<RecordMetadata[]> => {
+            const first = calls.length === 0;
+            const call = topicMessages!.flatMap((tm) =>
+              tm.messages.map((message) => {
+                const p = partition({ topic: tm.topic, partitionMetadata: metadata, message });
+                return { topic: tm.topic, partition: p, message, acked: !(first && p === 0) };
+              }),
+            );
+            calls.push(call);
+            const acked = new Map<string, RecordMetadata>();
+            for (const c of call)
+              if (c.acked)
+                acked.set(`${c.topic}/${c.partition}`, {
+                  topicName: c.topic,
+                  partition: c.partition,
+                  errorCode: 0,
+                });
+            return Promise.resolve([...acked.values()]);
+          },
+        };
+        return fake as unknown as Producer;
+      });
+      try {
+        const metrics = new Metrics();
+        const sink = createKafkaSink(kafkaConfig(['127.0.0.1:9']), {
+          logger: silentLogger(),
+          metrics,
+          nodeName: NODE_NAME,
+        });
+        await sink.start();
+        sink.consume({ events: makeEvents(60) });
+        await sink.flush();
+        await sink.shutdown();
+        expect(calls.length).toBeGreaterThanOrEqual(2);
+        const unacked = calls[0]!.filter((c) => !c.acked);
+        expect(unacked.length).toBeGreaterThan(0);
+        expect(calls[1]!.map((c) => c.message)).toEqual(unacked.map((c) => c.message));
+        const delivered = calls
+          .flat()
+          .filter((c) => c.acked && c.topic !== 'podtrace.loss')
+          .map((c) => (JSON.parse(String(c.message.value)) as { 'event.seq': number })['event.seq'])
+          .sort((a, b) => a - b);
+        expect(delivered).toEqual(range(1, 60));
+        expect(await counter(metrics.sinkRetried)).toBe(1);
+      } finally {
+        spy.mockRestore();
+      }
     });
 
     it('keeps retrying an unreachable broker and gives up at the shutdown deadline', async () => {
