@@ -169,7 +169,9 @@ if (require.main === module) {
   const compression = (process.env.BENCH_KAFKA_COMPRESSION ?? 'gzip') as 'none' | 'gzip';
   benchKafkaSink({ encodings, compression, events: Number(process.env.BENCH_KAFKA_EVENTS ?? 60000) })
     .then((rows) => {
-      console.log(`kafka sink, compression=${compression}, ${rows[0]?.records ?? 0} events, batch 2000`);
+      console.log(
+        `kafka sink, compression=${compression}, ${rows[0]?.records ?? 0} events, batch 2000 (rates are events/s; otlp_proto packs up to 500 events per Kafka record)`,
+      );
       console.table(rows);
     })
     .catch((err: unknown) => {
