@@ -10,6 +10,7 @@ import { Pipeline } from '../pipeline/pipeline';
 import type { Enricher, Sink } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
 import { createOtlpSink } from '../sinks/otlp/otlp-sink';
+import { createKafkaSink } from '../sinks/kafka/kafka-sink';
 import { PodEnricher } from '../enrich/pod-enricher';
 import { EbpfSource } from '../sources/ebpf-source';
 import { Metrics } from '../telemetry/metrics';
@@ -58,6 +59,19 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
     });
     readiness.register('sinks.otlp', otlp);
     sinks.push(otlp);
+  }
+  if (config.sinks.kafka.enabled) {
+    const kafka = createKafkaSink(config.sinks.kafka, {
+      logger: logger.child({ component: 'kafka' }),
+      metrics,
+      nodeName,
+      hostName: hostname(),
+      env: process.env,
+      shutdownTimeoutMs: config.shutdown.timeoutMs,
+      lossSource: () => Promise.resolve(source.kernelLosses()),
+    });
+    readiness.register('sinks.kafka', kafka);
+    sinks.push(kafka);
   }
   let enricher: Enricher | null = null;
   if (config.enrich.enabled) {

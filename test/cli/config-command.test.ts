@@ -43,13 +43,13 @@ describe('runConfigPrint', () => {
       const dir = tempDir();
       writeFileSync(
         join(dir, 'p.yaml'),
-        'sinks:\n  kafka:\n    sasl:\n      username: pt\n      password: s3cret\n  otlp:\n    headers:\n      authorization: Bearer x\n',
+        'sinks:\n  kafka:\n    tls:\n      cert: /etc/c.pem\n      key: s3cret\n  otlp:\n    headers:\n      authorization: Bearer x\n',
       );
       const c = capture({}, dir);
       expect(runConfigPrint(['--config', 'p.yaml'], c.io)).toBe(0);
       expect(c.out()).not.toContain('s3cret');
       expect(c.out()).not.toContain('Bearer x');
-      expect(parse(c.out()).sinks.kafka.sasl).toEqual({ username: 'pt', password: '***' });
+      expect(parse(c.out()).sinks.kafka.tls).toEqual({ cert: '/etc/c.pem', key: '***' });
     });
 
     it('applies --set over the environment', () => {

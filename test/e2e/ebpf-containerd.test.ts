@@ -107,7 +107,7 @@ describeIf(missingBpf() ?? containerdMissing())(
           ],
         },
       });
-      const inPod = (e: PodtraceEvent): boolean => e.meta?.podUid === uid;
+      const inPod = (e: PodtraceEvent): boolean => e.meta?.containerId === pod.containerId;
       // busybox runs most applets in-process (fork without exec): the container's own exec of
       // /bin/sh is the exec to look for.
       const exec = await waitFor(

@@ -64,7 +64,9 @@ describe('kafkaSinkSchema', () => {
 
     it('rejects a bad PODTRACE_KAFKA_BROKERS entry by key', () => {
       const err = errorOf(() => loadConfig(undefined, { PODTRACE_KAFKA_BROKERS: 'ok:1,nope' }));
-      expect(err.problems).toContain('sinks.kafka.brokers[1]: "nope" is not host:port');
+      expect(err.problems).toContain(
+        'sinks.kafka.brokers[1]: "nope" is not host:port (from PODTRACE_KAFKA_BROKERS)',
+      );
     });
   });
 });
