@@ -1,8 +1,14 @@
+import { map } from 'rxjs';
 import type { Observable } from 'rxjs';
 import type { Logger } from '../core/logger';
 import { errorMessage } from '../core/errors';
 import type { EventBatch } from '../events/event';
 import type { Enricher, Sink, Source } from './stages';
+
+function markUnenriched(batch: EventBatch): EventBatch {
+  for (const e of batch.events) if (e.enrichment === 'pending') e.enrichment = 'none';
+  return batch;
+}
 
 /**
  * sources → enrich → sinks. Consumers start first (sinks, then enrich, then the source) and
