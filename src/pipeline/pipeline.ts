@@ -29,9 +29,10 @@ export class Pipeline {
   async start(): Promise<void> {
     for (const s of this.sinks) await s.start();
     if (this.enricher) await this.enricher.start();
+    // Without enrichment nothing is resolved: events say so (`none`) instead of staying `pending`.
     const stream$: Observable<EventBatch> = this.enricher
       ? this.enricher.attach(this.source.batches$)
-      : this.source.batches$;
+      : this.source.batches$.pipe(map(markUnenriched));
     const sinks = this.sinks;
     const flow$ = new Promise<void>((resolve, reject) => {
       stream$.subscribe({

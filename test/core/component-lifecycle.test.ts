@@ -13,7 +13,9 @@ import { lifecycleSuite } from '../helpers/lifecycle';
 import { describeIf } from '../helpers/prereq';
 
 /** Every source, enricher and sink passes the same lifecycle table (src/core/component.ts). */
-const sample = batch(processExec({ pid: 10, ppid: 1, parentStartNs: 1, comm: 'app' }));
+const sample = batch(
+  processExec({ pid: 10, at: 2_000, procStartNs: 1_000, ppid: 1, parentStartNs: 1, comm: 'app' }),
+);
 const logger = silentLogger();
 
 describe('ConsoleSink', () => {
