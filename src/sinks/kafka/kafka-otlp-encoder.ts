@@ -1,15 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { readBootId } from '../spans/boot-id';
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import { errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { PodtraceEvent } from '../../events/event';
 import { encodeExportTraceServiceRequest } from '../spans/encode-trace-request';
 import { eventsToResourceSpans } from '../spans/resource-spans';
 import { SpanMapper } from '../spans/span-mapper';
 import { SpanResources, parseResourceAttributes } from '../spans/span-resources';
-
-const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
 
 /**
  * Encodes a run of events (in pipeline order: the span mapping is stateful) as one OTLP
@@ -26,19 +22,6 @@ export interface OtlpRecordEncoderOptions {
   bootId?: string;
   hostName?: string;
   redact?: readonly string[];
-}
-
-function readBootId(logger: Logger): string {
-  try {
-    return readFileSync(BOOT_ID_PATH, 'utf8').trim();
-  } catch (err) {
-    const fallback = randomUUID();
-    logger.warn(
-      { err: errorMessage(err), fallback },
-      `cannot read ${BOOT_ID_PATH}: span ids are stable only within this run`,
-    );
-    return fallback;
-  }
 }
 
 /**

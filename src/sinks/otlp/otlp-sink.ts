@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { readBootId } from '../spans/boot-id';
 import { hostname } from 'node:os';
 import { Counter } from 'prom-client';
 import { BoundedQueue } from '../../core/bounded-queue';
@@ -22,7 +21,7 @@ import { resolveOtlpTarget } from './otlp-target';
 import { grpcStatusOf } from './grpc-retry';
 
 export const OTLP_SINK_NAME = 'otlp';
-export const BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id';
+export { BOOT_ID_PATH } from '../spans/boot-id';
 export const DEFAULT_OTLP_SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Jitter of retry delays: each is drawn from [d·(1-f), d·(1+f)] (the Collector's default factor). */
 const RETRY_JITTER = 0.5;
@@ -49,19 +48,6 @@ export interface OtlpSinkDeps {
   bootId?: string;
   /** How long shutdown() may take to flush (default 10 s). */
   shutdownTimeoutMs?: number;
-}
-
-function readBootId(logger: Logger): string {
-  try {
-    return readFileSync(BOOT_ID_PATH, 'utf8').trim();
-  } catch (err) {
-    const fallback = randomUUID();
-    logger.warn(
-      { err: errorMessage(err), fallback },
-      `cannot read ${BOOT_ID_PATH}: span ids are stable only within this run`,
-    );
-    return fallback;
-  }
 }
 
 function evictionCounter(metrics: Metrics): Counter {
