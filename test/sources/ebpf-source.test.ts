@@ -5,6 +5,7 @@ import { silentLogger } from '../../src/core/logger';
 import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
 import { EbpfSource } from '../../src/sources/ebpf-source';
+import { bpfObjectDir, loadNativeAddon } from '../../src/native/native-addon';
 import { validateConfig } from '../../src/config/load-config';
 import { Metrics } from '../../src/telemetry/metrics';
 import { describeIf } from '../helpers/prereq';
@@ -189,5 +190,38 @@ describeIf(missingBpf())('EbpfSource lifecycle (real kernel)', () => {
       });
       await expect(source.shutdown()).resolves.toBeUndefined();
     });
+  });
+});
+
+describeIf(missingBpf())('Tracer optional groups (real kernel)', () => {
+  it('reports an optional group that cannot load, with the reason, and still attaches the required ones', () => {
+    const addon = loadNativeAddon();
+    const tracer = new addon.Tracer({
+      objectDir: bpfObjectDir(),
+      probes: ['oom'],
+      optional: ['no-such-extra'],
+    });
+    try {
+      const hooks = tracer.start();
+      expect(hooks.find((h) => h.group === 'oom')).toMatchObject({
+        attached: true,
+        hook: 'tracepoint/oom/mark_victim',
+      });
+      const skipped = hooks.find((h) => h.group === 'no-such-extra');
+      expect(skipped?.attached).toBe(false);
+      expect(skipped?.reason).toMatch(/no-such-extra\.bpf\.o: ENOENT/);
+    } finally {
+      tracer.close();
+    }
+  });
+
+  it('names the group and errno when a required group cannot load', () => {
+    const addon = loadNativeAddon();
+    const tracer = new addon.Tracer({ objectDir: bpfObjectDir(), probes: ['no-such-group'] });
+    try {
+      expect(() => tracer.start()).toThrow(/probe group no-such-group: open .*: ENOENT/);
+    } finally {
+      tracer.close();
+    }
   });
 });
