@@ -209,7 +209,10 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   private isFinal(entry: CgroupEntry, now: number): boolean {
     if (this.stopped) return true;
     if (!entry.resolvedOnce) return now >= entry.holdUntil;
-    return entry.outcome === 'complete' || now >= entry.holdUntil;
+    // With neither CRI nor the API enabled, a resolved path is all there is to learn: no reason to
+    // hold. An unresolved path may still appear in the next rescan of the cgroup tree.
+    const canLearnMore = this.config.cri.enabled || this.config.kubernetes.enabled || entry.cls === null;
+    return entry.outcome === 'complete' || !canLearnMore || now >= entry.holdUntil;
   }
 
   /** Sets meta and outcome; returns null when a filter drops the event. */
@@ -399,7 +402,14 @@ export class PodEnricher implements Enricher, ReadinessProbe {
         if (all || this.isFinal(h.entry, now)) {
           const e = this.apply(h.event, h.entry);
           if (e !== null) out.push(e);
-        } else keep.push(h);
+        } else {
+          keep.push(h);
+          // A path not found yet (a short-lived process in a cgroup newer than the last rescan of
+          // the tree): look again once the rescan interval allows, while its events are held.
+          const entry = h.entry;
+          if (entry.cls === null && !entry.resolving && now >= entry.nextRetryAt)
+            this.resolve(entry, h.event.pid);
+        }
       }
       for (const h of keep) this.held.push(h);
       this.deps.metrics.queueDepth.set({ queue: 'enrich_hold' }, this.held.length);
