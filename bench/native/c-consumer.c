@@ -4,8 +4,8 @@
 // threshold), counting records in the ring_buffer callback and doing nothing else.
 //
 //   c-consumer OBJECT RING_BYTES backlog
-//       load + attach, print "ready", wait for a line on stdin, then drain the backlog as fast as
-//       possible; prints {"records":N,"seconds":S,"lost":L} (S = first consume to last record)
+//       load + attach, print "ready", wait for "go N" on stdin, then drain as fast as possible until
+//       N records were taken; prints {"records":N,"seconds":S,"lost":L} (S = "go" to the Nth record)
 //   c-consumer OBJECT RING_BYTES live MAX_MS [DRAIN_MS]
 //       drain every DRAIN_MS (default 2) like the addon for MAX_MS; prints
 //       {"records":N,"seconds":S,"lost":L,"cpuSeconds":C}
@@ -128,16 +128,17 @@ int main(int argc, char **argv) {
     fflush(stdout);
     char line[64];
     if (!fgets(line, sizeof(line), stdin)) return 1;
+    // "go N": N records are waiting (what the generators produced); time until they are all taken.
+    unsigned long long target = strtoull(line + 2, NULL, 10);
     double start = now_s(), last = start;
-    for (;;) {
+    while (g_records < target) {
       int n = ring_buffer__consume(rb);
       if (n < 0) break;
       if (n > 0) {
         last = now_s();
         continue;
       }
-      if (now_s() - last > 0.2) break;  // idle: the backlog is gone
-      usleep(1000);
+      if (now_s() - last > 2.0) break;  // fewer records than expected: reported as such
     }
     printf("{\"records\":%llu,\"seconds\":%.6f,\"lost\":%llu}\n", g_records, last - start,
            losses(bpf_map__fd(loss_map)));

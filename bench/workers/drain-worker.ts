@@ -3,8 +3,8 @@
  * through the native addon exactly as EbpfSource does (default settings, given ring size) and
  * counts the records that reach JavaScript, optionally decoding them with RecordDecoder.
  *
- *   backlog: print "ready", wait for a line on stdin, then take everything queued as fast as
- *            possible; the time runs from the line to the last batch received.
+ *   backlog: print "ready", wait for "go N" on stdin, then take the N queued records as fast as
+ *            possible; the time runs from the line to the batch that completes N.
  *   live:    take batches for `seconds` while a generator runs; report CPU used.
  */
 import { createInterface } from 'node:readline';
@@ -72,19 +72,22 @@ async function main(): Promise<void> {
   let cpuSeconds: number;
   if (args.mode === 'backlog') {
     const rl = createInterface({ input: process.stdin });
-    await new Promise<void>((resolve) => rl.once('line', () => resolve()));
+    // "go N": N records are waiting; the clock runs until JS has them all.
+    const line = await new Promise<string>((resolve) => rl.once('line', resolve));
     rl.close();
+    const target = Number(line.slice(2));
     predrained = tracer.stats().records;
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let last = t0;
-    for (;;) {
+    while (records < target) {
       let timer: NodeJS.Timeout | undefined;
       const next = tracer.next();
-      const idle = new Promise<'idle'>((r) => (timer = setTimeout(() => r('idle'), 200)));
+      const idle = new Promise<'idle'>((r) => (timer = setTimeout(() => r('idle'), 2000)));
       const got = await Promise.race([next, idle]);
       clearTimeout(timer);
       if (got === 'idle') {
+        // Fewer records than expected (reported as such): stop waiting.
         tracer.close();
         const rest = await next;
         if (rest) records += take(rest);
