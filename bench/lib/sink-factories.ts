@@ -83,7 +83,10 @@ export const consoleSinkFactory: SinkFactory = {
       },
       shutdown: async () => {
         await inner.shutdown();
-        if (out.writableLength > 0) await new Promise<void>((r) => out.once('drain', () => r()));
+        // Every chunk the console sink wrote has reached /dev/null (and been acknowledged).
+        await new Promise<void>((resolve, reject) =>
+          out.end((err?: Error | null) => (err ? reject(err) : resolve())),
+        );
       },
     };
     return Promise.resolve({

@@ -24,8 +24,8 @@ export interface DrainArgs {
 
 export interface DrainResult {
   records: number;
-  /** Records the addon had already drained into its pending batches before the clock started (backlog). */
-  predrained: number;
+  /** Records the addon had already drained into its pending batches before the clock started (backlog; absent from the C consumer's result). */
+  predrained?: number;
   seconds: number;
   lost: number;
   cpuSeconds: number;
