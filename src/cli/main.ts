@@ -2,6 +2,7 @@
 import { ConfigError, errorMessage } from '../core/errors';
 import { USAGE, UsageError, parseRunArgs } from './args';
 import { checkCommand } from './check-command';
+import { runConfigPrint, runConfigValidate } from './config-command';
 import { recordCommand } from './record-command';
 import { runCommand } from './run-command';
 
@@ -18,6 +19,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await recordCommand(rest);
       case 'check':
         return checkCommand();
+      case 'config':
+        if (rest[0] === 'print') return runConfigPrint(rest.slice(1));
+        if (rest[0] === 'validate') return runConfigValidate(rest.slice(1));
+        throw new UsageError(`unknown config command "${rest[0] ?? ''}" (print or validate)`);
       case '--version':
       case 'version':
         process.stdout.write(`podtrace ${version}\n`);

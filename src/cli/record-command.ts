@@ -1,5 +1,6 @@
 import { hostname, release } from 'node:os';
 import { errorMessage } from '../core/errors';
+import { loadConfig } from '../config/load-config';
 import { createLogger } from '../core/logger';
 import { EVENT_NAMES, MAX_EVENT_KIND, PROBE_GROUPS } from '../events/event-kind';
 import type { EventKind, ProbeGroup } from '../events/event-kind';
@@ -9,7 +10,7 @@ import { cgroup2Root } from '../record/cgroup-paths';
 import { RECORD_FORMAT_VERSION } from '../record/record-format';
 import { RecordWriter } from '../record/record-writer';
 import { UsageError, parseFlags } from './args';
-import { resolveConfig } from './run-command';
+import { resolveConfigPath } from './config-command';
 
 export const RECORD_USAGE =
   'podtrace record --out FILE [--duration 10s] [--probes process,tcp,oom] [--config FILE]';
@@ -63,7 +64,7 @@ export function parseRecordArgs(argv: readonly string[]): RecordArgs {
  */
 export async function recordCommand(argv: readonly string[]): Promise<number> {
   const args = parseRecordArgs(argv);
-  const config = resolveConfig(args.config);
+  const config = loadConfig(resolveConfigPath(args.config));
   const ebpf = config.source.ebpf;
   const probes = args.probes ?? ebpf.probes;
   const logger = createLogger({ destination: process.stderr });

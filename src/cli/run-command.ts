@@ -1,42 +1,90 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { loadConfig } from '../config/load-config';
+import type { ConfigOverride } from '../config/environment';
 import type { PodtraceConfig } from '../config/config';
 import { createLogger } from '../core/logger';
 import type { Logger } from '../core/logger';
 import { errorMessage } from '../core/errors';
+import { EXIT_UNCLEAN, shutdownOnSignal } from '../core/shutdown';
 import { Pipeline } from '../pipeline/pipeline';
-import type { Enricher, Sink, Source } from '../pipeline/stages';
+import type { Enricher, Sink } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
+import { createOtlpSink } from '../sinks/otlp/otlp-sink';
+import { createKafkaSink } from '../sinks/kafka/kafka-sink';
+import { PodEnricher } from '../enrich/pod-enricher';
 import { EbpfSource } from '../sources/ebpf-source';
 import { Metrics } from '../telemetry/metrics';
+import { Readiness, ReadinessFlag } from '../telemetry/readiness';
+import { TelemetryServer } from '../telemetry/telemetry-server';
 import type { RunArgs } from './args';
+import { resolveConfigPath } from './config-command';
 
-export const DEFAULT_CONFIG_FILE = 'config/podtrace.yaml';
-
-/** The config file: --config, else config/podtrace.yaml when present, else built-in defaults. */
-export function resolveConfig(file: string | undefined): PodtraceConfig {
-  const path = file ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
-  return loadConfig(path);
+/** Flags become config overrides, so errors name the flag (`--probes`) as the origin. */
+export function runOverrides(args: RunArgs): ConfigOverride[] {
+  const out: ConfigOverride[] = [];
+  if (args.probes) out.push({ key: 'source.ebpf.probes', value: args.probes, origin: '--probes' });
+  if (args.output) {
+    out.push({ key: 'sinks.console.format', value: args.output, origin: '--output' });
+    out.push({ key: 'sinks.console.enabled', value: true, origin: '--output' });
+  }
+  return out;
 }
 
 export interface Agent {
   pipeline: Pipeline;
-  source: Source;
+  source: EbpfSource;
   sinks: Sink[];
-  metrics: Metrics;
-  logger: Logger;
-  config: PodtraceConfig;
+  readiness: Readiness;
+  /** Set once the probes are attached (the /readyz check `source.ebpf`). */
+  attached: ReadinessFlag;
 }
 
-/** Builds the agent from a validated config (flags already applied). */
+/** Builds the agent from a validated config. */
 export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metrics): Agent {
+  const nodeName = config.nodeName ?? hostname();
+  const readiness = new Readiness(metrics);
   const source = new EbpfSource(config.source.ebpf, { logger: logger.child({ component: 'ebpf' }), metrics });
+  const attached = new ReadinessFlag('probes not attached yet');
+  readiness.register('source.ebpf', attached);
   const sinks: Sink[] = [];
   if (config.sinks.console.enabled) sinks.push(new ConsoleSink(config.sinks.console, { logger, metrics }));
-  const enricher: Enricher | null = null;
+  if (config.sinks.otlp.enabled) {
+    const otlp = createOtlpSink(config.sinks.otlp, {
+      logger: logger.child({ component: 'otlp' }),
+      metrics,
+      env: process.env,
+      nodeName,
+      hostName: hostname(),
+      shutdownTimeoutMs: config.shutdown.timeoutMs,
+    });
+    readiness.register('sinks.otlp', otlp);
+    sinks.push(otlp);
+  }
+  if (config.sinks.kafka.enabled) {
+    const kafka = createKafkaSink(config.sinks.kafka, {
+      logger: logger.child({ component: 'kafka' }),
+      metrics,
+      nodeName,
+      hostName: hostname(),
+      env: process.env,
+      shutdownTimeoutMs: config.shutdown.timeoutMs,
+      lossSource: () => Promise.resolve(source.kernelLosses()),
+    });
+    readiness.register('sinks.kafka', kafka);
+    sinks.push(kafka);
+  }
+  let enricher: Enricher | null = null;
+  if (config.enrich.enabled) {
+    const pods = new PodEnricher(config.enrich, config.filter, {
+      logger: logger.child({ component: 'enrich' }),
+      metrics,
+      nodeName,
+    });
+    readiness.register('enrich', pods);
+    enricher = pods;
+  }
   const pipeline = new Pipeline(source, enricher, sinks, logger);
-  return { pipeline, source, sinks, metrics, logger, config };
+  return { pipeline, source, sinks, readiness, attached };
 }
 
 function summary(source: EbpfSource): string {
@@ -51,51 +99,56 @@ function summary(source: EbpfSource): string {
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
-  const config = resolveConfig(args.config);
-  if (args.probes) config.source.ebpf.probes = args.probes;
-  if (args.output) {
-    config.sinks.console.format = args.output;
-    config.sinks.console.enabled = true;
-  }
+  const config = loadConfig(resolveConfigPath(args.config), process.env, runOverrides(args));
   config.nodeName ??= hostname();
   // Logs go to stderr while the console sink owns stdout.
-  const logger = createLogger({ destination: process.stderr });
+  const logger = createLogger({
+    level: config.telemetry.log.level,
+    format: config.telemetry.log.format,
+    destination: config.sinks.console.enabled ? process.stderr : process.stdout,
+  });
   const metrics = new Metrics({ defaultMetrics: true });
   const agent = buildAgent(config, logger, metrics);
-  const source = agent.source as EbpfSource;
-  await agent.pipeline.start();
+  const telemetry = config.telemetry.enabled
+    ? new TelemetryServer({ listen: config.telemetry.listen, metrics, readiness: agent.readiness, logger })
+    : null;
+  const handle = shutdownOnSignal({
+    timeoutMs: config.shutdown.timeoutMs,
+    logger,
+    exit: () => undefined,
+    shutdown: async () => {
+      await agent.pipeline.shutdown();
+      await telemetry?.shutdown();
+    },
+  });
+  try {
+    await telemetry?.start();
+    await agent.pipeline.start();
+    agent.attached.set(
+      true,
+      agent.source.hooks
+        .filter((h) => h.attached)
+        .map((h) => h.hook)
+        .join(', '),
+    );
+  } catch (err) {
+    handle.dispose();
+    await agent.pipeline.shutdown();
+    await telemetry?.shutdown();
+    throw err;
+  }
   logger.info(
-    { probes: config.source.ebpf.probes, hooks: source.hooks.filter((h) => h.attached).map((h) => h.hook) },
+    { node: config.nodeName, probes: config.source.ebpf.probes, sinks: agent.sinks.map((s) => s.name) },
     'podtrace running',
   );
-
-  let signals = 0;
-  const stopped = new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals): void => {
-      signals++;
-      if (signals > 1) {
-        process.stderr.write(`podtrace: second ${sig}, exiting now\n`);
-        process.exit(130);
-      }
-      logger.info({ signal: sig }, 'shutting down');
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  await Promise.race([
-    stopped,
-    agent.pipeline.finished.catch((err: unknown) =>
-      logger.error({ err: errorMessage(err) }, 'source failed'),
-    ),
-  ]);
-  const deadline = setTimeout(() => {
-    process.stderr.write(`podtrace: shutdown took longer than ${config.shutdown.timeoutMs} ms, exiting\n`);
-    process.exit(1);
-  }, config.shutdown.timeoutMs);
-  deadline.unref();
-  await agent.pipeline.shutdown();
-  clearTimeout(deadline);
-  process.stderr.write(`${summary(source)}\n`);
-  return 0;
+  agent.pipeline.finished.then(
+    () => void handle.trigger('source ended'),
+    (err: unknown) => {
+      logger.error({ err: errorMessage(err) }, 'source failed');
+      void handle.trigger('source failed', EXIT_UNCLEAN);
+    },
+  );
+  const code = await handle.done;
+  process.stderr.write(`${summary(agent.source)}\n`);
+  return code;
 }

@@ -6,6 +6,7 @@ import type { EnrichConfig } from '../enrich/enrich-config';
 import type { OtlpSinkConfig } from '../sinks/otlp/otlp-config';
 import type { KafkaSinkConfig } from '../sinks/kafka/kafka-config';
 import type { TelemetryConfig } from '../telemetry/telemetry-config';
+import type { ShutdownConfig } from '../core/shutdown-config';
 
 export interface FilterConfig {
   includeHost: boolean;
@@ -27,5 +28,5 @@ export interface PodtraceConfig {
   filter: FilterConfig;
   sinks: { console: ConsoleSinkConfig; otlp: OtlpSinkConfig; kafka: KafkaSinkConfig };
   telemetry: TelemetryConfig;
-  shutdown: { timeoutMs: number };
+  shutdown: ShutdownConfig;
 }

@@ -7,6 +7,7 @@ import { enrichSchema } from '../enrich/enrich-config';
 import { otlpSinkSchema } from '../sinks/otlp/otlp-config';
 import { kafkaSinkSchema } from '../sinks/kafka/kafka-config';
 import { telemetrySchema } from '../telemetry/telemetry-config';
+import { shutdownSchema } from '../core/shutdown-config';
 
 /** The whole configuration file, assembled from each component's own section. */
 export const configSchema: JsonSchema = {
@@ -48,11 +49,6 @@ export const configSchema: JsonSchema = {
       },
     },
     telemetry: telemetrySchema,
-    shutdown: {
-      type: 'object',
-      additionalProperties: false,
-      default: {},
-      properties: { timeoutMs: { type: 'integer', minimum: 0, maximum: 600000, default: 10000 } },
-    },
+    shutdown: shutdownSchema,
   },
 };

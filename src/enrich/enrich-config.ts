@@ -1,6 +1,148 @@
 import type { JsonSchema } from '../config/schema-types';
 
-// Placeholder section: replaced by the component that owns it.
-export type EnrichConfig = Record<string, unknown> & { enabled?: boolean };
+/** How long an event whose cgroup is not resolvable yet is held before it is emitted anyway. */
+export const DEFAULT_HOLD_MS = 2000;
+/** Upper bound of events held at once; beyond it the oldest held event is emitted unenriched (counted). */
+export const DEFAULT_HOLD_MAX_EVENTS = 65536;
+/** Resolved cgroups kept in the hot-path cache. */
+export const DEFAULT_MAX_CGROUPS = 65536;
+/** Deleted pods and removed containers stay resolvable this long, so their last events are attributed. */
+export const DEFAULT_DELETED_GRACE_SECONDS = 60;
+/** Minimum time between two full walks of the cgroup tree (the inode-index fallback). */
+export const DEFAULT_RESCAN_MIN_INTERVAL_MS = 1000;
+export const DEFAULT_CRI_TIMEOUT_MS = 2000;
+/** Periodic ListContainers when the runtime has no GetContainerEvents (and as a safety net). */
+export const DEFAULT_CRI_RELIST_SECONDS = 30;
+export const DEFAULT_CRI_BACKOFF_INITIAL_MS = 500;
+export const DEFAULT_CRI_BACKOFF_MAX_MS = 30000;
+export const DEFAULT_KUBE_BACKOFF_INITIAL_MS = 1000;
+export const DEFAULT_KUBE_BACKOFF_MAX_MS = 30000;
 
-export const enrichSchema: JsonSchema = { type: 'object', default: {}, additionalProperties: true };
+/**
+ * The CRI endpoints tried in order when none is configured (EKS, Bottlerocket, legacy, CRI-O, k3s).
+ */
+export const DEFAULT_CRI_ENDPOINTS: readonly string[] = [
+  'unix:///run/containerd/containerd.sock',
+  'unix:///var/run/containerd/containerd.sock',
+  'unix:///run/dockershim.sock',
+  'unix:///run/crio/crio.sock',
+  'unix:///var/run/crio/crio.sock',
+  'unix:///run/k3s/containerd/containerd.sock',
+];
+
+export type CgroupDriver = 'systemd' | 'cgroupfs';
+
+export interface CriConfig {
+  enabled: boolean;
+  /** `unix:///path` or a plain socket path; empty: try DEFAULT_CRI_ENDPOINTS in order. */
+  endpoint: string;
+  timeoutMs: number;
+  relistSeconds: number;
+  /** Follow GetContainerEvents when the runtime implements it. */
+  containerEvents: boolean;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+export interface KubernetesConfig {
+  enabled: boolean;
+  /** kubeconfig file; empty: in-cluster credentials, else $KUBECONFIG, else ~/.kube/config. */
+  kubeconfig: string;
+  /** Pod labels copied to events as `k8s.pod.label.<key>`. */
+  labels: string[];
+  /** Watch ReplicaSets (→ Deployment) and Jobs (→ CronJob) to resolve owners. */
+  resolveOwners: boolean;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+}
+
+export interface KubeletConfig {
+  /** Override the detected kubelet cgroup driver. */
+  cgroupDriver: CgroupDriver | '';
+  /** Override the detected kubelet --cgroup-root. */
+  cgroupRoot: string;
+  /** Look for the kubelet under procBase to detect driver and root. */
+  detect: boolean;
+}
+
+export interface EnrichConfig {
+  enabled: boolean;
+  /** cgroup2 mount; empty: detect (`/sys/fs/cgroup` on pure v2, `/sys/fs/cgroup/unified` on hybrid). */
+  cgroupBase: string;
+  /** Where the host's /proc is visible (`/host/proc` in a DaemonSet). */
+  procBase: string;
+  holdMs: number;
+  holdMaxEvents: number;
+  maxCgroups: number;
+  deletedGraceSeconds: number;
+  rescanMinIntervalMs: number;
+  cri: CriConfig;
+  kubernetes: KubernetesConfig;
+  kubelet: KubeletConfig;
+}
+
+const backoff = (initial: number, max: number): JsonSchema => ({
+  backoffInitialMs: { type: 'integer', minimum: 1, maximum: 600000, default: initial },
+  backoffMaxMs: { type: 'integer', minimum: 1, maximum: 3600000, default: max },
+});
+
+export const enrichSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    enabled: { type: 'boolean', default: true },
+    cgroupBase: { type: 'string', default: '' },
+    procBase: { type: 'string', minLength: 1, default: '/proc' },
+    holdMs: { type: 'integer', minimum: 0, maximum: 600000, default: DEFAULT_HOLD_MS },
+    holdMaxEvents: { type: 'integer', minimum: 1, maximum: 10000000, default: DEFAULT_HOLD_MAX_EVENTS },
+    maxCgroups: { type: 'integer', minimum: 16, maximum: 10000000, default: DEFAULT_MAX_CGROUPS },
+    deletedGraceSeconds: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 86400,
+      default: DEFAULT_DELETED_GRACE_SECONDS,
+    },
+    rescanMinIntervalMs: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 600000,
+      default: DEFAULT_RESCAN_MIN_INTERVAL_MS,
+    },
+    cri: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        endpoint: { type: 'string', pattern: '^(|unix://.+|/.+)$', default: '' },
+        timeoutMs: { type: 'integer', minimum: 1, maximum: 600000, default: DEFAULT_CRI_TIMEOUT_MS },
+        relistSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: DEFAULT_CRI_RELIST_SECONDS },
+        containerEvents: { type: 'boolean', default: true },
+        ...backoff(DEFAULT_CRI_BACKOFF_INITIAL_MS, DEFAULT_CRI_BACKOFF_MAX_MS),
+      },
+    },
+    kubernetes: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        kubeconfig: { type: 'string', default: '' },
+        labels: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, default: [] },
+        resolveOwners: { type: 'boolean', default: true },
+        ...backoff(DEFAULT_KUBE_BACKOFF_INITIAL_MS, DEFAULT_KUBE_BACKOFF_MAX_MS),
+      },
+    },
+    kubelet: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        cgroupDriver: { enum: ['', 'systemd', 'cgroupfs'], default: '' },
+        cgroupRoot: { type: 'string', default: '' },
+        detect: { type: 'boolean', default: true },
+      },
+    },
+  },
+};

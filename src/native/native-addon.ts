@@ -52,10 +52,16 @@ export interface NativeAddon {
   recordVersion: number;
 }
 
-/** The package root: the nearest directory above this file holding package.json. */
+/**
+ * The package root: the nearest directory above this file holding package.json and the build
+ * (or the sources to build). tsc copies package.json into dist/, which is not the root.
+ */
 export function packageRoot(): string {
   let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) {
+  const isRoot = (d: string): boolean =>
+    existsSync(join(d, 'package.json')) &&
+    (existsSync(join(d, 'build')) || existsSync(join(d, 'CMakeLists.txt')));
+  while (!isRoot(dir)) {
     const up = dirname(dir);
     if (up === dir) throw new Error(`podtrace: no package.json above ${__dirname}`);
     dir = up;

@@ -2,7 +2,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /**
  * podtrace's self-metrics, one registry for the agent. Every stage counts what it received,
- * dropped (with a reason), retried and exported. Names are documented in README.md#metrics.
+ * dropped (with a reason), retried and exported. Every metric is documented in
+ * docs/operations.md#metrics: add a row there when you add one here (a test checks it).
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -75,6 +76,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly ready = new Gauge({
+    name: 'podtrace_ready',
+    help: 'Readiness check state as last evaluated (1 ready, 0 not ready), by check',
+    labelNames: ['check'] as const,
+    registers: [this.registry],
+  });
+  readonly telemetryRequests = new Counter({
+    name: 'podtrace_telemetry_requests_total',
+    help: 'Requests to the self-telemetry HTTP server, by path and status code',
+    labelNames: ['path', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  /** `defaultMetrics: true` adds process CPU, RSS, heap, event-loop lag and GC (prefixed `podtrace_`). */
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? false)
       collectDefaultMetrics({ register: this.registry, prefix: 'podtrace_' });

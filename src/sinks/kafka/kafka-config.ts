@@ -1,6 +1,164 @@
+import type { DropPolicy } from '../../core/bounded-queue';
 import type { JsonSchema } from '../../config/schema-types';
 
-// Placeholder section: replaced by the component that owns it.
-export type KafkaSinkConfig = Record<string, unknown> & { enabled?: boolean };
+/** `json`: one flat JSON record per event (data lakes). `otlp_proto`: ExportTraceServiceRequest bytes (Collector Kafka receiver). */
+export type KafkaEncoding = 'json' | 'otlp_proto';
+export const KAFKA_ENCODINGS: readonly KafkaEncoding[] = ['json', 'otlp_proto'];
 
-export const kafkaSinkSchema: JsonSchema = { type: 'object', default: {}, additionalProperties: true };
+/** `all` (= -1): every in-sync replica; 1: the leader; 0: no acknowledgement. */
+export type KafkaAcks = 'all' | -1 | 0 | 1;
+/** Codecs kafkajs ships with. snappy, lz4 and zstd need a codec package registered with kafkajs; none is installed. */
+export type KafkaCompression = 'none' | 'gzip';
+export type KafkaSaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export const DEFAULT_KAFKA_CLIENT_ID = 'podtrace';
+export const DEFAULT_KAFKA_ENCODINGS: readonly KafkaEncoding[] = ['json'];
+export const DEFAULT_KAFKA_TOPIC_PREFIX = 'podtrace.';
+export const DEFAULT_KAFKA_ACKS: KafkaAcks = 'all';
+export const DEFAULT_KAFKA_COMPRESSION: KafkaCompression = 'gzip';
+/** kafkajs is fastest at 1,000–4,000 records per send; 10,000 is slower (quadratic per-partition grouping). */
+export const DEFAULT_KAFKA_BATCH_MAX_RECORDS = 2000;
+export const DEFAULT_KAFKA_BATCH_MAX_DELAY_MS = 100;
+/** Events held while brokers are slow or away: ~2.5 s at 20k events/s. */
+export const DEFAULT_KAFKA_BUFFER_MAX_RECORDS = 50000;
+export const DEFAULT_KAFKA_DROP_POLICY: DropPolicy = 'oldest';
+export const DEFAULT_KAFKA_LOSS_REPORT_SECONDS = 10;
+/** The OpenTelemetry Collector Kafka receiver's default topic. */
+export const DEFAULT_KAFKA_OTLP_TOPIC = 'otlp_spans';
+/** Events per otlp_proto record (each makes at most one span): keeps a record well under the brokers' default 1 MB message limit. */
+export const DEFAULT_KAFKA_OTLP_SPANS_PER_RECORD = 500;
+
+export interface KafkaTlsConfig {
+  /** PEM files. */
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+export interface KafkaSaslConfig {
+  mechanism: KafkaSaslMechanism;
+  username: string;
+  /** A file holding the password (trailing newline ignored). */
+  passwordFile?: string;
+  /** The name of an environment variable holding the password. */
+  passwordEnv?: string;
+}
+
+export interface KafkaSinkConfig {
+  enabled: boolean;
+  brokers: string[];
+  clientId: string;
+  encodings: KafkaEncoding[];
+  topicPrefix: string;
+  /** Per event group (`process`, `tcp`, `oom`, `loss`): the full topic name, replacing `<topicPrefix><group>`. */
+  topics: Record<string, string>;
+  acks: KafkaAcks;
+  compression: KafkaCompression;
+  batch: { maxRecords: number; maxDelayMs: number };
+  buffer: { maxRecords: number; dropPolicy: DropPolicy };
+  /** Exactly-once per partition where the cluster supports it (falls back, with a warning, where it does not). */
+  idempotent: boolean;
+  tls?: KafkaTlsConfig;
+  sasl?: KafkaSaslConfig;
+  lossReportSeconds: number;
+  otlpTopic: string;
+  otlpSpansPerRecord: number;
+}
+
+const TOPIC_NAME = { type: 'string', pattern: '^[A-Za-z0-9._-]{1,249}$' };
+
+export const kafkaSinkSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    enabled: { type: 'boolean', default: false },
+    brokers: { type: 'array', items: { type: 'string', format: 'host-port' }, default: [] },
+    clientId: { type: 'string', minLength: 1, default: DEFAULT_KAFKA_CLIENT_ID },
+    encodings: {
+      type: 'array',
+      items: { enum: ['json', 'otlp_proto'] },
+      minItems: 1,
+      uniqueItems: true,
+      default: [...DEFAULT_KAFKA_ENCODINGS],
+    },
+    topicPrefix: { type: 'string', pattern: '^[A-Za-z0-9._-]{0,200}$', default: DEFAULT_KAFKA_TOPIC_PREFIX },
+    topics: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { process: TOPIC_NAME, tcp: TOPIC_NAME, oom: TOPIC_NAME, loss: TOPIC_NAME },
+    },
+    acks: { enum: ['all', -1, 0, 1], default: DEFAULT_KAFKA_ACKS },
+    compression: { enum: ['none', 'gzip'], default: DEFAULT_KAFKA_COMPRESSION },
+    batch: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxRecords: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 100000,
+          default: DEFAULT_KAFKA_BATCH_MAX_RECORDS,
+        },
+        maxDelayMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 60000,
+          default: DEFAULT_KAFKA_BATCH_MAX_DELAY_MS,
+        },
+      },
+    },
+    buffer: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxRecords: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 10000000,
+          default: DEFAULT_KAFKA_BUFFER_MAX_RECORDS,
+        },
+        dropPolicy: { enum: ['oldest', 'newest'], default: DEFAULT_KAFKA_DROP_POLICY },
+      },
+    },
+    idempotent: { type: 'boolean', default: true },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        ca: { type: 'string', minLength: 1 },
+        cert: { type: 'string', minLength: 1 },
+        key: { type: 'string', minLength: 1 },
+      },
+      dependencies: { cert: ['key'], key: ['cert'] },
+    },
+    sasl: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['mechanism', 'username'],
+      properties: {
+        mechanism: { enum: ['plain', 'scram-sha-256', 'scram-sha-512'] },
+        username: { type: 'string', minLength: 1 },
+        passwordFile: { type: 'string', minLength: 1 },
+        passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+      },
+      oneOf: [{ required: ['passwordFile'] }, { required: ['passwordEnv'] }],
+    },
+    lossReportSeconds: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3600,
+      default: DEFAULT_KAFKA_LOSS_REPORT_SECONDS,
+    },
+    otlpTopic: { ...TOPIC_NAME, default: DEFAULT_KAFKA_OTLP_TOPIC },
+    otlpSpansPerRecord: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 100000,
+      default: DEFAULT_KAFKA_OTLP_SPANS_PER_RECORD,
+    },
+  },
+};

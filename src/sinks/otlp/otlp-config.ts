@@ -1,6 +1,157 @@
 import type { JsonSchema } from '../../config/schema-types';
+import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
+import { DEFAULT_MAX_TRACE_SECONDS, DEFAULT_MAX_TRACKED_PROCESSES } from '../spans/span-mapper';
 
-// Placeholder section: replaced by the component that owns it.
-export type OtlpSinkConfig = Record<string, unknown> & { enabled?: boolean };
+export type OtlpCompression = 'gzip' | 'none';
 
-export const otlpSinkSchema: JsonSchema = { type: 'object', default: {}, additionalProperties: true };
+/** Used when neither the config nor OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT names an endpoint. */
+export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4317';
+export const DEFAULT_OTLP_COMPRESSION: OtlpCompression = 'gzip';
+export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
+export const DEFAULT_OTLP_BATCH_MAX_SPANS = 2048;
+export const DEFAULT_OTLP_BATCH_MAX_DELAY_MS = 1000;
+/** 32 full batches. */
+export const DEFAULT_OTLP_QUEUE_MAX_SPANS = 65_536;
+export const DEFAULT_OTLP_MAX_CONCURRENT_EXPORTS = 2;
+export const DEFAULT_OTLP_RETRY_INITIAL_BACKOFF_MS = 1000;
+export const DEFAULT_OTLP_RETRY_MAX_BACKOFF_MS = 30_000;
+export const DEFAULT_OTLP_RETRY_MAX_ELAPSED_MS = 120_000;
+
+export interface OtlpTlsConfig {
+  /** PEM file of the CA that signed the collector's certificate (default: the system roots). */
+  ca?: string;
+  /** PEM client certificate and key for mutual TLS (both or neither). */
+  cert?: string;
+  key?: string;
+}
+
+export interface OtlpSinkConfig {
+  enabled: boolean;
+  /** gRPC endpoint; unset means OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, then the default. */
+  endpoint?: string;
+  /** Plain-text gRPC. Unset: plain text for `http://` endpoints, TLS otherwise. */
+  insecure?: boolean;
+  tls: OtlpTlsConfig;
+  /** gRPC metadata sent with every export (added to OTEL_EXPORTER_OTLP_(TRACES_)HEADERS; these win). */
+  headers: Record<string, string>;
+  compression: OtlpCompression;
+  timeoutMs: number;
+  batch: { maxSpans: number; maxDelayMs: number };
+  queue: { maxSpans: number };
+  maxConcurrentExports: number;
+  retry: { initialBackoffMs: number; maxBackoffMs: number; maxElapsedMs: number };
+  traces: { maxTraceSeconds: number; maxTrackedProcesses: number };
+  /** `process.command_args` redaction patterns (see src/events/redact.ts). */
+  redact: string[];
+}
+
+/** `http://host:port`, `https://host:port`, `host:port` (an IPv6 host in brackets), port optional with a scheme. */
+export const OTLP_ENDPOINT_PATTERN =
+  '^((https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?/?)|((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}))$';
+
+export const otlpSinkSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    enabled: { type: 'boolean', default: false },
+    endpoint: { type: 'string', pattern: OTLP_ENDPOINT_PATTERN },
+    insecure: { type: 'boolean' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        ca: { type: 'string', minLength: 1 },
+        cert: { type: 'string', minLength: 1 },
+        key: { type: 'string', minLength: 1 },
+      },
+      dependencies: { cert: ['key'], key: ['cert'] },
+    },
+    headers: {
+      type: 'object',
+      default: {},
+      propertyNames: { pattern: '^[A-Za-z0-9_.-]+$' },
+      additionalProperties: { type: 'string' },
+    },
+    compression: { enum: ['gzip', 'none'], default: DEFAULT_OTLP_COMPRESSION },
+    timeoutMs: { type: 'integer', minimum: 100, maximum: 600_000, default: DEFAULT_OTLP_TIMEOUT_MS },
+    batch: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxSpans: { type: 'integer', minimum: 1, maximum: 65_536, default: DEFAULT_OTLP_BATCH_MAX_SPANS },
+        maxDelayMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 60_000,
+          default: DEFAULT_OTLP_BATCH_MAX_DELAY_MS,
+        },
+      },
+    },
+    queue: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxSpans: { type: 'integer', minimum: 1, maximum: 16_777_216, default: DEFAULT_OTLP_QUEUE_MAX_SPANS },
+      },
+    },
+    maxConcurrentExports: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 64,
+      default: DEFAULT_OTLP_MAX_CONCURRENT_EXPORTS,
+    },
+    retry: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        initialBackoffMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 600_000,
+          default: DEFAULT_OTLP_RETRY_INITIAL_BACKOFF_MS,
+        },
+        maxBackoffMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 3_600_000,
+          default: DEFAULT_OTLP_RETRY_MAX_BACKOFF_MS,
+        },
+        maxElapsedMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 86_400_000,
+          default: DEFAULT_OTLP_RETRY_MAX_ELAPSED_MS,
+        },
+      },
+    },
+    traces: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxTraceSeconds: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          maximum: 86_400,
+          default: DEFAULT_MAX_TRACE_SECONDS,
+        },
+        maxTrackedProcesses: {
+          type: 'integer',
+          minimum: 16,
+          maximum: 4_194_304,
+          default: DEFAULT_MAX_TRACKED_PROCESSES,
+        },
+      },
+    },
+    redact: {
+      type: 'array',
+      items: { type: 'string', minLength: 1 },
+      default: [...DEFAULT_REDACT_PATTERNS],
+    },
+  },
+};

@@ -1,0 +1,25 @@
+import type { EventBatch } from '../../events/event';
+import { PODTRACE_SCOPE } from './instrumentation-scope';
+import type { SpanMapper } from './span-mapper';
+import type { InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
+
+/** Groups spans by resource (first-seen order), the shape of an ExportTraceServiceRequest. */
+export function groupByResource(
+  spans: readonly SpanData[],
+  scope: InstrumentationScope = PODTRACE_SCOPE,
+): ResourceSpans[] {
+  const groups = new Map<SpanResource, SpanData[]>();
+  for (const s of spans) {
+    const list = groups.get(s.resource);
+    if (list === undefined) groups.set(s.resource, [s]);
+    else list.push(s);
+  }
+  const out: ResourceSpans[] = [];
+  for (const [resource, list] of groups) out.push({ resource, scope, spans: list });
+  return out;
+}
+
+/** Maps an event batch to spans grouped by resource (the mapper keeps process state across calls). */
+export function eventsToResourceSpans(batch: EventBatch, mapper: SpanMapper): ResourceSpans[] {
+  return groupByResource(mapper.mapBatch(batch));
+}

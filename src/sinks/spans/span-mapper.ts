@@ -1,0 +1,306 @@
+import type { Attributes } from '../../events/event-attributes';
+import { eventAttributes, eventDurationNs } from '../../events/event-attributes';
+import type {
+  EventBatch,
+  PodtraceEvent,
+  ProcessExecEvent,
+  ProcessExitEvent,
+  ProcessForkEvent,
+} from '../../events/event';
+import { EVENT_NAMES, EventKind } from '../../events/event-kind';
+import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
+import { SpanIdGenerator } from './span-ids';
+import type { SpanData, SpanEvent, SpanLink, SpanResource } from './span-model';
+import { SpanKind, StatusCode } from './span-model';
+import type { SpanResources } from './span-resources';
+
+/** The span name of a process's lifetime (exec → exit). */
+export const PROCESS_SPAN_NAME = 'process';
+/** Every span name the mapper produces: the process span and the non-process event kinds. */
+export const SPAN_NAMES: readonly string[] = [
+  PROCESS_SPAN_NAME,
+  EVENT_NAMES[EventKind.TcpConnect],
+  EVENT_NAMES[EventKind.TcpAccept],
+  EVENT_NAMES[EventKind.TcpClose],
+  EVENT_NAMES[EventKind.TcpRetransmit],
+  EVENT_NAMES[EventKind.OomKill],
+];
+
+export const DEFAULT_MAX_TRACE_SECONDS = 60;
+export const DEFAULT_MAX_TRACKED_PROCESSES = 32768;
+/** Exec span events kept per process span (a process that execs in a loop keeps the first ones). */
+export const MAX_EXEC_EVENTS_PER_PROCESS = 8;
+
+export interface SpanMapperOptions {
+  /** `/proc/sys/kernel/random/boot_id`: scopes the deterministic ids to this boot. */
+  bootId: string;
+  resources: SpanResources;
+  /** A process tree's trace stops growing after this long; later events root traces of their own. */
+  maxTraceSeconds?: number;
+  /** `process.command_args` redaction patterns. */
+  redact?: readonly string[];
+  /** Processes remembered between exec and exit; the oldest is forgotten past this (counted). */
+  maxTrackedProcesses?: number;
+}
+
+/** What the mapper remembers about a live process it saw start (fork or exec). */
+interface ProcessState {
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
+  readonly parentSpanId: Uint8Array | null;
+  /** Boot ns at which the trace this process belongs to started. */
+  readonly traceStartBootNs: number;
+  /** Link to the parent's process span when this process roots its own trace. */
+  readonly link: SpanLink | null;
+  /** Attributes of the latest exec, or null if the process never exec'd. */
+  execAttributes: Attributes | null;
+  execEvents: SpanEvent[] | null;
+  resource: SpanResource | null;
+}
+
+const SIGNAL_NAMES: Readonly<Record<number, string>> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+};
+
+export function signalName(signal: number): string {
+  return SIGNAL_NAMES[signal] ?? `SIG${signal}`;
+}
+
+const processKey = (pid: number, startNs: number): string => `${pid}:${startNs}`;
+
+/**
+ * Turns event batches into spans (see docs/otlp.md for the model):
+ * - a process is one `process` span from its start to its exit, emitted at exit; exec and fork
+ *   events are folded into it (execs also appear as `process.exec` span events);
+ * - a process whose parent podtrace saw start is a child span of the parent's process span, in the
+ *   parent's trace, until the trace is `maxTraceSeconds` old; after that, or when the parent is
+ *   unknown (started before podtrace), the process roots a trace of its own with a link to the
+ *   parent's process span;
+ * - every other event is a span (name = event kind) under its process's span, or a root span
+ *   linking to its process span when the process is unknown or its trace is too old.
+ * Stateful (the process table), so one mapper per sink, fed in kernel order.
+ */
+export class SpanMapper {
+  private readonly ids: SpanIdGenerator;
+  private readonly resources: SpanResources;
+  private readonly maxTraceNs: number;
+  private readonly redact: readonly string[];
+  private readonly maxTracked: number;
+  private readonly processes = new Map<string, ProcessState>();
+  private evictedCount = 0;
+
+  constructor(options: SpanMapperOptions) {
+    this.ids = new SpanIdGenerator(options.bootId);
+    this.resources = options.resources;
+    this.maxTraceNs = (options.maxTraceSeconds ?? DEFAULT_MAX_TRACE_SECONDS) * 1e9;
+    this.redact = options.redact ?? DEFAULT_REDACT_PATTERNS;
+    this.maxTracked = options.maxTrackedProcesses ?? DEFAULT_MAX_TRACKED_PROCESSES;
+  }
+
+  /** Processes forgotten before their exit because the table was full. */
+  get evictions(): number {
+    return this.evictedCount;
+  }
+
+  get trackedProcesses(): number {
+    return this.processes.size;
+  }
+
+  /** Maps a batch; spans are appended to `out` (returned). Fork and exec produce no span of their own. */
+  mapBatch(batch: EventBatch, out: SpanData[] = []): SpanData[] {
+    for (const e of batch.events) {
+      switch (e.kind) {
+        case EventKind.ProcessFork:
+          this.onFork(e);
+          break;
+        case EventKind.ProcessExec:
+          this.onExec(e);
+          break;
+        case EventKind.ProcessExit:
+          out.push(this.onExit(e));
+          break;
+        default:
+          out.push(this.eventSpan(e));
+      }
+    }
+    return out;
+  }
+
+  private remember(key: string, state: ProcessState): void {
+    if (this.processes.size >= this.maxTracked) {
+      const oldest = this.processes.keys().next();
+      if (oldest.done !== true) {
+        this.processes.delete(oldest.value);
+        this.evictedCount++;
+      }
+    }
+    this.processes.set(key, state);
+  }
+
+  /** Where a process that started at `startNs` goes: into its parent's trace, or a trace of its own. */
+  private place(pid: number, startNs: number, ppid: number, parentStartNs: number): ProcessState {
+    const parent = ppid > 0 ? this.processes.get(processKey(ppid, parentStartNs)) : undefined;
+    const spanId = this.ids.processSpanId(pid, startNs);
+    if (parent !== undefined && startNs - parent.traceStartBootNs <= this.maxTraceNs) {
+      return {
+        traceId: parent.traceId,
+        spanId,
+        parentSpanId: parent.spanId,
+        traceStartBootNs: parent.traceStartBootNs,
+        link: null,
+        execAttributes: null,
+        execEvents: null,
+        resource: null,
+      };
+    }
+    let link: SpanLink | null = null;
+    if (parent !== undefined) link = { traceId: parent.traceId, spanId: parent.spanId, attributes: null };
+    else if (ppid > 0) {
+      link = {
+        traceId: this.ids.processTraceId(ppid, parentStartNs),
+        spanId: this.ids.processSpanId(ppid, parentStartNs),
+        attributes: null,
+      };
+    }
+    return {
+      traceId: this.ids.processTraceId(pid, startNs),
+      spanId,
+      parentSpanId: null,
+      traceStartBootNs: startNs,
+      link,
+      execAttributes: null,
+      execEvents: null,
+      resource: null,
+    };
+  }
+
+  private onFork(e: ProcessForkEvent): void {
+    const key = processKey(e.childPid, e.childStartNs);
+    if (this.processes.has(key)) return;
+    this.remember(key, this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs));
+  }
+
+  private onExec(e: ProcessExecEvent): void {
+    const key = processKey(e.pid, e.procStartNs);
+    let state = this.processes.get(key);
+    if (state === undefined) {
+      state = this.place(e.pid, e.procStartNs, e.ppid, e.parentStartNs);
+      this.remember(key, state);
+    }
+    state.execAttributes = eventAttributes(e, { redact: this.redact });
+    state.resource = this.resources.forEvent(e);
+    state.execEvents ??= [];
+    if (state.execEvents.length < MAX_EXEC_EVENTS_PER_PROCESS) {
+      state.execEvents.push({
+        name: EVENT_NAMES[EventKind.ProcessExec],
+        timeUnixNs: e.timeUnixNs,
+        attributes: { 'process.executable.path': e.filename },
+      });
+    }
+  }
+
+  private onExit(e: ProcessExitEvent): SpanData {
+    const key = processKey(e.pid, e.procStartNs);
+    const state = this.processes.get(key);
+    if (state !== undefined) this.processes.delete(key);
+    const exitAttributes = eventAttributes(e, { redact: this.redact });
+    const attributes: Attributes =
+      state?.execAttributes != null
+        ? Object.assign({}, state.execAttributes, exitAttributes)
+        : exitAttributes;
+    let statusCode = StatusCode.Unset;
+    let statusMessage: string | null = null;
+    if (e.signal !== null) {
+      statusCode = StatusCode.Error;
+      attributes['error.type'] = signalName(e.signal);
+      statusMessage = `killed by ${signalName(e.signal)}`;
+    } else if (e.exitCode !== null && e.exitCode !== 0) {
+      statusCode = StatusCode.Error;
+      attributes['error.type'] = String(e.exitCode);
+      statusMessage = `exit code ${e.exitCode}`;
+    }
+    return {
+      resource: state?.resource ?? this.resources.forEvent(e),
+      traceId: state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs),
+      spanId: state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs),
+      parentSpanId: state?.parentSpanId ?? null,
+      name: PROCESS_SPAN_NAME,
+      kind: SpanKind.Internal,
+      endTimeUnixNs: e.timeUnixNs,
+      durationNs: Math.max(0, e.bootNs - e.procStartNs),
+      attributes,
+      events: state?.execEvents ?? null,
+      links: state?.link != null ? [state.link] : null,
+      statusCode,
+      statusMessage,
+    };
+  }
+
+  private eventSpan(
+    e: Exclude<PodtraceEvent, ProcessExecEvent | ProcessExitEvent | ProcessForkEvent>,
+  ): SpanData {
+    const attributes = eventAttributes(e, { redact: this.redact });
+    let kind = SpanKind.Internal;
+    let statusCode = StatusCode.Unset;
+    let statusMessage: string | null = null;
+    if (e.kind === EventKind.TcpConnect) {
+      kind = SpanKind.Client;
+      if (e.error !== null) {
+        statusCode = StatusCode.Error;
+        statusMessage = e.error;
+      }
+    } else if (e.kind === EventKind.TcpAccept) {
+      kind = SpanKind.Server;
+    } else if (e.kind === EventKind.OomKill) {
+      statusCode = StatusCode.Error;
+      attributes['error.type'] = 'oom_kill';
+      statusMessage = `out of memory: killed ${e.victimComm} (${e.victimPid})`;
+    }
+    const state = e.pid > 0 ? this.processes.get(processKey(e.pid, e.procStartNs)) : undefined;
+    let traceId: Uint8Array;
+    let parentSpanId: Uint8Array | null = null;
+    let links: SpanLink[] | null = null;
+    if (state !== undefined && e.bootNs - state.traceStartBootNs <= this.maxTraceNs) {
+      traceId = state.traceId;
+      parentSpanId = state.spanId;
+    } else {
+      traceId = this.ids.eventTraceId(e.kind, e.pid, e.tid, e.bootNs);
+      if (e.pid > 0) {
+        links = [
+          {
+            traceId: state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs),
+            spanId: state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs),
+            attributes: null,
+          },
+        ];
+      }
+    }
+    const duration = eventDurationNs(e);
+    return {
+      resource: this.resources.forEvent(e),
+      traceId,
+      spanId: this.ids.eventSpanId(e.kind, e.pid, e.tid, e.bootNs),
+      parentSpanId,
+      name: EVENT_NAMES[e.kind],
+      kind,
+      endTimeUnixNs: e.timeUnixNs,
+      durationNs: duration > 0 ? duration : 0,
+      attributes,
+      events: null,
+      links,
+      statusCode,
+      statusMessage,
+    };
+  }
+}

@@ -1,0 +1,331 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A Kubernetes object as the test server stores it. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+interface Resource {
+  kind: string;
+  listKind: string;
+  apiVersion: string;
+  objects: Map<string, KubeObject>;
+}
+
+interface Watcher {
+  resource: string;
+  fieldSelector: string | null;
+  res: ServerResponse;
+}
+
+interface LoggedEvent {
+  rv: number;
+  resource: string;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+/**
+ * A Kubernetes API server for tests, on 127.0.0.1 and an ephemeral port, speaking the real REST
+ * list + watch protocol for pods (/api/v1/pods), ReplicaSets (/apis/apps/v1/replicasets) and Jobs
+ * (/apis/batch/v1/jobs): lists carry metadata.resourceVersion; `?watch=true&resourceVersion=N`
+ * replays later events and then streams new ones as chunked JSON lines
+ * `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":…}`; a resourceVersion older than the
+ * compaction point gets an ERROR event with a 410 Status (or HTTP 410 with `expireWithHttp`).
+ * `fieldSelector=spec.nodeName=X` is honoured. Requests are counted; objects can be changed while
+ * watches are open; `down()` answers 503 to everything and drops open watches.
+ */
+export class KubeApiServer {
+  private server: Server | null = null;
+  private rv = 100;
+  private compactedBefore = 0;
+  private readonly log: LoggedEvent[] = [];
+  private readonly watchers = new Set<Watcher>();
+  private readonly resources = new Map<string, Resource>([
+    ['/api/v1/pods', { kind: 'Pod', listKind: 'PodList', apiVersion: 'v1', objects: new Map() }],
+    [
+      '/apis/apps/v1/replicasets',
+      { kind: 'ReplicaSet', listKind: 'ReplicaSetList', apiVersion: 'apps/v1', objects: new Map() },
+    ],
+    ['/apis/batch/v1/jobs', { kind: 'Job', listKind: 'JobList', apiVersion: 'batch/v1', objects: new Map() }],
+  ]);
+  /** Every request as `METHOD path?query`. */
+  readonly requests: string[] = [];
+  private unavailable = false;
+  private readonly tempDirs: string[] = [];
+  expireWithHttp = false;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Writes a kubeconfig for this server and returns its path. */
+  writeKubeconfig(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'pt-kubeconfig-'));
+    this.tempDirs.push(dir);
+    const file = join(dir, 'config');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters:',
+        `- name: test\n  cluster:\n    server: ${this.url}\n    insecure-skip-tls-verify: true`,
+        'users:',
+        '- name: test\n  user:\n    token: test-token',
+        'contexts:',
+        '- name: test\n  context:\n    cluster: test\n    user: test',
+        'current-context: test',
+        '',
+      ].join('\n'),
+    );
+    return file;
+  }
+
+  /** Requests whose path starts with `prefix` (list and watch, `watch` to count only watches). */
+  count(prefix: string, kind: 'list' | 'watch' | 'any' = 'any'): number {
+    return this.requests.filter((r) => {
+      if (!r.startsWith(`GET ${prefix}`)) return false;
+      const isWatch = r.includes('watch=true');
+      return kind === 'any' || (kind === 'watch') === isWatch;
+    }).length;
+  }
+
+  upsert(
+    resource: '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs',
+    obj: KubeObject,
+  ): void {
+    const r = this.resources.get(resource) as Resource;
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const type = r.objects.has(key) ? 'MODIFIED' : 'ADDED';
+    const stored: KubeObject = structuredClone({ apiVersion: r.apiVersion, kind: r.kind, ...obj });
+    stored.metadata.resourceVersion = String(++this.rv);
+    r.objects.set(key, stored);
+    this.publish({ rv: this.rv, resource, type, object: stored });
+  }
+
+  remove(
+    resource: '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs',
+    namespace: string,
+    name: string,
+  ): void {
+    const r = this.resources.get(resource) as Resource;
+    const obj = r.objects.get(`${namespace}/${name}`);
+    if (obj === undefined) return;
+    r.objects.delete(`${namespace}/${name}`);
+    const gone: KubeObject = structuredClone(obj);
+    gone.metadata.resourceVersion = String(++this.rv);
+    this.publish({ rv: this.rv, resource, type: 'DELETED', object: gone });
+  }
+
+  /** Forgets history: watches from an older resourceVersion get 410 Gone; open watches are closed. */
+  compact(): void {
+    this.rv += 1;
+    this.compactedBefore = this.rv + 1;
+    this.log.length = 0;
+    this.closeWatches();
+  }
+
+  /** Simulates an outage: every request gets 503, open watches are cut. */
+  down(): void {
+    this.unavailable = true;
+    this.closeWatches();
+  }
+
+  up(): void {
+    this.unavailable = false;
+  }
+
+  closeWatches(): void {
+    for (const w of this.watchers) w.res.end();
+    this.watchers.clear();
+  }
+
+  async stop(): Promise<void> {
+    this.closeWatches();
+    for (const d of this.tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+    const s = this.server;
+    this.server = null;
+    if (s !== null) {
+      s.closeAllConnections();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
+    }
+  }
+
+  private publish(e: LoggedEvent): void {
+    this.log.push(e);
+    for (const w of this.watchers) {
+      if (w.resource === e.resource && this.selected(e.object, w.fieldSelector)) {
+        w.res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+      }
+    }
+  }
+
+  private selected(obj: KubeObject, fieldSelector: string | null): boolean {
+    if (fieldSelector === null || fieldSelector === '') return true;
+    for (const term of fieldSelector.split(',')) {
+      const [k, v] = term.split('=');
+      if (k === 'spec.nodeName' && obj.spec?.nodeName !== v) return false;
+    }
+    return true;
+  }
+
+  private status(res: ServerResponse, code: number, reason: string, message: string): void {
+    res.writeHead(code, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code }));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', this.url);
+    this.requests.push(`${req.method ?? 'GET'} ${url.pathname}${url.search}`);
+    if (this.unavailable)
+      return this.status(
+        res,
+        503,
+        'ServiceUnavailable',
+        'the server is currently unable to handle the request',
+      );
+    if (req.headers.authorization !== 'Bearer test-token')
+      return this.status(res, 401, 'Unauthorized', 'Unauthorized');
+    const r = this.resources.get(url.pathname);
+    if (r === undefined || req.method !== 'GET')
+      return this.status(res, 404, 'NotFound', `${url.pathname} not found`);
+    const fieldSelector = url.searchParams.get('fieldSelector');
+    if (url.searchParams.get('watch') !== 'true') {
+      const items = [...r.objects.values()].filter((o) => this.selected(o, fieldSelector));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: r.listKind,
+          apiVersion: r.apiVersion,
+          metadata: { resourceVersion: String(this.rv) },
+          items,
+        }),
+      );
+      return;
+    }
+    const from = Number(url.searchParams.get('resourceVersion') ?? '0');
+    if (from !== 0 && from < this.compactedBefore - 1) {
+      const message = `too old resource version: ${from} (${this.compactedBefore})`;
+      if (this.expireWithHttp) return this.status(res, 410, 'Expired', message);
+      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason: 'Expired', code: 410 } })}\n`,
+      );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    const path = url.pathname;
+    for (const e of this.log) {
+      if (e.resource === path && e.rv > from && this.selected(e.object, fieldSelector))
+        res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
+    }
+    res.write(
+      `${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: r.apiVersion, metadata: { resourceVersion: String(this.rv) } } })}\n`,
+    );
+    const w: Watcher = { resource: path, fieldSelector, res };
+    this.watchers.add(w);
+    req.on('close', () => this.watchers.delete(w));
+  }
+}
+
+/** A pod object as kubelet's node would see it, owned by `owner` when given. */
+export function podObject(p: {
+  name: string;
+  namespace: string;
+  uid: string;
+  nodeName: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  owner?: { kind: string; name: string };
+  containers?: { name: string; image: string; id?: string }[];
+}): KubeObject {
+  return {
+    metadata: {
+      name: p.name,
+      namespace: p.namespace,
+      uid: p.uid,
+      labels: p.labels ?? {},
+      annotations: p.annotations ?? {},
+      ownerReferences:
+        p.owner === undefined
+          ? []
+          : [
+              {
+                apiVersion: p.owner.kind === 'Job' ? 'batch/v1' : 'apps/v1',
+                kind: p.owner.kind,
+                name: p.owner.name,
+                uid: `${p.owner.name}-uid`,
+                controller: true,
+              },
+            ],
+    },
+    spec: {
+      nodeName: p.nodeName,
+      containers: (p.containers ?? []).map((c) => ({ name: c.name, image: c.image })),
+    },
+    status: {
+      phase: 'Running',
+      containerStatuses: (p.containers ?? []).map((c) => ({
+        name: c.name,
+        image: c.image,
+        imageID: '',
+        ready: true,
+        restartCount: 0,
+        containerID: c.id === undefined ? undefined : `containerd://${c.id}`,
+      })),
+    },
+  };
+}
+
+/** A ReplicaSet or Job object owned by `owner` (Deployment / CronJob). */
+export function ownedObject(
+  name: string,
+  namespace: string,
+  owner: { kind: string; name: string } | null,
+): KubeObject {
+  return {
+    metadata: {
+      name,
+      namespace,
+      uid: `${name}-uid`,
+      ownerReferences:
+        owner === null
+          ? []
+          : [
+              {
+                apiVersion: 'apps/v1',
+                kind: owner.kind,
+                name: owner.name,
+                uid: `${owner.name}-uid`,
+                controller: true,
+              },
+            ],
+    },
+    spec: {},
+  };
+}

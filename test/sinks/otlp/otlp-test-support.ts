@@ -1,0 +1,47 @@
+/** Shared setup of the OTLP sink tests: configs with defaults applied, a log capture, metric reads. */
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import type { Logger } from '../../../src/core/logger';
+import { validateConfig } from '../../../src/config/load-config';
+import type { OtlpSinkConfig } from '../../../src/sinks/otlp/otlp-config';
+import type { Metrics } from '../../../src/telemetry/metrics';
+
+/** A validated `sinks.otlp` section (defaults filled) from a partial one. */
+export function otlpConfig(section: Record<string, unknown>): OtlpSinkConfig {
+  return validateConfig({ sinks: { otlp: { enabled: true, ...section } } }).sinks.otlp;
+}
+
+/** A pino logger whose JSON lines are kept in `lines`. */
+export function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+export async function counterValue(
+  metric: Pick<Metrics['sinkFailed'], 'get'> | Pick<Metrics['sinkExported'], 'get'>,
+  labels: Record<string, string>,
+): Promise<number> {
+  const data = await metric.get();
+  return data.values
+    .filter((v) =>
+      Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want),
+    )
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Polls `check` until it holds; rejects after `guardMs` (a hang guard, not a timing assertion). */
+export async function eventually(check: () => Promise<boolean> | boolean, guardMs = 20_000): Promise<void> {
+  const until = Date.now() + guardMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
