@@ -41,7 +41,9 @@ export async function overheadScenario(ctx: BenchContext): Promise<ScenarioResul
   const seconds = ctx.smoke ? 1 : 5;
   const dir = mkdtempSync(join(tmpdir(), 'podtrace-bench-'));
   const config = join(dir, 'podtrace.yaml');
-  writeFileSync(config, 'sinks:\n  console:\n    enabled: false\n');
+  // Console off; the telemetry endpoint off so no fixed port is taken; everything else as shipped
+  // (all probe groups, enrichment on: without a CRI runtime or API server here it degrades).
+  writeFileSync(config, 'sinks:\n  console:\n    enabled: false\ntelemetry:\n  enabled: false\n');
   const tracers: Tracer[] = [
     { name: 'none', start: () => Promise.resolve(null) },
     {

@@ -5,7 +5,6 @@
  */
 import { silentLogger } from '../../src/core/logger';
 import { validateConfig } from '../../src/config/load-config';
-import type { PodtraceEvent } from '../../src/events/event';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { SyntheticSource } from '../../src/sources/synthetic-source';
 import { Metrics } from '../../src/telemetry/metrics';
@@ -59,24 +58,9 @@ async function main(): Promise<void> {
     { logger, metrics, nodeName: 'bench-node' },
   );
   const enricher = new StaticEnricher(source.workloads.metaByCgroup);
-  const acked: Record<string, number> = {};
-  const capacity = args.latency ? Math.ceil(args.rate * args.seconds * 1.1 + 65_536) * args.sinks.length : 0;
-  const latencies = new Float64Array(capacity);
-  let nLat = 0;
   const built: BenchSink[] = [];
-  for (const name of args.sinks) {
-    acked[name] = 0;
-    const onAck = args.latency
-      ? (events: readonly PodtraceEvent[]): void => {
-          const now = Number(process.hrtime.bigint());
-          acked[name] = (acked[name] ?? 0) + events.length;
-          for (const e of events) if (nLat < capacity) latencies[nLat++] = now - e.bootNs;
-        }
-      : (events: readonly PodtraceEvent[]): void => {
-          acked[name] = (acked[name] ?? 0) + events.length;
-        };
-    built.push(await sinkFactory(name).create({ logger, metrics, onAck }));
-  }
+  for (const name of args.sinks)
+    built.push(await sinkFactory(name).create({ logger, metrics, latency: args.latency }));
   const pipeline = new Pipeline(
     source,
     enricher,
@@ -92,10 +76,17 @@ async function main(): Promise<void> {
   await pipeline.shutdown();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const acked: Record<string, number> = {};
+  const latencies: Float64Array[] = [];
+  for (let i = 0; i < built.length; i++) {
+    const r = await (built[i] as BenchSink).results();
+    acked[args.sinks[i] as string] = r.acked;
+    latencies.push(r.latencyNs);
+  }
   for (const b of built) await b.close();
   const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const produced = source.produced;
-  const dropped = await metrics.droppedCount();
+  const dropped = (await metrics.droppedCount()) - source.lost;
   const delivered = args.sinks.length === 0 ? decodedOnly : Math.min(...Object.values(acked));
   const result: PipelineResult = {
     rate: args.rate,
@@ -103,21 +94,27 @@ async function main(): Promise<void> {
     seconds,
     produced,
     lost: source.lost,
-    dropped: dropped - source.lost,
+    dropped,
     acked,
     deliveredPerSec: delivered / seconds,
     cpuSeconds,
     cpuSecondsPerMillion: produced > 0 ? cpuSeconds / (produced / 1e6) : NaN,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    zeroLoss: source.lost === 0 && dropped === source.lost && delivered === produced,
+    zeroLoss: source.lost === 0 && dropped === 0 && delivered === produced,
   };
   if (args.latency) {
-    const sorted = latencies.subarray(0, nLat).sort();
+    const all = new Float64Array(latencies.reduce((n, l) => n + l.length, 0));
+    let off = 0;
+    for (const l of latencies) {
+      all.set(l, off);
+      off += l.length;
+    }
+    const sorted = all.sort();
     result.latencyMs = {
       p50: percentileSorted(sorted, 50) / 1e6,
       p99: percentileSorted(sorted, 99) / 1e6,
       max: (sorted[sorted.length - 1] ?? NaN) / 1e6,
-      samples: nLat,
+      samples: sorted.length,
     };
   }
   process.stdout.write(`${JSON.stringify(result)}\n`);
