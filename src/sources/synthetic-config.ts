@@ -46,12 +46,11 @@ export const syntheticSchema: JsonSchema = {
       maximum: 100_000_000,
       default: DEFAULT_SYNTHETIC_EVENTS_PER_SECOND,
     },
+    // A map (event name → weight): the kinds left out are not generated.
     mix: {
       type: 'object',
-      additionalProperties: false,
-      properties: Object.fromEntries(
-        Object.values(EVENT_NAMES).map((n) => [n, { type: 'number', minimum: 0 }]),
-      ),
+      propertyNames: { enum: Object.values(EVENT_NAMES) },
+      additionalProperties: { type: 'number', minimum: 0 },
       default: { ...DEFAULT_SYNTHETIC_MIX },
     },
     pods: { type: 'integer', minimum: 1, maximum: 1_000_000, default: DEFAULT_SYNTHETIC_PODS },
