@@ -39,7 +39,11 @@ async function backlogRun(
   if (r.records < expected) throw new Error(`${c.name}: took ${r.records} of ${expected} records`);
   // Records the addon drained before the clock started are not counted (their hand-off time is).
   const measured = expected - (r.predrained ?? 0);
-  return { rate: measured / r.seconds, lost: r.lost, raw: { ...r, expected } };
+  return {
+    rate: measured > 0 && r.seconds > 0 ? measured / r.seconds : NaN,
+    lost: r.lost,
+    raw: { ...r, expected },
+  };
 }
 
 async function liveRun(
@@ -74,7 +78,7 @@ async function liveRun(
 export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> {
   // The addon drains up to maxPendingBatches × batchBytes (16 MiB by default) before JS takes any; the
   // ring must be much larger for the backlog figure to mean something (smoke runs only check it works).
-  const ring = ctx.smoke ? 16 * 1024 * 1024 : 64 * 1024 * 1024;
+  const ring = ctx.smoke ? 8 * 1024 * 1024 : 64 * 1024 * 1024;
   const ops = Math.floor((ring * 0.8) / BYTES_PER_OP);
   const liveSeconds = ctx.smoke ? 1.5 : 5;
   const consumers: Consumer[] = [
