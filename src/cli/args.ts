@@ -11,6 +11,7 @@ export interface RunArgs {
 
 export const USAGE = `usage:
   podtrace run [--config FILE] [--probes process,tcp,oom] [--output text|json]
+  podtrace record --out FILE [--duration 10s] [--probes process,tcp,oom] [--config FILE]
   podtrace check [--config FILE]
   podtrace config print [--config FILE]
   podtrace config validate FILE

@@ -3,6 +3,7 @@ import { ConfigError, errorMessage } from '../core/errors';
 import { USAGE, UsageError, parseRunArgs } from './args';
 import { checkCommand } from './check-command';
 import { runConfigPrint, runConfigValidate } from './config-command';
+import { recordCommand } from './record-command';
 import { runCommand } from './run-command';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -14,6 +15,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     switch (command) {
       case 'run':
         return await runCommand(parseRunArgs(rest));
+      case 'record':
+        return await recordCommand(rest);
       case 'check':
         return checkCommand();
       case 'config':

@@ -1,4 +1,6 @@
 import type { EbpfSourceConfig } from '../sources/ebpf-config';
+import type { ReplaySourceConfig } from '../sources/replay-config';
+import type { SyntheticSourceConfig } from '../sources/synthetic-config';
 import type { ConsoleSinkConfig } from '../sinks/console/console-config';
 import type { EnrichConfig } from '../enrich/enrich-config';
 import type { OtlpSinkConfig } from '../sinks/otlp/otlp-config';
@@ -16,7 +18,12 @@ export interface FilterConfig {
 /** The validated configuration, every default filled in. */
 export interface PodtraceConfig {
   nodeName?: string;
-  source: { kind: 'ebpf' | 'replay' | 'synthetic'; ebpf: EbpfSourceConfig } & Record<string, unknown>;
+  source: {
+    kind: 'ebpf' | 'replay' | 'synthetic';
+    ebpf: EbpfSourceConfig;
+    replay: ReplaySourceConfig;
+    synthetic: SyntheticSourceConfig;
+  };
   enrich: EnrichConfig;
   filter: FilterConfig;
   sinks: { console: ConsoleSinkConfig; otlp: OtlpSinkConfig; kafka: KafkaSinkConfig };

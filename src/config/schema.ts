@@ -1,5 +1,7 @@
 import type { JsonSchema } from './schema-types';
 import { ebpfSourceSchema } from '../sources/ebpf-config';
+import { replaySchema } from '../sources/replay-config';
+import { syntheticSchema } from '../sources/synthetic-config';
 import { consoleSinkSchema } from '../sinks/console/console-config';
 import { enrichSchema } from '../enrich/enrich-config';
 import { otlpSinkSchema } from '../sinks/otlp/otlp-config';
@@ -20,6 +22,8 @@ export const configSchema: JsonSchema = {
       properties: {
         kind: { enum: ['ebpf', 'replay', 'synthetic'], default: 'ebpf' },
         ebpf: ebpfSourceSchema,
+        replay: replaySchema,
+        synthetic: syntheticSchema,
       },
     },
     enrich: enrichSchema,

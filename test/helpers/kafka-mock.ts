@@ -3,8 +3,10 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { packageRoot } from '../../src/native/native-addon';
 
-const ROOT = join(__dirname, '..', '..');
+// The package root, from test/helpers/ under ts-jest and from dist/test/helpers/ when compiled (bench).
+const ROOT = packageRoot();
 export const KAFKA_MOCK_BIN = join(ROOT, 'build', 'kafka-mock', 'kafka-mock');
 const BUILD_SCRIPT = join(ROOT, 'tools', 'kafka-mock', 'build.sh');
 export const KCAT_BIN = '/usr/bin/kcat';

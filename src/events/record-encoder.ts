@@ -1,0 +1,160 @@
+import { EventKind } from './event-kind';
+import { EXEC, EXIT, FLAG_IPV6, FORK, HEADER, OOM, TCP } from './layout';
+
+/**
+ * Writes raw records exactly as the BPF programs lay them out (bpf/include/podtrace.h): the inverse
+ * of RecordDecoder. Used by the synthetic source (so benchmarks pay the real decode cost) and by
+ * tests that need byte-exact fixtures.
+ */
+export interface HeaderFields {
+  kind: EventKind;
+  flags?: number;
+  cpu?: number;
+  pid?: number;
+  tid?: number;
+  tsNs?: number;
+  cgroupId?: number;
+  procStartNs?: number;
+  comm?: string;
+}
+
+export interface ExecFields {
+  ppid: number;
+  uid: number;
+  parentStartNs: number;
+  filename: string;
+  argv: string[];
+}
+
+export interface ExitFields {
+  exitCode: number;
+  lifetimeNs: number;
+}
+
+export interface ForkFields {
+  childPid: number;
+  childStartNs: number;
+}
+
+export interface TcpFields {
+  /** 4 bytes (IPv4) or 16 bytes (IPv6). */
+  saddr: number[];
+  daddr: number[];
+  sport: number;
+  dport: number;
+  oldState: number;
+  newState: number;
+  netns?: number;
+  err?: number;
+  durationNs?: number;
+  bytesSent?: number;
+  bytesReceived?: number;
+}
+
+export interface OomFields {
+  victimPid: number;
+  victimComm: string;
+  victimCgroupId: number;
+  pages: number;
+  rssPages: number;
+}
+
+/** Writes an unsigned 64-bit little-endian integer from a Number (exact up to 2^53). */
+export function writeU64(buf: Buffer, off: number, v: number): void {
+  const n = Math.max(0, Math.round(v));
+  buf.writeUInt32LE(n % 4294967296, off);
+  buf.writeUInt32LE(Math.floor(n / 4294967296), off + 4);
+}
+
+function writeHeader(buf: Buffer, off: number, h: HeaderFields, size: number): void {
+  buf.writeUInt16LE(h.kind, off + HEADER.kind);
+  buf.writeUInt16LE(size, off + HEADER.recordSize);
+  buf.writeUInt16LE(h.flags ?? 0, off + HEADER.flags);
+  buf.writeUInt16LE(h.cpu ?? 0, off + HEADER.cpu);
+  buf.writeUInt32LE(h.pid ?? 100, off + HEADER.pid);
+  buf.writeUInt32LE(h.tid ?? h.pid ?? 100, off + HEADER.tid);
+  writeU64(buf, off + HEADER.tsNs, h.tsNs ?? 5_000_000_000);
+  writeU64(buf, off + HEADER.cgroupId, h.cgroupId ?? 1);
+  writeU64(buf, off + HEADER.procStartNs, h.procStartNs ?? 4_000_000_000);
+  buf.write((h.comm ?? 'comm').slice(0, 16), off + HEADER.comm, 'latin1');
+}
+
+export function execRecord(h: Omit<HeaderFields, 'kind'>, e: ExecFields): Buffer {
+  const argv = Buffer.from(e.argv.map((a) => `${a}\0`).join(''), 'latin1');
+  const size = (EXEC.size + argv.length + 7) & ~7;
+  const buf = Buffer.alloc(size);
+  writeHeader(buf, 0, { ...h, kind: EventKind.ProcessExec }, size);
+  buf.writeUInt32LE(e.ppid, EXEC.ppid);
+  buf.writeUInt32LE(e.uid, EXEC.uid);
+  writeU64(buf, EXEC.parentStartNs, e.parentStartNs);
+  buf.writeUInt16LE(Math.min(e.filename.length, 255), EXEC.filenameLen);
+  buf.writeUInt16LE(argv.length, EXEC.argvLen);
+  buf.write(e.filename.slice(0, 255), EXEC.filename, 'latin1');
+  argv.copy(buf, EXEC.size);
+  return buf;
+}
+
+export function exitRecord(h: Omit<HeaderFields, 'kind'>, e: ExitFields): Buffer {
+  const buf = Buffer.alloc(EXIT.size);
+  writeHeader(buf, 0, { ...h, kind: EventKind.ProcessExit }, EXIT.size);
+  buf.writeUInt32LE(e.exitCode, EXIT.exitCode);
+  writeU64(buf, EXIT.lifetimeNs, e.lifetimeNs);
+  return buf;
+}
+
+export function forkRecord(h: Omit<HeaderFields, 'kind'>, e: ForkFields): Buffer {
+  const buf = Buffer.alloc(FORK.size);
+  writeHeader(buf, 0, { ...h, kind: EventKind.ProcessFork }, FORK.size);
+  buf.writeUInt32LE(e.childPid, FORK.childPid);
+  writeU64(buf, FORK.childStartNs, e.childStartNs);
+  return buf;
+}
+
+/** tcp.connect / accept / close / retransmit: `h.kind` says which. IPv6 when `saddr` has 16 bytes. */
+export function tcpRecord(h: HeaderFields, t: TcpFields): Buffer {
+  const buf = Buffer.alloc(TCP.size);
+  const v6 = t.saddr.length === 16;
+  writeHeader(buf, 0, { ...h, flags: (h.flags ?? 0) | (v6 ? FLAG_IPV6 : 0) }, TCP.size);
+  Buffer.from(t.saddr).copy(buf, TCP.saddr);
+  Buffer.from(t.daddr).copy(buf, TCP.daddr);
+  buf.writeUInt16LE(t.sport, TCP.sport);
+  buf.writeUInt16LE(t.dport, TCP.dport);
+  buf.writeUInt16LE(v6 ? 10 : 2, TCP.family);
+  buf.writeUInt8(t.oldState, TCP.oldState);
+  buf.writeUInt8(t.newState, TCP.newState);
+  buf.writeUInt32LE(t.netns ?? 4026531840, TCP.netns);
+  buf.writeInt32LE(t.err ?? 0, TCP.err);
+  writeU64(buf, TCP.durationNs, t.durationNs ?? 0);
+  writeU64(buf, TCP.bytesSent, t.bytesSent ?? 0);
+  writeU64(buf, TCP.bytesReceived, t.bytesReceived ?? 0);
+  return buf;
+}
+
+export function oomRecord(h: Omit<HeaderFields, 'kind'>, o: OomFields): Buffer {
+  const buf = Buffer.alloc(OOM.size);
+  writeHeader(buf, 0, { ...h, kind: EventKind.OomKill }, OOM.size);
+  buf.writeUInt32LE(o.victimPid, OOM.victimPid);
+  writeU64(buf, OOM.victimCgroupId, o.victimCgroupId);
+  writeU64(buf, OOM.totalVmPages, o.pages);
+  writeU64(buf, OOM.rssPages, o.rssPages);
+  buf.write(o.victimComm.slice(0, 16), OOM.victimComm, 'latin1');
+  return buf;
+}
+
+/** Rewrites the kernel timestamp of a record already in `buf` (the synthetic source stamps copies of templates). */
+export function setRecordTimestamp(buf: Buffer, recordOffset: number, tsNs: number): void {
+  writeU64(buf, recordOffset + HEADER.tsNs, tsNs);
+}
+
+/** Walks the record headers of a raw batch and returns the offset where each record starts. */
+export function recordOffsets(buf: Buffer): number[] {
+  const out: number[] = [];
+  let off = 0;
+  while (off + HEADER.size <= buf.length) {
+    const size = buf.readUInt16LE(off + HEADER.recordSize);
+    if (size < HEADER.size || off + size > buf.length) break;
+    out.push(off);
+    off += (size + 7) & ~7;
+  }
+  return out;
+}

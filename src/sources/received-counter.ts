@@ -1,0 +1,25 @@
+import type { DecodeStats } from '../events/decode';
+import { EVENT_NAMES, MAX_EVENT_KIND } from '../events/event-kind';
+import type { EventKind } from '../events/event-kind';
+import type { Metrics } from '../telemetry/metrics';
+
+/** Adds what a decoder counted since the last call to `podtrace_events_received_total` (per batch, not per event). */
+export class ReceivedCounter {
+  private readonly last = new Array<number>(MAX_EVENT_KIND + 1).fill(0);
+
+  constructor(
+    private readonly stats: DecodeStats,
+    private readonly metrics: Metrics,
+  ) {}
+
+  update(): void {
+    for (let k = 1; k <= MAX_EVENT_KIND; k++) {
+      const now = this.stats.perKind[k] ?? 0;
+      const delta = now - (this.last[k] ?? 0);
+      if (delta > 0) {
+        this.metrics.eventsReceived.inc({ kind: EVENT_NAMES[k as EventKind] }, delta);
+        this.last[k] = now;
+      }
+    }
+  }
+}
