@@ -81,7 +81,9 @@ export class ConsoleSink implements Sink {
   readonly name = 'console';
   private readonly format: (e: PodtraceEvent) => string;
   private blocked = false;
-  private held: string[] = [];
+  private held: { text: string; n: number }[] = [];
+  private heldLines = 0;
+  private drained: (() => void) | undefined;
   private closed = false;
   private written = 0;
 
@@ -105,19 +107,21 @@ export class ConsoleSink implements Sink {
   }
 
   consume(batch: EventBatch): void {
+    const n = batch.events.length;
     if (this.closed) {
-      this.deps.metrics.drop('console', 'shutdown', batch.events.length);
+      this.deps.metrics.drop('console', 'shutdown', n);
       return;
     }
     let text = '';
     for (const e of batch.events) text += `${this.format(e)}\n`;
-    const n = batch.events.length;
     if (this.blocked) {
-      if (this.held.length >= CONSOLE_MAX_BUFFERED_LINES) {
+      // The output pushes back: hold up to CONSOLE_MAX_BUFFERED_LINES, drop (counted) beyond.
+      if (this.heldLines + n > CONSOLE_MAX_BUFFERED_LINES) {
         this.deps.metrics.drop('console', 'output_blocked', n);
         return;
       }
-      this.held.push(text);
+      this.held.push({ text, n });
+      this.heldLines += n;
       return;
     }
     this.write(text, n);
@@ -128,17 +132,24 @@ export class ConsoleSink implements Sink {
     this.deps.metrics.sinkExported.inc({ sink: 'console' }, n);
     if (!this.out.write(text)) {
       this.blocked = true;
-      this.out.once('drain', () => {
-        this.blocked = false;
-        const held = this.held;
-        this.held = [];
-        for (const t of held) this.write(t, t.split('\n').length - 1);
-      });
+      this.out.once('drain', () => this.resume());
     }
   }
 
+  /** After a drain: writes held chunks until the stream pushes back again (one listener at a time). */
+  private resume(): void {
+    this.blocked = false;
+    while (!this.blocked && this.held.length > 0) {
+      const chunk = this.held.shift() as { text: string; n: number };
+      this.heldLines -= chunk.n;
+      this.write(chunk.text, chunk.n);
+    }
+    if (!this.blocked) this.drained?.();
+  }
+
+  /** Stops intake and waits until everything held has been handed to the stream. */
   async shutdown(): Promise<void> {
     this.closed = true;
-    if (this.blocked) await new Promise<void>((resolve) => this.out.once('drain', () => resolve()));
+    if (this.blocked) await new Promise<void>((resolve) => (this.drained = resolve));
   }
 }
