@@ -7,12 +7,13 @@ import type { Logger } from '../core/logger';
 import { errorMessage } from '../core/errors';
 import { EXIT_UNCLEAN, shutdownOnSignal } from '../core/shutdown';
 import { Pipeline } from '../pipeline/pipeline';
-import type { Enricher, Sink } from '../pipeline/stages';
+import type { Enricher, Sink, Source } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
 import { createOtlpSink } from '../sinks/otlp/otlp-sink';
 import { createKafkaSink } from '../sinks/kafka/kafka-sink';
 import { PodEnricher } from '../enrich/pod-enricher';
 import { EbpfSource } from '../sources/ebpf-source';
+import { createSource } from '../sources/create-source';
 import { Metrics } from '../telemetry/metrics';
 import { Readiness, ReadinessFlag } from '../telemetry/readiness';
 import { TelemetryServer } from '../telemetry/telemetry-server';
@@ -32,7 +33,7 @@ export function runOverrides(args: RunArgs): ConfigOverride[] {
 
 export interface Agent {
   pipeline: Pipeline;
-  source: EbpfSource;
+  source: Source;
   sinks: Sink[];
   readiness: Readiness;
   /** Set once the probes are attached (the /readyz check `source.ebpf`). */
@@ -43,9 +44,9 @@ export interface Agent {
 export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metrics): Agent {
   const nodeName = config.nodeName ?? hostname();
   const readiness = new Readiness(metrics);
-  const source = new EbpfSource(config.source.ebpf, { logger: logger.child({ component: 'ebpf' }), metrics });
-  const attached = new ReadinessFlag('probes not attached yet');
-  readiness.register('source.ebpf', attached);
+  const source = createSource(config, { logger, metrics });
+  const attached = new ReadinessFlag('source not started yet');
+  readiness.register(`source.${config.source.kind}`, attached);
   const sinks: Sink[] = [];
   if (config.sinks.console.enabled) sinks.push(new ConsoleSink(config.sinks.console, { logger, metrics }));
   if (config.sinks.otlp.enabled) {
@@ -68,7 +69,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       hostName: hostname(),
       env: process.env,
       shutdownTimeoutMs: config.shutdown.timeoutMs,
-      lossSource: () => Promise.resolve(source.kernelLosses()),
+      lossSource: () => Promise.resolve(source instanceof EbpfSource ? source.kernelLosses() : {}),
     });
     readiness.register('sinks.kafka', kafka);
     sinks.push(kafka);
@@ -87,7 +88,8 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
   return { pipeline, source, sinks, readiness, attached };
 }
 
-function summary(source: EbpfSource): string {
+function summary(source: Source): string {
+  if (!(source instanceof EbpfSource)) return `podtrace: ${source.name} source stopped`;
   const { perKind, malformed } = source.decodeStats();
   const losses = source.kernelLosses();
   const total = Object.values(perKind).reduce((a, b) => a + b, 0);
@@ -124,13 +126,15 @@ export async function runCommand(args: RunArgs): Promise<number> {
   try {
     await telemetry?.start();
     await agent.pipeline.start();
-    agent.attached.set(
-      true,
-      agent.source.hooks
-        .filter((h) => h.attached)
-        .map((h) => h.hook)
-        .join(', '),
-    );
+    const source = agent.source;
+    const detail =
+      source instanceof EbpfSource
+        ? source.hooks
+            .filter((h) => h.attached)
+            .map((h) => h.hook)
+            .join(', ')
+        : `${source.name} source running`;
+    agent.attached.set(true, detail);
   } catch (err) {
     handle.dispose();
     await agent.pipeline.shutdown();

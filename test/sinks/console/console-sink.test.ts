@@ -86,7 +86,7 @@ describe('ConsoleSink', () => {
 describe('formatText', () => {
   it('prints the README line shapes', () => {
     expect(formatText({ ...exec, meta: null, enrichment: 'pending' })).toMatch(
-      /^\d\d:\d\d:\d\d\.\d{3} process\.exec {3}host  pid=4121 ppid=4090 comm=true {2}\/usr\/bin\/true$/,
+      /^\d\d:\d\d:\d\d\.\d{3} process\.exec {3}host {2}pid=4121 ppid=4090 comm=true {2}\/usr\/bin\/true$/,
     );
     const refused = tcpConnect({
       pid: 4133,
@@ -101,7 +101,7 @@ describe('formatText', () => {
       error: 'ECONNREFUSED',
     });
     expect(formatText({ ...refused, meta: null, enrichment: 'pending' })).toMatch(
-      /tcp\.connect {4}host  pid=4133 comm=curl  → 127\.0\.0\.1:9 ECONNREFUSED$/,
+      /tcp\.connect {4}host {2}pid=4133 comm=curl {2}→ 127\.0\.0\.1:9 ECONNREFUSED$/,
     );
   });
 
