@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+# Tracepoints attach through tracefs; bpffs is where BPF objects can be pinned. The agent mounts
+# nothing itself: this set-up does, once, when they are missing.
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing || echo "setup.sh: could not mount tracefs" >&2
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf || echo "setup.sh: could not mount bpffs" >&2
 ./scripts/setup-node.sh
 hash -r
 # Node's own headers for the addon: the ones shipped with the Node that runs the build.
