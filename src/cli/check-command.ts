@@ -3,6 +3,8 @@ import { release } from 'node:os';
 import { PROBE_GROUPS } from '../events/event-kind';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import { errorMessage } from '../core/errors';
+import type { PodtraceConfig } from '../config/config';
+import { cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -160,8 +162,19 @@ export function formatCheck(r: CheckResult): string {
   return `${r.status.padEnd(4)} ${r.name.padEnd(16)} ${r.detail}${r.status !== 'ok' && r.hint ? `\n     → ${r.hint}` : ''}`;
 }
 
-export function checkCommand(out: NodeJS.WritableStream = process.stdout): number {
-  const results = [...kernelChecks(), ...probeChecks()];
+/** `podtrace check [--config FILE]`: the node, the probes, then what enrichment and the sinks need. */
+export async function checkCommand(
+  config: PodtraceConfig,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  const results = [
+    ...kernelChecks(config.enrich.procBase),
+    ...probeChecks(config.source.ebpf.probes),
+    cgroupLayoutCheck(config),
+    await criCheck(config),
+    await kubernetesCheck(config),
+    ...(await sinkChecks(config)),
+  ];
   for (const r of results) out.write(`${formatCheck(r)}\n`);
   const failed = results.filter((r) => r.status === 'fail');
   out.write(

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { ConfigError, errorMessage } from '../core/errors';
-import { USAGE, UsageError, parseRunArgs } from './args';
+import { USAGE, UsageError, parseFlags, parseRunArgs } from './args';
+import { loadConfig } from '../config/load-config';
 import { checkCommand } from './check-command';
-import { runConfigPrint, runConfigValidate } from './config-command';
+import { resolveConfigPath, runConfigPrint, runConfigValidate } from './config-command';
 import { recordCommand } from './record-command';
 import { runCommand } from './run-command';
 
@@ -17,8 +18,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runCommand(parseRunArgs(rest));
       case 'record':
         return await recordCommand(rest);
-      case 'check':
-        return checkCommand();
+      case 'check': {
+        const flags = parseFlags(rest, ['config']);
+        return await checkCommand(loadConfig(resolveConfigPath(flags.get('config')), process.env));
+      }
       case 'config':
         if (rest[0] === 'print') return runConfigPrint(rest.slice(1));
         if (rest[0] === 'validate') return runConfigValidate(rest.slice(1));

@@ -55,7 +55,7 @@ function slimPod(p: V1Pod): SlimPod {
   };
 }
 
-type K8sModule = typeof K8s;
+export type K8sModule = typeof K8s;
 
 const key = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -102,27 +102,6 @@ export class KubeStore {
     return (kind === 'ReplicaSet' ? this.rsOwners : this.jobOwners).get(key(namespace, name)) ?? null;
   }
 
-  private async loadConfig(k8s: K8sModule): Promise<KubeConfig | null> {
-    const kc = new k8s.KubeConfig();
-    if (this.config.kubeconfig !== '') {
-      kc.loadFromFile(this.config.kubeconfig);
-      return kc;
-    }
-    if (
-      existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') &&
-      process.env.KUBERNETES_SERVICE_HOST !== undefined
-    ) {
-      kc.loadFromCluster();
-      return kc;
-    }
-    const file = process.env.KUBECONFIG;
-    if (file !== undefined && file !== '' && existsSync(file.split(':')[0] ?? '')) {
-      kc.loadFromDefault();
-      return kc;
-    }
-    return Promise.resolve(null);
-  }
-
   /** Starts the informers in the background; resolves quickly, never throws. */
   async start(): Promise<void> {
     if (!this.config.enabled) return;
@@ -133,7 +112,7 @@ export class KubeStore {
     let kc: KubeConfig | null;
     try {
       k8s = await import('@kubernetes/client-node');
-      kc = await this.loadConfig(k8s);
+      kc = loadKubeConfig(k8s, this.config.kubeconfig);
     } catch (err) {
       this.deps.logger.warn(
         { err: errorMessage(err) },
@@ -282,4 +261,29 @@ export class KubeStore {
     this.timers.clear();
     await Promise.all(this.informers.map((i) => i.stop()));
   }
+}
+
+/**
+ * Kubernetes credentials, in order: `enrich.kubernetes.kubeconfig`, in-cluster service account,
+ * KUBECONFIG. null when there are none (podtrace then enriches from CRI alone).
+ */
+export function loadKubeConfig(k8s: K8sModule, kubeconfig: string): KubeConfig | null {
+  const kc = new k8s.KubeConfig();
+  if (kubeconfig !== '') {
+    kc.loadFromFile(kubeconfig);
+    return kc;
+  }
+  if (
+    existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') &&
+    process.env.KUBERNETES_SERVICE_HOST !== undefined
+  ) {
+    kc.loadFromCluster();
+    return kc;
+  }
+  const file = process.env.KUBECONFIG;
+  if (file !== undefined && file !== '' && existsSync(file.split(':')[0] ?? '')) {
+    kc.loadFromDefault();
+    return kc;
+  }
+  return null;
 }

@@ -1,0 +1,150 @@
+import { connect } from 'node:net';
+import { hostname } from 'node:os';
+import type { PodtraceConfig } from '../config/config';
+import { errorMessage } from '../core/errors';
+import { detectCgroupLayout, probeCri } from '../enrich/check';
+import { loadKubeConfig } from '../enrich/kube/kube-store';
+import { resolveOtlpTarget } from '../sinks/otlp/otlp-target';
+import type { CheckResult } from './check-command';
+
+/** cgroup layout and the kubelet's cgroup driver/root, as enrichment will use them. */
+export function cgroupLayoutCheck(config: PodtraceConfig): CheckResult {
+  const r = detectCgroupLayout(config.enrich);
+  const k = r.kubelet;
+  const kubelet =
+    k.pid === null
+      ? 'kubelet not found under procBase'
+      : `kubelet pid ${k.pid}: driver ${k.cgroupDriver ?? '?'} (${k.cgroupDriverSource}), root ${k.cgroupRoot ?? '/'} (${k.cgroupRootSource})`;
+  if (r.mount === null) {
+    return {
+      status: 'fail',
+      name: 'cgroup layout',
+      detail: r.problems.join('; '),
+      hint: 'set enrich.cgroupBase / PODTRACE_CGROUP_BASE to the cgroup2 mount',
+    };
+  }
+  return {
+    status: r.problems.length > 0 ? 'warn' : 'ok',
+    name: 'cgroup layout',
+    detail: `${r.mount}${r.hybrid ? ' (hybrid)' : ''}; ${kubelet}${r.problems.length > 0 ? `; ${r.problems.join('; ')}` : ''}`,
+    hint: 'set enrich.procBase / PODTRACE_PROC_BASE to the host /proc (e.g. /host/proc in a DaemonSet)',
+  };
+}
+
+/** Which CRI endpoint answers Version (podtrace still runs without one: pod names then come from the API). */
+export async function criCheck(config: PodtraceConfig): Promise<CheckResult> {
+  if (!config.enrich.enabled || !config.enrich.cri.enabled)
+    return { status: 'ok', name: 'cri', detail: 'disabled in the config' };
+  const r = await probeCri(config.enrich.cri.endpoint, config.enrich.cri.timeoutMs);
+  if (r.endpoint !== null)
+    return {
+      status: 'ok',
+      name: 'cri',
+      detail: `${r.endpoint}: ${r.runtimeName ?? '?'} ${r.runtimeVersion ?? ''}`.trim(),
+    };
+  return {
+    status: 'warn',
+    name: 'cri',
+    detail: `no runtime answered: ${r.tried.map((t) => `${t.endpoint} (${t.error ?? 'ok'})`).join(', ')}`,
+    hint: 'mount the runtime socket and set enrich.cri.endpoint / PODTRACE_CRI_ENDPOINT',
+  };
+}
+
+/** A trial list of this node's pods: credentials, reachability and RBAC in one request. */
+export async function kubernetesCheck(config: PodtraceConfig): Promise<CheckResult> {
+  if (!config.enrich.enabled || !config.enrich.kubernetes.enabled)
+    return { status: 'ok', name: 'kubernetes', detail: 'disabled in the config' };
+  try {
+    const k8s = await import('@kubernetes/client-node');
+    const kc = loadKubeConfig(k8s, config.enrich.kubernetes.kubeconfig);
+    if (kc === null) {
+      return {
+        status: 'warn',
+        name: 'kubernetes',
+        detail:
+          'no credentials (in-cluster, enrich.kubernetes.kubeconfig, KUBECONFIG): CRI alone will name pods',
+        hint: 'run in the DaemonSet with its ServiceAccount, or set KUBECONFIG',
+      };
+    }
+    const node = config.nodeName ?? hostname();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, limit: 1 });
+    return {
+      status: 'ok',
+      name: 'kubernetes',
+      detail: `${kc.getCurrentCluster()?.server ?? '?'}: can list pods on node ${node}`,
+    };
+  } catch (err) {
+    return {
+      status: 'warn',
+      name: 'kubernetes',
+      detail: errorMessage(err),
+      hint: 'check the API server address and that the ClusterRole grants list/watch on pods, replicasets and jobs',
+    };
+  }
+}
+
+function tcpReachable(host: string, port: number, timeoutMs = 2000): Promise<string | null> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    const done = (err: string | null): void => {
+      s.destroy();
+      resolve(err);
+    };
+    s.setTimeout(timeoutMs, () => done('timed out'));
+    s.once('connect', () => done(null));
+    s.once('error', (e) => done(errorMessage(e)));
+  });
+}
+
+function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))];
+}
+
+/** Whether each enabled sink's endpoint accepts a TCP connection (the sinks retry and buffer when not). */
+export async function sinkChecks(
+  config: PodtraceConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CheckResult[]> {
+  const out: CheckResult[] = [];
+  if (config.sinks.otlp.enabled) {
+    const t = resolveOtlpTarget(config.sinks.otlp, env);
+    const [host, port] = splitHostPort(t.address);
+    const err = await tcpReachable(host, port);
+    out.push(
+      err === null
+        ? { status: 'ok', name: 'sink otlp', detail: `${t.endpoint} (${t.source}) reachable` }
+        : {
+            status: 'warn',
+            name: 'sink otlp',
+            detail: `${t.endpoint} (${t.source}): ${err}`,
+            hint: 'spans queue (bounded) and retry until the Collector is reachable',
+          },
+    );
+  }
+  if (config.sinks.kafka.enabled) {
+    const results = await Promise.all(
+      config.sinks.kafka.brokers.map(async (b) => {
+        const [host, port] = splitHostPort(b);
+        return [b, await tcpReachable(host, port)] as const;
+      }),
+    );
+    const down = results.filter(([, e]) => e !== null);
+    out.push(
+      down.length < results.length
+        ? {
+            status: down.length === 0 ? 'ok' : 'warn',
+            name: 'sink kafka',
+            detail: results.map(([b, e]) => `${b} ${e ?? 'reachable'}`).join(', '),
+          }
+        : {
+            status: 'warn',
+            name: 'sink kafka',
+            detail: `no broker reachable: ${results.map(([b, e]) => `${b} ${e ?? ''}`).join(', ')}`,
+            hint: 'records buffer (bounded) and retry until a broker answers',
+          },
+    );
+  }
+  return out;
+}
