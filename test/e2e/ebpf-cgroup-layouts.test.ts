@@ -6,28 +6,13 @@ import { silentLogger } from '../../src/core/logger';
 import { validateConfig } from '../../src/config/load-config';
 import { detectCgroup2Mount } from '../../src/enrich/cgroup/cgroup-mount';
 import { PodEnricher } from '../../src/enrich/pod-enricher';
-import type { EventBatch, PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
 import { Pipeline } from '../../src/pipeline/pipeline';
-import type { Sink } from '../../src/pipeline/stages';
 import { EbpfSource } from '../../src/sources/ebpf-source';
 import { Metrics } from '../../src/telemetry/metrics';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { describeIf } from '../helpers/prereq';
-
-class CollectingSink implements Sink {
-  readonly name = 'collect';
-  readonly events: PodtraceEvent[] = [];
-  start(): Promise<void> {
-    return Promise.resolve();
-  }
-  consume(batch: EventBatch): void {
-    this.events.push(...batch.events);
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
+import { CollectingSink } from '../helpers/collecting-sink';
 
 /** Runs `sh -c 'echo $$ > cgroup.procs; exec /bin/echo <marker>'`: the exec happens inside the cgroup. */
 function execInCgroup(dir: string, marker: string): Promise<void> {

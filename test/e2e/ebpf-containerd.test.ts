@@ -4,10 +4,9 @@ import type { AddressInfo, Server } from 'node:net';
 import { silentLogger } from '../../src/core/logger';
 import { validateConfig } from '../../src/config/load-config';
 import { PodEnricher } from '../../src/enrich/pod-enricher';
-import type { EventBatch, PodtraceEvent } from '../../src/events/event';
+import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
 import { Pipeline } from '../../src/pipeline/pipeline';
-import type { Sink } from '../../src/pipeline/stages';
 import { formatJson } from '../../src/sinks/console/console-sink';
 import { EbpfSource } from '../../src/sources/ebpf-source';
 import { Metrics } from '../../src/telemetry/metrics';
@@ -15,22 +14,9 @@ import { TestContainerd, containerdMissing } from '../helpers/containerd';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { KubeApiServer, ownedObject, podObject } from '../helpers/kube-api-server';
 import { describeIf } from '../helpers/prereq';
+import { CollectingSink } from '../helpers/collecting-sink';
 
 const NODE = 'node-e2e';
-
-class CollectingSink implements Sink {
-  readonly name = 'collect';
-  readonly events: PodtraceEvent[] = [];
-  start(): Promise<void> {
-    return Promise.resolve();
-  }
-  consume(batch: EventBatch): void {
-    this.events.push(...batch.events);
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 describeIf(missingBpf() ?? containerdMissing())(
   'eBPF source → enrichment with a real containerd and API server',
