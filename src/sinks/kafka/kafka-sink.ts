@@ -95,9 +95,11 @@ interface Waiter {
  * `otlp_proto` ExportTraceServiceRequest records on the OTLP topic, plus a loss record every
  * `lossReportSeconds`. `consume()` only appends to a bounded buffer (full → drop oldest/newest,
  * counted); one background loop takes up to `batch.maxRecords` events (or what came within
- * `batch.maxDelayMs`), encodes them and sends them in one `sendBatch`, retrying retriable failures
- * with backoff until they succeed, so per-key order holds and an outage shorter than the buffer
- * loses nothing.
+ * `batch.maxDelayMs`), encodes them and splits them over `maxInFlight` lanes. Every partition
+ * belongs to one lane and a lane has one `sendBatch` in flight at a time, retried with backoff until
+ * it succeeds, so sends in flight together never share a partition: per-partition (so per-key)
+ * order holds, the idempotent producer's per-partition sequence numbers stay consistent, and an
+ * outage shorter than the buffer loses nothing.
  */
 export class KafkaSink implements Sink, ReadinessProbe {
   readonly name = SINK;
@@ -272,13 +274,12 @@ export class KafkaSink implements Sink, ReadinessProbe {
     const linger = this.cfg.batch.maxDelayMs;
     let lingerUntil = 0;
     while (!this.stop.signal.aborted) {
-      const idle = this.lanesIdle();
       if (this.buffer.length === 0 && this.lossRecords.length === 0) {
-        if (idle) {
+        if (this.lanesIdle()) {
           for (const resolve of this.flushWaiters.splice(0)) resolve();
           if (this.stopping) return;
-          await this.waitFor(1);
-        } else await this.waitFor(Infinity); // a lane finishing wakes us
+        }
+        await this.waitFor(1); // new events, a loss record, shutdown or a lane finishing wake us
         continue;
       }
       if (this.lanes.some((lane) => lane.queue.length >= MAX_QUEUED_PER_LANE)) {
@@ -331,13 +332,22 @@ export class KafkaSink implements Sink, ReadinessProbe {
     if (lane.running !== null) return;
     const p = lane.queue[0];
     if (p === undefined) return;
-    lane.running = this.deliver(p).then(() => {
-      lane.running = null;
-      if (this.stop.signal.aborted) return;
-      lane.queue.shift();
-      this.pump(lane);
-      this.wake();
-    });
+    lane.running = this.deliver(p).then(
+      () => this.laneDone(lane),
+      (err: unknown) => {
+        // deliver() handles every Kafka failure itself; reaching here is a bug, not an outage.
+        this.log.error({ err: errorMessage(err) }, 'kafka send lane failed');
+        this.laneDone(lane);
+      },
+    );
+  }
+
+  private laneDone(lane: Lane): void {
+    lane.running = null;
+    if (this.stop.signal.aborted) return;
+    lane.queue.shift();
+    this.pump(lane);
+    this.wake();
   }
 
   /** Sends until the cluster took it (retrying retriable failures with backoff), it is rejected (dropped, counted) or the sink is aborted. */
