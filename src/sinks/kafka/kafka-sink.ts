@@ -69,7 +69,20 @@ interface PendingSend {
   topicMessages: TopicMessages[];
   events: number;
   records: number;
+  /** The partitions its messages were assigned to; null: kafkajs's partitioner chooses (see chosen). */
+  partitions: Map<string, Set<number>> | null;
 }
+
+/** Sends one PendingSend at a time, in order, for the partitions assigned to it. */
+interface Lane {
+  queue: PendingSend[];
+  running: Promise<void> | null;
+}
+
+/** Sends a lane holds (one in flight, the rest encoded and waiting) before the sink stops taking chunks. */
+const MAX_QUEUED_PER_LANE = 2;
+/** Keys whose partition is remembered per topic (pod uids, container ids; cleared past this). */
+const MAX_CACHED_KEYS = 65536;
 
 interface Waiter {
   resolve: () => void;
@@ -82,9 +95,11 @@ interface Waiter {
  * `otlp_proto` ExportTraceServiceRequest records on the OTLP topic, plus a loss record every
  * `lossReportSeconds`. `consume()` only appends to a bounded buffer (full → drop oldest/newest,
  * counted); one background loop takes up to `batch.maxRecords` events (or what came within
- * `batch.maxDelayMs`), encodes them and sends them in one `sendBatch`, retrying retriable failures
- * with backoff until they succeed, so per-key order holds and an outage shorter than the buffer
- * loses nothing.
+ * `batch.maxDelayMs`), encodes them and splits them over `maxInFlight` lanes. Every partition
+ * belongs to one lane and a lane has one `sendBatch` in flight at a time, retried with backoff until
+ * it succeeds, so sends in flight together never share a partition: per-partition (so per-key)
+ * order holds, the idempotent producer's per-partition sequence numbers stay consistent, and an
+ * outage shorter than the buffer loses nothing.
  */
 export class KafkaSink implements Sink, ReadinessProbe {
   readonly name = SINK;
@@ -106,7 +121,15 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private producer: Producer | null = null;
   private connected = false;
   private seq = 0;
+  /** A send whose partitions kafkajs chooses (topic metadata not known yet): goes alone, all lanes idle. */
   private pending: PendingSend | null = null;
+  private readonly lanes: Lane[];
+  /** Per topic: partition → lane. A partition never changes lane, so its sends never overlap. */
+  private readonly laneOfPartition = new Map<string, number[]>();
+  private nextLane = 0;
+  /** Per topic: record key → partition, as kafkajs's default partitioner picks it. */
+  private readonly keyPartition = new Map<string, Map<string, number>>();
+  private readonly partitioner = Partitioners.DefaultPartitioner();
   private lossRecords: string[] = [];
   private waiter: Waiter | null = null;
   private flushWaiters: (() => void)[] = [];
@@ -126,6 +149,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
     this.log = deps.logger.child({ component: SINK });
     this.metrics = deps.metrics;
     this.buffer = new SequencedBuffer(cfg.buffer.maxRecords, cfg.buffer.dropPolicy);
+    this.lanes = Array.from({ length: cfg.maxInFlight }, () => ({ queue: [], running: null }));
     this.json = cfg.encodings.includes('json') ? new KafkaJsonEncoder(deps.nodeName, deps.redact) : null;
     this.otlp = cfg.encodings.includes('otlp_proto')
       ? (deps.otlpEncoder ??
@@ -157,7 +181,9 @@ export class KafkaSink implements Sink, ReadinessProbe {
   }
 
   get bufferedEvents(): number {
-    return this.buffer.length + (this.pending?.events ?? 0);
+    let n = this.buffer.length + (this.pending?.events ?? 0);
+    for (const lane of this.lanes) for (const p of lane.queue) n += p.events;
+    return n;
   }
 
   start(): Promise<void> {
@@ -232,35 +258,105 @@ export class KafkaSink implements Sink, ReadinessProbe {
     this.connected = false;
     if (producer !== null) await producer.disconnect().catch(() => undefined);
     if (this.loop !== null) await this.loop;
+    for (const lane of this.lanes) if (lane.running !== null) await lane.running;
     this.metrics.queueDepth.set({ queue: SINK }, 0);
     this.log.info({ lastSeq: this.seq }, 'kafka sink stopped');
   });
 
+  /**
+   * Takes chunks from the buffer and hands them to the lanes. A chunk is split by lane (each
+   * partition belongs to one lane); a lane sends its part after its previous sends, so the records
+   * of a partition reach it in the order they were accepted, with at most `maxInFlight` sends in
+   * flight over disjoint partitions. Until a topic's partitions are known (first send) the chunk
+   * goes out alone, with every lane idle, and kafkajs picks the partitions.
+   */
   private async run(): Promise<void> {
-    let backoff = INITIAL_BACKOFF_MS;
+    const linger = this.cfg.batch.maxDelayMs;
+    let lingerUntil = 0;
     while (!this.stop.signal.aborted) {
-      if (this.pending === null) {
-        if (this.buffer.length === 0 && this.lossRecords.length === 0) {
+      if (this.buffer.length === 0 && this.lossRecords.length === 0) {
+        if (this.lanesIdle()) {
           for (const resolve of this.flushWaiters.splice(0)) resolve();
           if (this.stopping) return;
-          await this.waitFor(1);
+        }
+        await this.waitFor(1); // new events, a loss record, shutdown or a lane finishing wake us
+        continue;
+      }
+      if (this.lanes.some((lane) => lane.queue.length >= MAX_QUEUED_PER_LANE)) {
+        await this.waitFor(Infinity);
+        continue;
+      }
+      if (
+        !this.stopping &&
+        linger > 0 &&
+        this.flushWaiters.length === 0 &&
+        this.buffer.length < this.cfg.batch.maxRecords
+      ) {
+        const now = performance.now();
+        if (lingerUntil === 0) lingerUntil = now + linger;
+        if (now < lingerUntil) {
+          await this.waitFor(this.cfg.batch.maxRecords, lingerUntil - now);
           continue;
         }
-        const linger = this.cfg.batch.maxDelayMs;
-        if (
-          !this.stopping &&
-          linger > 0 &&
-          this.flushWaiters.length === 0 &&
-          this.buffer.length < this.cfg.batch.maxRecords
-        )
-          await this.waitFor(this.cfg.batch.maxRecords, linger);
-        if (this.stop.signal.aborted) return;
-        this.pending = this.encodeNext();
       }
-      try {
-        await this.send(this.pending);
+      lingerUntil = 0;
+      if (this.stop.signal.aborted) return;
+      const sends = this.encodeNext();
+      if (sends === null) continue;
+      if (!Array.isArray(sends)) {
+        // Unknown partitions: wait until no lane sends, then send alone.
+        while (!this.lanesIdle() && !this.stop.signal.aborted) await this.waitFor(Infinity);
+        this.pending = sends;
+        await this.deliver(sends);
+        if (this.stop.signal.aborted) return;
         this.pending = null;
-        backoff = INITIAL_BACKOFF_MS;
+        continue;
+      }
+      for (let i = 0; i < sends.length; i++) {
+        const p = sends[i];
+        if (p === undefined) continue;
+        const lane = this.lanes[i]!;
+        lane.queue.push(p);
+        this.pump(lane);
+      }
+    }
+  }
+
+  private lanesIdle(): boolean {
+    for (const lane of this.lanes) if (lane.queue.length > 0) return false;
+    return true;
+  }
+
+  /** Starts the lane's next send unless one is in flight. */
+  private pump(lane: Lane): void {
+    if (lane.running !== null) return;
+    const p = lane.queue[0];
+    if (p === undefined) return;
+    lane.running = this.deliver(p).then(
+      () => this.laneDone(lane),
+      (err: unknown) => {
+        // deliver() handles every Kafka failure itself; reaching here is a bug, not an outage.
+        this.log.error({ err: errorMessage(err) }, 'kafka send lane failed');
+        this.laneDone(lane);
+      },
+    );
+  }
+
+  private laneDone(lane: Lane): void {
+    lane.running = null;
+    if (this.stop.signal.aborted) return;
+    lane.queue.shift();
+    this.pump(lane);
+    this.wake();
+  }
+
+  /** Sends until the cluster took it (retrying retriable failures with backoff), it is rejected (dropped, counted) or the sink is aborted. */
+  private async deliver(p: PendingSend): Promise<void> {
+    let backoff = INITIAL_BACKOFF_MS;
+    while (!this.stop.signal.aborted) {
+      try {
+        await this.send(p);
+        return;
       } catch (err) {
         if (this.stop.signal.aborted) return;
         const e = classifyKafkaError(err);
@@ -278,14 +374,14 @@ export class KafkaSink implements Sink, ReadinessProbe {
           );
           backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
         } else {
-          const pending = this.pending;
-          this.pending = null;
+          const events = p.events;
+          p.topicMessages = [];
+          p.records = 0;
+          p.events = 0;
           this.metrics.sinkFailed.inc({ sink: SINK, reason: kafkaFailureReason(err) });
-          if (pending !== null) this.metrics.drop(SINK, 'rejected', pending.events);
-          this.log.error(
-            { err: e.message, events: pending?.events ?? 0 },
-            'kafka rejected a batch; dropped it',
-          );
+          this.metrics.drop(SINK, 'rejected', events);
+          this.log.error({ err: e.message, events }, 'kafka rejected a batch; dropped it');
+          return;
         }
       }
     }
@@ -294,7 +390,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private async send(p: PendingSend): Promise<void> {
     const producer = await this.connect();
     const t0 = performance.now();
-    this.chosen.clear();
+    if (p.partitions === null) this.chosen.clear();
     const results = await producer.sendBatch({
       topicMessages: p.topicMessages,
       acks: this.acks,
@@ -302,7 +398,12 @@ export class KafkaSink implements Sink, ReadinessProbe {
     });
     this.metrics.sinkExportLatency.observe({ sink: SINK }, (performance.now() - t0) / 1000);
     const delivered = p.records;
-    if (this.acks !== 0) this.confirm(p, results);
+    if (this.acks !== 0) this.confirm(p, results, p.partitions ?? this.chosen);
+    else {
+      p.topicMessages = [];
+      p.records = 0;
+      p.events = 0;
+    }
     this.metrics.sinkExported.inc({ sink: SINK }, delivered - p.records);
     if (p.records > 0)
       throw new RetryableError(
@@ -345,7 +446,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
    * brokers that have not answered yet, so partitions whose leader moved to a broker that already
    * answered are skipped silently. The messages of those partitions are sent again.
    */
-  private confirm(p: PendingSend, results: RecordMetadata[]): void {
+  private confirm(p: PendingSend, results: RecordMetadata[], chosen: Map<string, Set<number>>): void {
     const acked = new Map<string, Set<number>>();
     for (const r of results) {
       if (r.errorCode !== 0) continue;
@@ -354,7 +455,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
       set.add(r.partition);
     }
     let complete = true;
-    for (const [topic, partitions] of this.chosen) {
+    for (const [topic, partitions] of chosen) {
       const got = acked.get(topic);
       for (const n of partitions) if (got === undefined || !got.has(n)) complete = false;
     }
@@ -365,7 +466,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
       return;
     }
     // Rare path: find the messages of unacknowledged partitions (keyed, so the partitioner is deterministic).
-    const partitioner = Partitioners.DefaultPartitioner();
+    const partitioner = this.partitioner;
     const left: TopicMessages[] = [];
     let records = 0;
     let events = 0;
@@ -373,6 +474,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
       const got = acked.get(tm.topic);
       const partitionMetadata = this.partitionMeta.get(tm.topic);
       const missing = tm.messages.filter((message) => {
+        if (typeof message.partition === 'number') return got === undefined || !got.has(message.partition);
         if (
           got === undefined ||
           partitionMetadata === undefined ||
@@ -400,10 +502,21 @@ export class KafkaSink implements Sink, ReadinessProbe {
       createPartitioner: () => {
         const partition = Partitioners.DefaultPartitioner();
         return (args: PartitionerArgs): number => {
+          const given = args.message.partition;
+          if (typeof given === 'number') {
+            // Assigned by partitionOf(); a changed partition count re-maps the keys from the next chunk on.
+            if (this.partitionMeta.get(args.topic)?.length !== args.partitionMetadata.length) {
+              this.partitionMeta.set(args.topic, args.partitionMetadata);
+              this.keyPartition.delete(args.topic);
+            }
+            return given;
+          }
           const n = partition(args);
           let set = this.chosen.get(args.topic);
           if (set === undefined) {
             this.chosen.set(args.topic, (set = new Set()));
+            if (this.partitionMeta.get(args.topic)?.length !== args.partitionMetadata.length)
+              this.keyPartition.delete(args.topic);
             this.partitionMeta.set(args.topic, args.partitionMetadata);
           }
           set.add(n);
@@ -414,53 +527,119 @@ export class KafkaSink implements Sink, ReadinessProbe {
     });
   }
 
-  /** Takes the next chunk from the buffer and encodes it, with the loss records waiting. */
-  private encodeNext(): PendingSend {
+  /**
+   * Takes the next chunk from the buffer and encodes it, with the loss records waiting: one send per
+   * lane (index = lane, undefined where a lane gets nothing), or a single send with partitions left
+   * to kafkajs while some topic's partitions are not known yet. Null when there was nothing to send.
+   */
+  private encodeNext(): (PendingSend | undefined)[] | PendingSend | null {
     const { events, seqs } = this.buffer.drain(this.cfg.batch.maxRecords);
     this.metrics.queueDepth.set({ queue: SINK }, this.buffer.length);
-    const byTopic = new Map<string, Message[]>();
-    const add = (topic: string, m: Message): void => {
-      const list = byTopic.get(topic);
-      if (list === undefined) byTopic.set(topic, [m]);
-      else list.push(m);
-    };
-    let records = 0;
-    if (this.lossRecords.length > 0) {
-      for (const value of this.lossRecords)
-        add(this.lossTopic, { key: this.deps.nodeName, value, headers: LOSS_HEADERS });
-      records += this.lossRecords.length;
-      this.lossRecords = [];
-    }
+    const messages: { topic: string; message: Message; events: number }[] = [];
+    const node = this.deps.nodeName;
+    for (const value of this.lossRecords)
+      messages.push({
+        topic: this.lossTopic,
+        message: { key: node, value, headers: LOSS_HEADERS },
+        events: 0,
+      });
+    this.lossRecords = [];
     const json = this.json;
     if (json !== null) {
-      const node = this.deps.nodeName;
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
-        add(this.topics[e.kind] ?? this.unknownTopic, {
-          key: kafkaRecordKey(e, node),
-          value: json.encode(e, seqs[i]!),
-          headers: JSON_HEADERS,
+        messages.push({
+          topic: this.topics[e.kind] ?? this.unknownTopic,
+          message: { key: kafkaRecordKey(e, node), value: json.encode(e, seqs[i]!), headers: JSON_HEADERS },
+          events: 1,
         });
       }
-      records += events.length;
     }
     const otlp = this.otlp;
     if (otlp !== null && events.length > 0) {
       const per = this.cfg.otlpSpansPerRecord;
       for (let i = 0; i < events.length; i += per) {
-        const bytes = otlp(events.slice(i, i + per));
+        const slice = events.slice(i, i + per);
+        const bytes = otlp(slice);
         if (bytes === null) continue;
-        add(this.cfg.otlpTopic, {
-          key: this.deps.nodeName,
-          value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-          headers: OTLP_HEADERS,
+        messages.push({
+          topic: this.cfg.otlpTopic,
+          message: {
+            key: node,
+            value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+            headers: OTLP_HEADERS,
+          },
+          // With json too, the events are counted by their json records.
+          events: json === null ? slice.length : 0,
         });
-        records++;
       }
     }
-    const topicMessages: TopicMessages[] = [];
-    for (const [topic, messages] of byTopic) topicMessages.push({ topic, messages });
-    return { topicMessages, events: events.length, records };
+    if (messages.length === 0) return null;
+
+    let known = true;
+    for (const m of messages) {
+      const n = this.partitionOf(m.topic, m.message);
+      if (n === null) {
+        known = false;
+        break;
+      }
+      m.message.partition = n;
+    }
+    if (!known) {
+      for (const m of messages) delete m.message.partition;
+      return group(messages, events.length);
+    }
+    const perLane: (typeof messages)[] = [];
+    for (const m of messages) {
+      const lane = this.laneOf(m.topic, m.message.partition!);
+      (perLane[lane] ??= []).push(m);
+    }
+    const sends: (PendingSend | undefined)[] = new Array<PendingSend | undefined>(this.lanes.length);
+    for (let i = 0; i < perLane.length; i++) {
+      const list = perLane[i];
+      if (list === undefined) continue;
+      let laneEvents = 0;
+      for (const m of list) laneEvents += m.events;
+      const send = group(list, laneEvents);
+      send.partitions = new Map();
+      for (const m of list) {
+        let set = send.partitions.get(m.topic);
+        if (set === undefined) send.partitions.set(m.topic, (set = new Set()));
+        set.add(m.message.partition!);
+      }
+      sends[i] = send;
+    }
+    return sends;
+  }
+
+  /** The partition kafkajs's default partitioner picks for a keyed message, cached per key; null while the topic's partitions are unknown. */
+  private partitionOf(topic: string, message: Message): number | null {
+    const partitionMetadata = this.partitionMeta.get(topic);
+    if (partitionMetadata === undefined || partitionMetadata.length === 0) return null;
+    const key = message.key;
+    if (typeof key !== 'string') return null;
+    let cache = this.keyPartition.get(topic);
+    if (cache === undefined) this.keyPartition.set(topic, (cache = new Map<string, number>()));
+    let n = cache.get(key);
+    if (n === undefined) {
+      if (cache.size >= MAX_CACHED_KEYS) cache.clear();
+      n = this.partitioner({ topic, partitionMetadata, message });
+      cache.set(key, n);
+    }
+    return n;
+  }
+
+  /** The lane a partition belongs to: assigned round-robin the first time it is seen, then fixed. */
+  private laneOf(topic: string, partition: number): number {
+    let lanes = this.laneOfPartition.get(topic);
+    if (lanes === undefined) this.laneOfPartition.set(topic, (lanes = []));
+    let lane = lanes[partition];
+    if (lane === undefined) {
+      lane = this.nextLane;
+      this.nextLane = (this.nextLane + 1) % this.lanes.length;
+      lanes[partition] = lane;
+    }
+    return lane;
   }
 
   private async reportLoss(): Promise<void> {
@@ -496,6 +675,19 @@ export class KafkaSink implements Sink, ReadinessProbe {
     this.waiter = null;
     w?.resolve();
   }
+}
+
+/** Groups messages by topic into one send. */
+function group(messages: readonly { topic: string; message: Message }[], events: number): PendingSend {
+  const byTopic = new Map<string, Message[]>();
+  for (const { topic, message } of messages) {
+    const list = byTopic.get(topic);
+    if (list === undefined) byTopic.set(topic, [message]);
+    else list.push(message);
+  }
+  const topicMessages: TopicMessages[] = [];
+  for (const [topic, list] of byTopic) topicMessages.push({ topic, messages: list });
+  return { topicMessages, events, records: messages.length, partitions: null };
 }
 
 /** A reachable cluster that cannot give an idempotent producer its id (no known controller, old or restricted broker). */

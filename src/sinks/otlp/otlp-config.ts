@@ -12,7 +12,8 @@ export const DEFAULT_OTLP_BATCH_MAX_SPANS = 2048;
 export const DEFAULT_OTLP_BATCH_MAX_DELAY_MS = 1000;
 /** 32 full batches. */
 export const DEFAULT_OTLP_QUEUE_MAX_SPANS = 65_536;
-export const DEFAULT_OTLP_MAX_CONCURRENT_EXPORTS = 2;
+/** Capacity of the pipeline with the OTLP sink alone: 32.7k ev/s at 2, 45.7k at 4 (bench/profile.ts, rate 0). */
+export const DEFAULT_OTLP_MAX_CONCURRENT_EXPORTS = 4;
 export const DEFAULT_OTLP_RETRY_INITIAL_BACKOFF_MS = 1000;
 export const DEFAULT_OTLP_RETRY_MAX_BACKOFF_MS = 30_000;
 export const DEFAULT_OTLP_RETRY_MAX_ELAPSED_MS = 120_000;

@@ -3,6 +3,7 @@ import { loadConfig, validateConfig } from '../../../src/config/load-config';
 import { ConfigError } from '../../../src/core/errors';
 import {
   DEFAULT_KAFKA_BATCH_MAX_RECORDS,
+  DEFAULT_KAFKA_MAX_IN_FLIGHT,
   DEFAULT_KAFKA_BUFFER_MAX_RECORDS,
   DEFAULT_KAFKA_LOSS_REPORT_SECONDS,
 } from '../../../src/sinks/kafka/kafka-config';
@@ -33,6 +34,7 @@ describe('kafkaSinkSchema', () => {
         acks: 'all',
         compression: 'gzip',
         batch: { maxRecords: DEFAULT_KAFKA_BATCH_MAX_RECORDS, maxDelayMs: 100 },
+        maxInFlight: DEFAULT_KAFKA_MAX_IN_FLIGHT,
         buffer: { maxRecords: DEFAULT_KAFKA_BUFFER_MAX_RECORDS, dropPolicy: 'oldest' },
         idempotent: true,
         lossReportSeconds: DEFAULT_KAFKA_LOSS_REPORT_SECONDS,
@@ -54,6 +56,8 @@ describe('kafkaSinkSchema', () => {
       ['kafka-unknown-encoding.yaml', 'sinks.kafka.encodings[1]: "avro" is not one of "json", "otlp_proto"'],
       ['kafka-negative-buffer.yaml', 'sinks.kafka.buffer.maxRecords: -5 must be >= 1'],
       ['kafka-negative-batch-delay.yaml', 'sinks.kafka.batch.maxDelayMs: -1 must be >= 0'],
+      ['kafka-max-in-flight.yaml', 'sinks.kafka.maxInFlight: 0 must be >= 1'],
+      ['kafka-max-in-flight-fraction.yaml', 'sinks.kafka.maxInFlight: 2.5 must be integer'],
       ['kafka-compression.yaml', 'sinks.kafka.compression: "brotli" is not one of "none", "gzip"'],
       ['kafka-sasl-two-passwords.yaml', 'sinks.kafka.sasl:'],
       ['kafka-tls-cert-without-key.yaml', 'sinks.kafka.tls:'],

@@ -170,6 +170,109 @@ describe('KafkaSink', () => {
       }
     });
 
+    it('keeps up to maxInFlight sends in flight over disjoint partitions, each partition in seq order, through retries', async () => {
+      const metadata = [0, 1, 2, 3, 4].map((id) => ({
+        partitionId: id,
+        leader: 1,
+        partitionErrorCode: 0,
+        replicas: [1],
+        isr: [1],
+      }));
+      // Sends complete in a scrambled order (a seeded generator picks which in-flight send answers
+      // next); every third send fails once with a retriable error before it is accepted.
+      let rnd = 7;
+      const next = (n: number): number => {
+        rnd = (rnd * 1103515245 + 12345) % 2147483648;
+        return rnd % n;
+      };
+      const waiting: (() => void)[] = [];
+      const answerOne = (): void => {
+        if (waiting.length === 0) return;
+        waiting.splice(next(waiting.length), 1)[0]!();
+        setImmediate(answerOne);
+      };
+      const inFlight = new Set<string>();
+      let maxConcurrent = 0;
+      let concurrent = 0;
+      let overlaps = 0;
+      let sends = 0;
+      const delivered = new Map<string, number[]>();
+      const spy = jest.spyOn(Kafka.prototype, 'producer').mockImplementation((cfg?: ProducerConfig) => {
+        const partition = cfg!.createPartitioner!();
+        const fake = {
+          connect: () => Promise.resolve(),
+          disconnect: () => Promise.resolve(),
+          sendBatch: ({ topicMessages }: ProducerBatch): Promise<RecordMetadata[]> => {
+            const fail = ++sends % 3 === 0;
+            const call = topicMessages!.flatMap((tm) =>
+              tm.messages.map((message) => ({
+                tp: `${tm.topic}/${partition({ topic: tm.topic, partitionMetadata: metadata, message })}`,
+                message,
+              })),
+            );
+            const tps = new Set(call.map((c) => c.tp));
+            for (const tp of tps) if (inFlight.has(tp)) overlaps++;
+            for (const tp of tps) inFlight.add(tp);
+            maxConcurrent = Math.max(maxConcurrent, ++concurrent);
+            return new Promise((resolve, reject) => {
+              waiting.push(() => {
+                concurrent--;
+                for (const tp of tps) inFlight.delete(tp);
+                if (fail) {
+                  reject(
+                    Object.assign(new Error('request timed out'), { name: 'KafkaJSRequestTimeoutError' }),
+                  );
+                  return;
+                }
+                for (const c of call) {
+                  if (c.tp.startsWith('podtrace.loss')) continue;
+                  const seq = (JSON.parse(String(c.message.value)) as { 'event.seq': number })['event.seq'];
+                  (delivered.get(c.tp) ?? delivered.set(c.tp, []).get(c.tp)!).push(seq);
+                }
+                resolve(
+                  [...tps].map((tp) => ({
+                    topicName: tp.slice(0, tp.lastIndexOf('/')),
+                    partition: Number(tp.slice(tp.lastIndexOf('/') + 1)),
+                    errorCode: 0,
+                  })),
+                );
+              });
+              setImmediate(answerOne);
+            });
+          },
+        };
+        return fake as unknown as Producer;
+      });
+      try {
+        const metrics = new Metrics();
+        const sink = createKafkaSink(
+          kafkaConfig(['127.0.0.1:9'], { maxInFlight: 3, batch: { maxRecords: 40, maxDelayMs: 0 } }),
+          { logger: silentLogger(), metrics, nodeName: NODE_NAME },
+        );
+        await sink.start();
+        const events = makeEvents(3000);
+        feed(sink, events);
+        await sink.flush();
+        await sink.shutdown();
+
+        expect(overlaps).toBe(0);
+        expect(maxConcurrent).toBe(3);
+        expect(await counter(metrics.sinkRetried)).toBeGreaterThan(0);
+        expect(await metrics.droppedCount()).toBe(0);
+        const all = [...delivered.values()].flat().sort((a, b) => a - b);
+        expect(all).toEqual(range(1, events.length));
+        for (const seqs of delivered.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+        for (const [tp, seqs] of delivered) {
+          const keys = new Set(seqs.map((q) => expectedKey(events[q - 1]!)));
+          for (const [otherTp, other] of delivered)
+            if (otherTp !== tp && otherTp.split('/')[0] === tp.split('/')[0])
+              for (const q of other) expect(keys.has(expectedKey(events[q - 1]!))).toBe(false);
+        }
+      } finally {
+        spy.mockRestore();
+      }
+    });
+
     it('keeps retrying an unreachable broker and gives up at the shutdown deadline', async () => {
       const metrics = new Metrics();
       const sink = createKafkaSink(kafkaConfig([`127.0.0.1:${await closedPort()}`]), {
