@@ -1,6 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import type { BootClock } from './clock';
-import type { PodtraceEvent, TcpEndpoints } from './event';
+import type { EventBase, PodtraceEvent } from './event';
 import { EventKind, MAX_EVENT_KIND } from './event-kind';
 import { EXEC, EXIT, FLAG_ARGV_TRUNCATED, FLAG_IPV6, FORK, HEADER, OOM, TCP } from './layout';
 
@@ -108,16 +108,86 @@ export function formatIPv6(buf: Buffer, off: number): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
-function endpoints(buf: Buffer, off: number, flags: number): TcpEndpoints {
+type EventHeader = Omit<EventBase, 'kind'>;
+
+/**
+ * The four TCP kinds share one record layout. The event is built as one object literal (no
+ * intermediate endpoints object spread into it): this runs once per TCP event.
+ */
+function decodeTcp(
+  buf: Buffer,
+  off: number,
+  kind: EventKind,
+  flags: number,
+  base: EventHeader,
+): PodtraceEvent {
   const v6 = (flags & FLAG_IPV6) !== 0;
-  return {
-    family: v6 ? 6 : 4,
-    localAddr: v6 ? formatIPv6(buf, off + TCP.saddr) : formatIPv4(buf, off + TCP.saddr),
-    localPort: buf.readUInt16LE(off + TCP.sport),
-    remoteAddr: v6 ? formatIPv6(buf, off + TCP.daddr) : formatIPv4(buf, off + TCP.daddr),
-    remotePort: buf.readUInt16LE(off + TCP.dport),
-    netns: buf.readUInt32LE(off + TCP.netns),
-  };
+  const family: 4 | 6 = v6 ? 6 : 4;
+  const localAddr = v6 ? formatIPv6(buf, off + TCP.saddr) : formatIPv4(buf, off + TCP.saddr);
+  const localPort = buf.readUInt16LE(off + TCP.sport);
+  const remoteAddr = v6 ? formatIPv6(buf, off + TCP.daddr) : formatIPv4(buf, off + TCP.daddr);
+  const remotePort = buf.readUInt16LE(off + TCP.dport);
+  const netns = buf.readUInt32LE(off + TCP.netns);
+  const duration = readU64(buf, off + TCP.durationNs);
+  switch (kind) {
+    case EventKind.TcpConnect: {
+      const ok = buf[off + TCP.newState] === TCP_ESTABLISHED;
+      const err = buf.readInt32LE(off + TCP.err);
+      const errno = ok ? 0 : err > 0 ? err : osConstants.errno.ECONNABORTED;
+      return {
+        ...base,
+        kind,
+        family,
+        localAddr,
+        localPort,
+        remoteAddr,
+        remotePort,
+        netns,
+        latencyNs: duration,
+        errno,
+        error: errno === 0 ? null : errnoName(errno),
+      };
+    }
+    case EventKind.TcpAccept:
+      return {
+        ...base,
+        kind,
+        family,
+        localAddr,
+        localPort,
+        remoteAddr,
+        remotePort,
+        netns,
+        latencyNs: duration,
+      };
+    case EventKind.TcpClose:
+      return {
+        ...base,
+        kind,
+        family,
+        localAddr,
+        localPort,
+        remoteAddr,
+        remotePort,
+        netns,
+        durationNs: duration,
+        bytesSent: readU64(buf, off + TCP.bytesSent),
+        bytesReceived: readU64(buf, off + TCP.bytesReceived),
+        oldState: tcpStateName(buf[off + TCP.oldState] ?? 0),
+      };
+    default:
+      return {
+        ...base,
+        kind: EventKind.TcpRetransmit,
+        family,
+        localAddr,
+        localPort,
+        remoteAddr,
+        remotePort,
+        netns,
+        state: tcpStateName(buf[off + TCP.oldState] ?? 0),
+      };
+  }
 }
 
 /**
@@ -215,47 +285,11 @@ export class RecordDecoder {
           childPid: buf.readUInt32LE(off + FORK.childPid),
           childStartNs: readU64(buf, off + FORK.childStartNs),
         };
-      case EventKind.TcpConnect: {
-        if (size < TCP.size) return null;
-        const ok = buf[off + TCP.newState] === TCP_ESTABLISHED;
-        const err = buf.readInt32LE(off + TCP.err);
-        const errno = ok ? 0 : err > 0 ? err : osConstants.errno.ECONNABORTED;
-        return {
-          ...base,
-          ...endpoints(buf, off, flags),
-          kind: EventKind.TcpConnect,
-          latencyNs: readU64(buf, off + TCP.durationNs),
-          errno,
-          error: errno === 0 ? null : errnoName(errno),
-        };
-      }
+      case EventKind.TcpConnect:
       case EventKind.TcpAccept:
-        if (size < TCP.size) return null;
-        return {
-          ...base,
-          ...endpoints(buf, off, flags),
-          kind: EventKind.TcpAccept,
-          latencyNs: readU64(buf, off + TCP.durationNs),
-        };
       case EventKind.TcpClose:
-        if (size < TCP.size) return null;
-        return {
-          ...base,
-          ...endpoints(buf, off, flags),
-          kind: EventKind.TcpClose,
-          durationNs: readU64(buf, off + TCP.durationNs),
-          bytesSent: readU64(buf, off + TCP.bytesSent),
-          bytesReceived: readU64(buf, off + TCP.bytesReceived),
-          oldState: tcpStateName(buf[off + TCP.oldState] ?? 0),
-        };
       case EventKind.TcpRetransmit:
-        if (size < TCP.size) return null;
-        return {
-          ...base,
-          ...endpoints(buf, off, flags),
-          kind: EventKind.TcpRetransmit,
-          state: tcpStateName(buf[off + TCP.oldState] ?? 0),
-        };
+        return size < TCP.size ? null : decodeTcp(buf, off, kind, flags, base);
       case EventKind.OomKill:
         if (size < OOM.size) return null;
         return {
