@@ -10,11 +10,12 @@ interface CompiledRules {
   assignments: RegExp[];
 }
 
-const compiledCache = new Map<string, CompiledRules>();
+// Keyed by the pattern list itself: callers pass the same (config) array for every event, so the
+// lookup costs no string building per exec event.
+const compiledCache = new WeakMap<readonly string[], CompiledRules>();
 
 function compile(patterns: readonly string[]): CompiledRules {
-  const cacheKey = patterns.join('\u0000');
-  const hit = compiledCache.get(cacheKey);
+  const hit = compiledCache.get(patterns);
   if (hit) return hit;
   const flags = new Set<string>();
   const assignments: RegExp[] = [];
@@ -28,7 +29,7 @@ function compile(patterns: readonly string[]): CompiledRules {
     } else flags.add(p);
   }
   const rules = { flags, assignments };
-  compiledCache.set(cacheKey, rules);
+  compiledCache.set(patterns, rules);
   return rules;
 }
 
