@@ -9,6 +9,8 @@ import type {
 } from '../../events/event';
 import { EVENT_NAMES, EventKind } from '../../events/event-kind';
 import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
+import { LOG_EVENT_NAMES, SEVERITY_TEXT, eventSeverity } from './event-log-record';
+import type { LogRecordData } from './log-model';
 import { SpanIdGenerator } from './span-ids';
 import type { SpanData, SpanEvent, SpanLink, SpanResource } from './span-model';
 import { SpanKind, StatusCode } from './span-model';
@@ -41,6 +43,19 @@ export interface SpanMapperOptions {
   redact?: readonly string[];
   /** Processes remembered between exec and exit; the oldest is forgotten past this (counted). */
   maxTrackedProcesses?: number;
+  /**
+   * Log records carry the trace and span id of their process's span (true when spans are exported
+   * too, so a logs backend can jump to the trace; false leaves them without trace context).
+   */
+  logTraceContext?: boolean;
+  /** Wall clock in Unix ns, the log records' observed time (default Date.now() × 1e6). */
+  nowUnixNs?: () => number;
+}
+
+/** Where the mapping pass writes: spans, log records, or both (null: that signal is not wanted). */
+export interface MapTargets {
+  spans: SpanData[] | null;
+  logs: LogRecordData[] | null;
 }
 
 /** What the mapper remembers about a live process it saw start (fork or exec). */
@@ -98,7 +113,12 @@ export class SpanMapper {
   private readonly redact: readonly string[];
   private readonly maxTracked: number;
   private readonly processes = new Map<string, ProcessState>();
+  private readonly logTraceContext: boolean;
+  private readonly nowUnixNs: () => number;
   private evictedCount = 0;
+  /** Set per mapBatch() call. */
+  private logs: LogRecordData[] | null = null;
+  private observedUnixNs = 0;
 
   constructor(options: SpanMapperOptions) {
     this.ids = new SpanIdGenerator(options.bootId);
@@ -106,6 +126,8 @@ export class SpanMapper {
     this.maxTraceNs = (options.maxTraceSeconds ?? DEFAULT_MAX_TRACE_SECONDS) * 1e9;
     this.redact = options.redact ?? DEFAULT_REDACT_PATTERNS;
     this.maxTracked = options.maxTrackedProcesses ?? DEFAULT_MAX_TRACKED_PROCESSES;
+    this.logTraceContext = options.logTraceContext ?? true;
+    this.nowUnixNs = options.nowUnixNs ?? ((): number => Date.now() * 1e6);
   }
 
   /** Processes forgotten before their exit because the table was full. */
@@ -119,22 +141,72 @@ export class SpanMapper {
 
   /** Maps a batch; spans are appended to `out` (returned). Fork and exec produce no span of their own. */
   mapBatch(batch: EventBatch, out: SpanData[] = []): SpanData[] {
-    for (const e of batch.events) {
-      switch (e.kind) {
-        case EventKind.ProcessFork:
-          this.onFork(e);
-          break;
-        case EventKind.ProcessExec:
-          this.onExec(e);
-          break;
-        case EventKind.ProcessExit:
-          out.push(this.onExit(e));
-          break;
-        default:
-          out.push(this.eventSpan(e));
-      }
-    }
+    this.map(batch, { spans: out, logs: null });
     return out;
+  }
+
+  /**
+   * One pass over the batch for both signals: spans (as mapBatch) into `targets.spans`, and one log
+   * record per event into `targets.logs` (forks and execs included), sharing resources and
+   * attribute objects. The process table is updated either way, so span links stay right when only
+   * logs are wanted.
+   */
+  map(batch: EventBatch, targets: MapTargets): void {
+    const spans = targets.spans;
+    this.logs = targets.logs;
+    if (this.logs !== null) this.observedUnixNs = this.nowUnixNs();
+    try {
+      for (const e of batch.events) {
+        switch (e.kind) {
+          case EventKind.ProcessFork:
+            this.onFork(e);
+            break;
+          case EventKind.ProcessExec:
+            this.onExec(e);
+            break;
+          case EventKind.ProcessExit: {
+            const span = this.onExit(e);
+            if (spans !== null) spans.push(span);
+            break;
+          }
+          default: {
+            const span = this.eventSpan(e);
+            if (spans !== null) spans.push(span);
+          }
+        }
+      }
+    } finally {
+      this.logs = null;
+    }
+  }
+
+  /** Appends the event's log record when logs are wanted; `state` is its process, when known. */
+  private log(
+    e: PodtraceEvent,
+    resource: SpanResource,
+    attributes: Readonly<Attributes>,
+    state: ProcessState | undefined,
+  ): void {
+    const logs = this.logs;
+    if (logs === null) return;
+    let traceId: Uint8Array | null = null;
+    let spanId: Uint8Array | null = null;
+    if (this.logTraceContext && e.pid > 0) {
+      traceId = state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs);
+      spanId = state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs);
+    }
+    const severityNumber = eventSeverity(e);
+    logs.push({
+      resource,
+      eventName: LOG_EVENT_NAMES[e.kind],
+      timeUnixNs: e.timeUnixNs,
+      observedTimeUnixNs: this.observedUnixNs,
+      severityNumber,
+      severityText: SEVERITY_TEXT[severityNumber],
+      attributes,
+      traceId,
+      spanId,
+    });
   }
 
   private remember(key: string, state: ProcessState): void {
@@ -187,8 +259,16 @@ export class SpanMapper {
 
   private onFork(e: ProcessForkEvent): void {
     const key = processKey(e.childPid, e.childStartNs);
-    if (this.processes.has(key)) return;
-    this.remember(key, this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs));
+    if (!this.processes.has(key))
+      this.remember(key, this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs));
+    if (this.logs !== null) {
+      this.log(
+        e,
+        this.resources.forEvent(e),
+        eventAttributes(e, { redact: this.redact }),
+        this.processes.get(processKey(e.pid, e.procStartNs)),
+      );
+    }
   }
 
   private onExec(e: ProcessExecEvent): void {
@@ -200,6 +280,7 @@ export class SpanMapper {
     }
     state.execAttributes = eventAttributes(e, { redact: this.redact });
     state.resource = this.resources.forEvent(e);
+    this.log(e, state.resource, state.execAttributes, state);
     state.execEvents ??= [];
     if (state.execEvents.length < MAX_EXEC_EVENTS_PER_PROCESS) {
       state.execEvents.push({
@@ -215,23 +296,25 @@ export class SpanMapper {
     const state = this.processes.get(key);
     if (state !== undefined) this.processes.delete(key);
     const exitAttributes = eventAttributes(e, { redact: this.redact });
-    const attributes: Attributes =
-      state?.execAttributes != null
-        ? Object.assign({}, state.execAttributes, exitAttributes)
-        : exitAttributes;
     let statusCode = StatusCode.Unset;
     let statusMessage: string | null = null;
     if (e.signal !== null) {
       statusCode = StatusCode.Error;
-      attributes['error.type'] = signalName(e.signal);
+      exitAttributes['error.type'] = signalName(e.signal);
       statusMessage = `killed by ${signalName(e.signal)}`;
     } else if (e.exitCode !== null && e.exitCode !== 0) {
       statusCode = StatusCode.Error;
-      attributes['error.type'] = String(e.exitCode);
+      exitAttributes['error.type'] = String(e.exitCode);
       statusMessage = `exit code ${e.exitCode}`;
     }
+    const attributes: Attributes =
+      state?.execAttributes != null
+        ? Object.assign({}, state.execAttributes, exitAttributes)
+        : exitAttributes;
+    const resource = state?.resource ?? this.resources.forEvent(e);
+    this.log(e, resource, exitAttributes, state);
     return {
-      resource: state?.resource ?? this.resources.forEvent(e),
+      resource,
       traceId: state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs),
       spanId: state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs),
       parentSpanId: state?.parentSpanId ?? null,
@@ -287,8 +370,10 @@ export class SpanMapper {
       }
     }
     const duration = eventDurationNs(e);
+    const resource = this.resources.forEvent(e);
+    this.log(e, resource, attributes, state);
     return {
-      resource: this.resources.forEvent(e),
+      resource,
       traceId,
       spanId: this.ids.eventSpanId(e.kind, e.pid, e.tid, e.bootNs),
       parentSpanId,
