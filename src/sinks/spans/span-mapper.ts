@@ -30,6 +30,12 @@ export const DEFAULT_MAX_TRACE_SECONDS = 60;
 export const DEFAULT_MAX_TRACKED_PROCESSES = 32768;
 /** Exec span events kept per process span (a process that execs in a loop keeps the first ones). */
 export const MAX_EXEC_EVENTS_PER_PROCESS = 8;
+/**
+ * Exited processes whose ids are remembered: a socket closes after its process's exit event
+ * (do_exit reports the exit before it closes the files), and a child may exec after its parent
+ * exited; both must name the trace the process span was really put in.
+ */
+export const MAX_EXITED_PROCESSES = 4096;
 
 export interface SpanMapperOptions {
   /** `/proc/sys/kernel/random/boot_id`: scopes the deterministic ids to this boot. */
@@ -56,6 +62,8 @@ interface ProcessState {
   execAttributes: Attributes | null;
   execEvents: SpanEvent[] | null;
   resource: SpanResource | null;
+  /** The comm of the latest exec (the executable's name), null if the process never exec'd. */
+  executable: string | null;
 }
 
 const SIGNAL_NAMES: Readonly<Record<number, string>> = {
@@ -87,8 +95,10 @@ const processKey = (pid: number, startNs: number): string => `${pid}:${startNs}`
  *   parent's trace, until the trace is `maxTraceSeconds` old; after that, or when the parent is
  *   unknown (started before podtrace), the process roots a trace of its own with a link to the
  *   parent's process span;
- * - every other event is a span (name = event kind) under its process's span, or a root span
- *   linking to its process span when the process is unknown or its trace is too old.
+ * - every other event is a span (name = event kind) under its process's span (also just after the
+ *   process exited: sockets close after the exit event), or a root span linking to its process
+ *   span when the process is unknown or its trace is too old;
+ * - host and unattributed processes are one resource per executable (the comm of their exec).
  * Stateful (the process table), so one mapper per sink, fed in kernel order.
  */
 export class SpanMapper {
@@ -98,6 +108,7 @@ export class SpanMapper {
   private readonly redact: readonly string[];
   private readonly maxTracked: number;
   private readonly processes = new Map<string, ProcessState>();
+  private readonly exited = new Map<string, ProcessState>();
   private evictedCount = 0;
 
   constructor(options: SpanMapperOptions) {
@@ -148,9 +159,23 @@ export class SpanMapper {
     this.processes.set(key, state);
   }
 
+  /** A live process, or one that exited recently (its span is out, its ids still count). */
+  private known(key: string): ProcessState | undefined {
+    return this.processes.get(key) ?? this.exited.get(key);
+  }
+
+  private rememberExited(key: string, state: ProcessState): void {
+    if (this.exited.size >= MAX_EXITED_PROCESSES) {
+      const oldest = this.exited.keys().next();
+      if (oldest.done !== true) this.exited.delete(oldest.value);
+    }
+    // Only the ids and the resource: the exec attributes left with the span.
+    this.exited.set(key, { ...state, link: null, execAttributes: null, execEvents: null });
+  }
+
   /** Where a process that started at `startNs` goes: into its parent's trace, or a trace of its own. */
   private place(pid: number, startNs: number, ppid: number, parentStartNs: number): ProcessState {
-    const parent = ppid > 0 ? this.processes.get(processKey(ppid, parentStartNs)) : undefined;
+    const parent = ppid > 0 ? this.known(processKey(ppid, parentStartNs)) : undefined;
     const spanId = this.ids.processSpanId(pid, startNs);
     if (parent !== undefined && startNs - parent.traceStartBootNs <= this.maxTraceNs) {
       return {
@@ -162,6 +187,7 @@ export class SpanMapper {
         execAttributes: null,
         execEvents: null,
         resource: null,
+        executable: null,
       };
     }
     let link: SpanLink | null = null;
@@ -182,13 +208,17 @@ export class SpanMapper {
       execAttributes: null,
       execEvents: null,
       resource: null,
+      executable: null,
     };
   }
 
   private onFork(e: ProcessForkEvent): void {
     const key = processKey(e.childPid, e.childStartNs);
     if (this.processes.has(key)) return;
-    this.remember(key, this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs));
+    const state = this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs);
+    // A child that does not exec runs the parent's executable.
+    state.executable = this.known(processKey(e.pid, e.procStartNs))?.executable ?? null;
+    this.remember(key, state);
   }
 
   private onExec(e: ProcessExecEvent): void {
@@ -200,6 +230,7 @@ export class SpanMapper {
     }
     state.execAttributes = eventAttributes(e, { redact: this.redact });
     state.resource = this.resources.forEvent(e);
+    state.executable = e.comm;
     state.execEvents ??= [];
     if (state.execEvents.length < MAX_EXEC_EVENTS_PER_PROCESS) {
       state.execEvents.push({
@@ -213,7 +244,10 @@ export class SpanMapper {
   private onExit(e: ProcessExitEvent): SpanData {
     const key = processKey(e.pid, e.procStartNs);
     const state = this.processes.get(key);
-    if (state !== undefined) this.processes.delete(key);
+    if (state !== undefined) {
+      this.processes.delete(key);
+      this.rememberExited(key, state);
+    }
     const exitAttributes = eventAttributes(e, { redact: this.redact });
     const attributes: Attributes =
       state?.execAttributes != null
@@ -267,7 +301,7 @@ export class SpanMapper {
       attributes['error.type'] = 'oom_kill';
       statusMessage = `out of memory: killed ${e.victimComm} (${e.victimPid})`;
     }
-    const state = e.pid > 0 ? this.processes.get(processKey(e.pid, e.procStartNs)) : undefined;
+    const state = e.pid > 0 ? this.known(processKey(e.pid, e.procStartNs)) : undefined;
     let traceId: Uint8Array;
     let parentSpanId: Uint8Array | null = null;
     let links: SpanLink[] | null = null;
@@ -287,8 +321,14 @@ export class SpanMapper {
       }
     }
     const duration = eventDurationNs(e);
+    // A host (or unattributed) process is one service per executable: the one it exec'd, not the
+    // name of the thread that made the call. Container resources follow the current meta.
+    const resource =
+      (e.meta === null || e.meta.host) && state?.executable != null
+        ? this.resources.forExecutable(e.meta, state.executable)
+        : this.resources.forEvent(e);
     return {
-      resource: this.resources.forEvent(e),
+      resource,
       traceId,
       spanId: this.ids.eventSpanId(e.kind, e.pid, e.tid, e.bootNs),
       parentSpanId,
