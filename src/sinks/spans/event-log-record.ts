@@ -1,6 +1,9 @@
 import type { PodtraceEvent } from '../../events/event';
+import type { Attributes } from '../../events/event-attributes';
 import { EVENT_NAMES, EventKind } from '../../events/event-kind';
+import type { LogRecordData } from './log-model';
 import { SeverityNumber } from './log-model';
+import type { SpanResource } from './span-model';
 
 /** Prefix of every LogRecord `event_name`: podtrace's events are `podtrace.<event kind>`. */
 export const LOG_EVENT_NAME_PREFIX = 'podtrace.';
@@ -32,4 +35,26 @@ export function eventSeverity(e: PodtraceEvent): SeverityNumber {
     default:
       return SeverityNumber.Info;
   }
+}
+
+/** The log record of one event (`trace` = the process span's ids, or nulls without trace context). */
+export function eventLogRecord(
+  e: PodtraceEvent,
+  resource: SpanResource,
+  attributes: Readonly<Attributes>,
+  observedTimeUnixNs: number,
+  trace: { traceId: Uint8Array | null; spanId: Uint8Array | null },
+): LogRecordData {
+  const severityNumber = eventSeverity(e);
+  return {
+    resource,
+    eventName: LOG_EVENT_NAMES[e.kind],
+    timeUnixNs: e.timeUnixNs,
+    observedTimeUnixNs,
+    severityNumber,
+    severityText: SEVERITY_TEXT[severityNumber],
+    attributes,
+    traceId: trace.traceId,
+    spanId: trace.spanId,
+  };
 }

@@ -9,12 +9,15 @@ import type {
 } from '../../events/event';
 import { EVENT_NAMES, EventKind } from '../../events/event-kind';
 import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
-import { LOG_EVENT_NAMES, SEVERITY_TEXT, eventSeverity } from './event-log-record';
+import { eventLogRecord } from './event-log-record';
 import type { LogRecordData } from './log-model';
+import { signalName } from './signal-name';
 import { SpanIdGenerator } from './span-ids';
 import type { SpanData, SpanEvent, SpanLink, SpanResource } from './span-model';
 import { SpanKind, StatusCode } from './span-model';
 import type { SpanResources } from './span-resources';
+
+export { signalName } from './signal-name';
 
 /** The span name of a process's lifetime (exec → exit). */
 export const PROCESS_SPAN_NAME = 'process';
@@ -32,6 +35,12 @@ export const DEFAULT_MAX_TRACE_SECONDS = 60;
 export const DEFAULT_MAX_TRACKED_PROCESSES = 32768;
 /** Exec span events kept per process span (a process that execs in a loop keeps the first ones). */
 export const MAX_EXEC_EVENTS_PER_PROCESS = 8;
+/**
+ * Exited processes whose ids are remembered: a socket closes after its process's exit event
+ * (do_exit reports the exit before it closes the files), and a child may exec after its parent
+ * exited; both must name the trace the process span was really put in.
+ */
+export const MAX_EXITED_PROCESSES = 4096;
 
 export interface SpanMapperOptions {
   /** `/proc/sys/kernel/random/boot_id`: scopes the deterministic ids to this boot. */
@@ -71,25 +80,8 @@ interface ProcessState {
   execAttributes: Attributes | null;
   execEvents: SpanEvent[] | null;
   resource: SpanResource | null;
-}
-
-const SIGNAL_NAMES: Readonly<Record<number, string>> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  4: 'SIGILL',
-  6: 'SIGABRT',
-  7: 'SIGBUS',
-  8: 'SIGFPE',
-  9: 'SIGKILL',
-  11: 'SIGSEGV',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-};
-
-export function signalName(signal: number): string {
-  return SIGNAL_NAMES[signal] ?? `SIG${signal}`;
+  /** The comm of the latest exec (the executable's name), null if the process never exec'd. */
+  executable: string | null;
 }
 
 const processKey = (pid: number, startNs: number): string => `${pid}:${startNs}`;
@@ -102,8 +94,10 @@ const processKey = (pid: number, startNs: number): string => `${pid}:${startNs}`
  *   parent's trace, until the trace is `maxTraceSeconds` old; after that, or when the parent is
  *   unknown (started before podtrace), the process roots a trace of its own with a link to the
  *   parent's process span;
- * - every other event is a span (name = event kind) under its process's span, or a root span
- *   linking to its process span when the process is unknown or its trace is too old.
+ * - every other event is a span (name = event kind) under its process's span (also just after the
+ *   process exited: sockets close after the exit event), or a root span linking to its process
+ *   span when the process is unknown or its trace is too old;
+ * - host and unattributed processes are one resource per executable (the comm of their exec).
  * Stateful (the process table), so one mapper per sink, fed in kernel order.
  */
 export class SpanMapper {
@@ -113,6 +107,7 @@ export class SpanMapper {
   private readonly redact: readonly string[];
   private readonly maxTracked: number;
   private readonly processes = new Map<string, ProcessState>();
+  private readonly exited = new Map<string, ProcessState>();
   private readonly logTraceContext: boolean;
   private readonly nowUnixNs: () => number;
   private evictedCount = 0;
@@ -187,26 +182,14 @@ export class SpanMapper {
     attributes: Readonly<Attributes>,
     state: ProcessState | undefined,
   ): void {
-    const logs = this.logs;
-    if (logs === null) return;
-    let traceId: Uint8Array | null = null;
-    let spanId: Uint8Array | null = null;
-    if (this.logTraceContext && e.pid > 0) {
-      traceId = state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs);
-      spanId = state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs);
-    }
-    const severityNumber = eventSeverity(e);
-    logs.push({
-      resource,
-      eventName: LOG_EVENT_NAMES[e.kind],
-      timeUnixNs: e.timeUnixNs,
-      observedTimeUnixNs: this.observedUnixNs,
-      severityNumber,
-      severityText: SEVERITY_TEXT[severityNumber],
-      attributes,
-      traceId,
-      spanId,
-    });
+    if (this.logs === null) return;
+    const linked = this.logTraceContext && e.pid > 0;
+    this.logs.push(
+      eventLogRecord(e, resource, attributes, this.observedUnixNs, {
+        traceId: linked ? (state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs)) : null,
+        spanId: linked ? (state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs)) : null,
+      }),
+    );
   }
 
   private remember(key: string, state: ProcessState): void {
@@ -220,9 +203,33 @@ export class SpanMapper {
     this.processes.set(key, state);
   }
 
+  /** A live process, or one that exited recently (its span is out, its ids still count). */
+  private known(key: string): ProcessState | undefined {
+    return this.processes.get(key) ?? this.exited.get(key);
+  }
+
+  private rememberExited(key: string, state: ProcessState): void {
+    if (this.exited.size >= MAX_EXITED_PROCESSES) {
+      const oldest = this.exited.keys().next();
+      if (oldest.done !== true) this.exited.delete(oldest.value);
+    }
+    // Only the ids and the resource: the exec attributes left with the span.
+    this.exited.set(key, { ...state, link: null, execAttributes: null, execEvents: null });
+  }
+
+  /**
+   * A host (or unattributed) process is one service per executable: the one it exec'd, not the
+   * name of the thread that made the call. Container resources follow the current meta.
+   */
+  private resourceOf(e: PodtraceEvent, state: ProcessState | undefined): SpanResource {
+    return (e.meta === null || e.meta.host) && state?.executable != null
+      ? this.resources.forExecutable(e.meta, state.executable)
+      : this.resources.forEvent(e);
+  }
+
   /** Where a process that started at `startNs` goes: into its parent's trace, or a trace of its own. */
   private place(pid: number, startNs: number, ppid: number, parentStartNs: number): ProcessState {
-    const parent = ppid > 0 ? this.processes.get(processKey(ppid, parentStartNs)) : undefined;
+    const parent = ppid > 0 ? this.known(processKey(ppid, parentStartNs)) : undefined;
     const spanId = this.ids.processSpanId(pid, startNs);
     if (parent !== undefined && startNs - parent.traceStartBootNs <= this.maxTraceNs) {
       return {
@@ -234,6 +241,7 @@ export class SpanMapper {
         execAttributes: null,
         execEvents: null,
         resource: null,
+        executable: null,
       };
     }
     let link: SpanLink | null = null;
@@ -254,21 +262,21 @@ export class SpanMapper {
       execAttributes: null,
       execEvents: null,
       resource: null,
+      executable: null,
     };
   }
 
   private onFork(e: ProcessForkEvent): void {
     const key = processKey(e.childPid, e.childStartNs);
-    if (!this.processes.has(key))
-      this.remember(key, this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs));
-    if (this.logs !== null) {
-      this.log(
-        e,
-        this.resources.forEvent(e),
-        eventAttributes(e, { redact: this.redact }),
-        this.processes.get(processKey(e.pid, e.procStartNs)),
-      );
+    const parent = this.known(processKey(e.pid, e.procStartNs));
+    if (!this.processes.has(key)) {
+      const state = this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs);
+      // A child that does not exec runs the parent's executable.
+      state.executable = parent?.executable ?? null;
+      this.remember(key, state);
     }
+    if (this.logs !== null)
+      this.log(e, this.resourceOf(e, parent), eventAttributes(e, { redact: this.redact }), parent);
   }
 
   private onExec(e: ProcessExecEvent): void {
@@ -280,6 +288,7 @@ export class SpanMapper {
     }
     state.execAttributes = eventAttributes(e, { redact: this.redact });
     state.resource = this.resources.forEvent(e);
+    state.executable = e.comm;
     this.log(e, state.resource, state.execAttributes, state);
     state.execEvents ??= [];
     if (state.execEvents.length < MAX_EXEC_EVENTS_PER_PROCESS) {
@@ -294,7 +303,10 @@ export class SpanMapper {
   private onExit(e: ProcessExitEvent): SpanData {
     const key = processKey(e.pid, e.procStartNs);
     const state = this.processes.get(key);
-    if (state !== undefined) this.processes.delete(key);
+    if (state !== undefined) {
+      this.processes.delete(key);
+      this.rememberExited(key, state);
+    }
     const exitAttributes = eventAttributes(e, { redact: this.redact });
     let statusCode = StatusCode.Unset;
     let statusMessage: string | null = null;
@@ -350,7 +362,7 @@ export class SpanMapper {
       attributes['error.type'] = 'oom_kill';
       statusMessage = `out of memory: killed ${e.victimComm} (${e.victimPid})`;
     }
-    const state = e.pid > 0 ? this.processes.get(processKey(e.pid, e.procStartNs)) : undefined;
+    const state = e.pid > 0 ? this.known(processKey(e.pid, e.procStartNs)) : undefined;
     let traceId: Uint8Array;
     let parentSpanId: Uint8Array | null = null;
     let links: SpanLink[] | null = null;
@@ -370,7 +382,7 @@ export class SpanMapper {
       }
     }
     const duration = eventDurationNs(e);
-    const resource = this.resources.forEvent(e);
+    const resource = this.resourceOf(e, state);
     this.log(e, resource, attributes, state);
     return {
       resource,

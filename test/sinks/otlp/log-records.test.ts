@@ -184,7 +184,7 @@ describe('encodeExportLogsServiceRequest', () => {
   });
 
   it('groups records under the same per-container resources as the spans', () => {
-    const other = workloadMeta({ podName: 'other-1', containerId: 'c'.repeat(64) });
+    const other = workloadMeta({ pod: 'other-1' });
     const { spans, logs } = both(
       mapper(),
       tcpConnect({ ...child, at: child.procStartNs + 2 }),
