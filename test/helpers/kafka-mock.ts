@@ -93,6 +93,16 @@ export class KafkaMock {
     return this.command(`create ${topic} ${partitions} ${replicationFactor}`);
   }
 
+  /** Metadata answers `topic` with Kafka error `code` (29 TOPIC_AUTHORIZATION_FAILED, 3 UNKNOWN_TOPIC_OR_PARTITION; 0 clears). */
+  topicError(topic: string, code: number): Promise<void> {
+    return this.command(`topicerr ${topic} ${code}`);
+  }
+
+  /** The next requests of API `apiKey` (0 = Produce) fail with `codes`, one each, in order. */
+  requestErrors(apiKey: number, codes: number[]): Promise<void> {
+    return this.command(`reqerr ${apiKey} ${codes.join(' ')}`);
+  }
+
   async stop(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));

@@ -10,6 +10,8 @@
  *   up <id>                        broker <id> (-1 = all) accepts connections again
  *   leader <topic> <partition> <id> move a partition's leader
  *   create <topic> <partitions> <rf>
+ *   topicerr <topic> <error code>   metadata answers the topic with this error (0 clears it)
+ *   reqerr <api key> <code> [code...] the next requests of that API (0 = Produce) fail with these codes, in turn
  *   quit                           (or end of input) stop the cluster and exit 0
  */
 #include <librdkafka/rdkafka.h>
@@ -60,9 +62,9 @@ static int create_topic(rd_kafka_mock_cluster_t *mc, const char *spec) {
 
 /* Runs one command line; returns 1 on quit. */
 static int run_command(rd_kafka_mock_cluster_t *mc, char *line) {
-  char *argv[5] = {0};
+  char *argv[34] = {0};
   int argc = 0;
-  for (char *tok = strtok(line, " \t\r\n"); tok != NULL && argc < 5; tok = strtok(NULL, " \t\r\n"))
+  for (char *tok = strtok(line, " \t\r\n"); tok != NULL && argc < 34; tok = strtok(NULL, " \t\r\n"))
     argv[argc++] = tok;
   if (argc == 0) return 0;
   long a, b, c;
@@ -85,6 +87,29 @@ static int run_command(rd_kafka_mock_cluster_t *mc, char *line) {
       return 0;
     }
     reply(rd_kafka_mock_topic_create(mc, argv[1], (int)b, (int)c));
+  } else if (strcmp(argv[0], "topicerr") == 0) {
+    if (argc != 3 || parse_int(argv[2], -1, 32767, &b)) {
+      reply_usage("topicerr <topic> <error code>");
+      return 0;
+    }
+    rd_kafka_mock_topic_set_error(mc, argv[1], (rd_kafka_resp_err_t)b);
+    reply(RD_KAFKA_RESP_ERR_NO_ERROR);
+  } else if (strcmp(argv[0], "reqerr") == 0) {
+    rd_kafka_resp_err_t errs[32];
+    if (argc < 3 || parse_int(argv[1], 0, 1000, &a)) {
+      reply_usage("reqerr <api key> <error code> [error code ...]");
+      return 0;
+    }
+    size_t n = 0;
+    for (int i = 2; i < argc; i++) {
+      if (parse_int(argv[i], -1, 32767, &c)) {
+        reply_usage("reqerr <api key> <error code> [error code ...]");
+        return 0;
+      }
+      errs[n++] = (rd_kafka_resp_err_t)c;
+    }
+    rd_kafka_mock_push_request_errors_array(mc, (int16_t)a, n, errs);
+    reply(RD_KAFKA_RESP_ERR_NO_ERROR);
   } else {
     printf("error unknown command %s\n", argv[0]);
     fflush(stdout);

@@ -3,6 +3,8 @@ import type { SendFailure } from './send-outcome';
 
 interface KeyHealth {
   since: number;
+  /** Since when its failures say the endpoint itself is unreachable (`bounded: false`), else 0. */
+  downSince: number;
   /** A give-up was logged in this failing streak (later ones are only counted). */
   loggedDrop: boolean;
 }
@@ -13,14 +15,15 @@ interface KeyHealth {
  */
 export class ExportHealth {
   private readonly keys = new Map<string, KeyHealth>();
-  private downSince = 0;
   private lastError: string | null = null;
 
   constructor(private readonly log: Logger) {}
 
   /** When the endpoint itself became unreachable (a `bounded: false` failure), or null while it answers. */
   get unreachableSince(): number | null {
-    return this.downSince === 0 ? null : this.downSince;
+    let since = Infinity;
+    for (const k of this.keys.values()) if (k.downSince > 0 && k.downSince < since) since = k.downSince;
+    return since === Infinity ? null : since;
   }
 
   /** The oldest failing streak with the last error, or null when every key delivers. */
@@ -32,10 +35,13 @@ export class ExportHealth {
 
   failed(key: string, failure: SendFailure, queued: number): void {
     this.lastError = failure.message;
-    if (failure.kind === 'retry' && failure.bounded === false && this.downSince === 0)
-      this.downSince = Date.now();
-    if (this.keys.has(key)) return;
-    this.keys.set(key, { since: Date.now(), loggedDrop: false });
+    const down = failure.kind === 'retry' && failure.bounded === false;
+    const known = this.keys.get(key);
+    if (known !== undefined) {
+      if (down && known.downSince === 0) known.downSince = Date.now();
+      return;
+    }
+    this.keys.set(key, { since: Date.now(), downSince: down ? Date.now() : 0, loggedDrop: false });
     this.log.warn(
       { key: key || undefined, err: failure.message, hint: failure.hint, queued },
       failure.kind === 'retry' ? 'export failing; queueing and retrying' : 'export failing',
@@ -57,7 +63,6 @@ export class ExportHealth {
   }
 
   delivered(key: string, queued: number): void {
-    this.downSince = 0;
     const k = this.keys.get(key);
     if (k === undefined) return;
     this.keys.delete(key);

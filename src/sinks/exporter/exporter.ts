@@ -347,10 +347,17 @@ export class Exporter<T, R> {
           const unacked = result.unacknowledged ?? [];
           metrics.drop(stage, this.reasons.rejectedByServer, rejected);
           metrics.sinkExported.inc({ sink: stage }, batch.items.length - rejected - unacked.length);
-          this.health.delivered(ks.key, this.queuedItems);
-          if (unacked.length === 0) return void this.settle(batch, null);
+          if (unacked.length === 0) {
+            this.health.delivered(ks.key, this.queuedItems);
+            return void this.settle(batch, null);
+          }
           batch.items = unacked;
-          failure = { kind: 'retry', code: 'unacknowledged', message: 'no acknowledgement for some items' };
+          failure = {
+            kind: 'retry',
+            code: 'unacknowledged',
+            message: `no acknowledgement for ${unacked.length} items; sending them again`,
+            bounded: false,
+          };
         } catch (err) {
           metrics.sinkExportLatency.observe({ sink: stage }, (performance.now() - t0) / 1000);
           if (batch.settled) return;
@@ -371,10 +378,10 @@ export class Exporter<T, R> {
         const delay = retry.next(failure.delayMs, failure.bounded !== false);
         if (delay === null)
           return this.giveUp(ks.key, batch, failure.dropReason ?? this.reasons.retriesExhausted, failure);
+        metrics.sinkRetried.inc({ sink: stage });
         this.slots.release();
         slot = false;
         if (!(await this.sleep(delay))) return void this.settle(batch, this.reasons.shutdownTimeout);
-        metrics.sinkRetried.inc({ sink: stage });
       }
     } finally {
       if (slot) this.slots.release();

@@ -19,6 +19,16 @@ export const DEFAULT_KAFKA_COMPRESSION: KafkaCompression = 'gzip';
 /** kafkajs is fastest at 1,000–4,000 records per send; 10,000 is slower (quadratic per-partition grouping). */
 export const DEFAULT_KAFKA_BATCH_MAX_RECORDS = 2000;
 export const DEFAULT_KAFKA_BATCH_MAX_DELAY_MS = 100;
+/** Bytes of records per send (before compression); a batch the broker still refuses as too large is split. */
+export const DEFAULT_KAFKA_BATCH_MAX_BYTES = 4 * 1024 * 1024;
+/** The buffer's bound in bytes (records as encoded), next to `buffer.maxRecords`. */
+export const DEFAULT_KAFKA_BUFFER_MAX_BYTES = 64 * 1024 * 1024;
+/** Under the brokers' default `message.max.bytes` (1 MB): `otlp_proto` records are cut to fit. */
+export const DEFAULT_KAFKA_MAX_RECORD_BYTES = 1_000_000;
+/** Backoff of a failed send; a topic or record error is given up (counted) after maxElapsedMs, an unreachable cluster is retried until the buffer bound. */
+export const DEFAULT_KAFKA_RETRY_INITIAL_BACKOFF_MS = 100;
+export const DEFAULT_KAFKA_RETRY_MAX_BACKOFF_MS = 5000;
+export const DEFAULT_KAFKA_RETRY_MAX_ELAPSED_MS = 120_000;
 /**
  * sendBatch calls in flight at once. Each covers its own set of partitions (a partition always
  * goes through the same lane), so per-partition order and idempotent sequence numbers hold.
@@ -60,10 +70,14 @@ export interface KafkaSinkConfig {
   topics: Record<string, string>;
   acks: KafkaAcks;
   compression: KafkaCompression;
-  batch: { maxRecords: number; maxDelayMs: number };
+  batch: { maxRecords: number; maxBytes: number; maxDelayMs: number };
   /** Sends in flight at once, each to a disjoint set of partitions. */
   maxInFlight: number;
-  buffer: { maxRecords: number; dropPolicy: DropPolicy };
+  buffer: { maxRecords: number; maxBytes: number; dropPolicy: DropPolicy };
+  /** Backoff of failed sends; `maxElapsedMs` bounds topic and record errors (0: never give up). */
+  retry: { initialBackoffMs: number; maxBackoffMs: number; maxElapsedMs: number };
+  /** `otlp_proto` records are cut to at most this many bytes (the broker's `message.max.bytes`). */
+  maxRecordBytes: number;
   /** Exactly-once per partition where the cluster supports it (falls back, with a warning, where it does not). */
   idempotent: boolean;
   tls?: KafkaTlsConfig;
@@ -110,6 +124,12 @@ export const kafkaSinkSchema: JsonSchema = {
           maximum: 100000,
           default: DEFAULT_KAFKA_BATCH_MAX_RECORDS,
         },
+        maxBytes: {
+          type: 'integer',
+          minimum: 1024,
+          maximum: 1_073_741_824,
+          default: DEFAULT_KAFKA_BATCH_MAX_BYTES,
+        },
         maxDelayMs: {
           type: 'integer',
           minimum: 0,
@@ -135,10 +155,47 @@ export const kafkaSinkSchema: JsonSchema = {
           maximum: 10000000,
           default: DEFAULT_KAFKA_BUFFER_MAX_RECORDS,
         },
+        maxBytes: {
+          type: 'integer',
+          minimum: 1024,
+          maximum: 68_719_476_736,
+          default: DEFAULT_KAFKA_BUFFER_MAX_BYTES,
+        },
         dropPolicy: { enum: ['oldest', 'newest'], default: DEFAULT_KAFKA_DROP_POLICY },
       },
     },
     idempotent: { type: 'boolean', default: true },
+    retry: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        initialBackoffMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 600_000,
+          default: DEFAULT_KAFKA_RETRY_INITIAL_BACKOFF_MS,
+        },
+        maxBackoffMs: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 3_600_000,
+          default: DEFAULT_KAFKA_RETRY_MAX_BACKOFF_MS,
+        },
+        maxElapsedMs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 86_400_000,
+          default: DEFAULT_KAFKA_RETRY_MAX_ELAPSED_MS,
+        },
+      },
+    },
+    maxRecordBytes: {
+      type: 'integer',
+      minimum: 1024,
+      maximum: 1_073_741_824,
+      default: DEFAULT_KAFKA_MAX_RECORD_BYTES,
+    },
     tls: {
       type: 'object',
       additionalProperties: false,

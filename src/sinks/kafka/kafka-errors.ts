@@ -74,3 +74,27 @@ export function kafkaFailureReason(err: unknown): string {
   if (typeof c.name === 'string') return c.name.replace(/^KafkaJS/, '').toLowerCase() || 'error';
   return 'error';
 }
+
+/** The innermost kafkajs protocol error type (`TOPIC_AUTHORIZATION_FAILED`), or null. */
+export function kafkaErrorType(err: unknown): string | null {
+  const c = (unwrap(err) ?? {}) as KafkaJsErrorShape;
+  return typeof c.type === 'string' ? c.type : null;
+}
+
+/** Errors that leave an idempotent producer's sequence state out of step with the broker's: rebuild it. */
+export const FATAL_PRODUCER_ERRORS: ReadonlySet<string> = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** The cluster refuses the topic itself (missing with auto-create off, not authorized, invalid name). */
+export const TOPIC_ERRORS: ReadonlySet<string> = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'INVALID_TOPIC_EXCEPTION',
+]);
+
+/** A record or a request over the broker's size limit (`message.max.bytes`, `max.request.size`). */
+export const TOO_LARGE_ERRORS: ReadonlySet<string> = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);

@@ -1,3 +1,4 @@
+import { agentInstanceId } from '../../core/instance-id';
 import type { PodtraceEvent } from '../../events/event';
 import { EVENT_NAMES } from '../../events/event-kind';
 import type { EventKind } from '../../events/event-kind';
@@ -42,12 +43,16 @@ const NAME_JSON: Readonly<Record<number, string>> = Object.fromEntries(
 export class KafkaJsonEncoder {
   private readonly fragments = new WeakMap<WorkloadMeta, string>();
   private readonly noMetaFragment: string;
+  /** `,"podtrace.instance.id":"…"`, written after `event.seq`. */
+  private readonly instance: string;
 
   constructor(
     private readonly nodeName: string,
     private readonly redact?: readonly string[],
+    instanceId: string = agentInstanceId(),
   ) {
     this.noMetaFragment = `"k8s.node.name":${JSON.stringify(nodeName)}`;
+    this.instance = `,"podtrace.instance.id":${JSON.stringify(instanceId)}`;
   }
 
   encode(e: PodtraceEvent, seq: number): string {
@@ -56,7 +61,7 @@ export class KafkaJsonEncoder {
       NAME_JSON[e.kind] ?? `"event.name":"unknown.${e.kind}","event_name":"podtrace.unknown.${e.kind}"`;
     return (
       `{${name},"time_unix_nano":${jsonInteger(e.timeUnixNs)},"duration_ns":${jsonInteger(eventDurationNs(e))},` +
-      `"event.seq":${seq},"podtrace.schema":${KAFKA_JSON_SCHEMA_VERSION},${this.fragment(e.meta)},${attrs.slice(1)}`
+      `"event.seq":${seq}${this.instance},"podtrace.schema":${KAFKA_JSON_SCHEMA_VERSION},${this.fragment(e.meta)},${attrs.slice(1)}`
     );
   }
 

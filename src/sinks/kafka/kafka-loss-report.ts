@@ -1,3 +1,4 @@
+import { agentInstanceId } from '../../core/instance-id';
 import type { Metrics } from '../../telemetry/metrics';
 import { KAFKA_JSON_SCHEMA_VERSION } from './kafka-json-encoder';
 
@@ -15,6 +16,8 @@ export interface LossRecord {
   'record.type': 'loss';
   'podtrace.schema': number;
   'k8s.node.name': string;
+  /** The agent run (new on every start); `event.seq` counts within it. */
+  'podtrace.instance.id': string;
   /** Start and end of the interval this record covers. */
   'interval.start_unix_nano': number;
   time_unix_nano: number;
@@ -41,6 +44,7 @@ export class LossReporter {
     private readonly metrics: Metrics,
     private readonly nodeName: string,
     private readonly lossSource?: LossSource,
+    private readonly instanceId: string = agentInstanceId(),
     private readonly nowNs: () => number = () => Math.round(Date.now() * 1e6),
   ) {
     this.lastTimeNs = this.nowNs();
@@ -66,6 +70,7 @@ export class LossReporter {
       'record.type': 'loss',
       'podtrace.schema': KAFKA_JSON_SCHEMA_VERSION,
       'k8s.node.name': this.nodeName,
+      'podtrace.instance.id': this.instanceId,
       'interval.start_unix_nano': this.lastTimeNs,
       time_unix_nano: t,
       'event.seq.first': seq > this.lastSeq ? this.lastSeq + 1 : null,
