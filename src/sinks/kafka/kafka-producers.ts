@@ -38,6 +38,7 @@ export class KafkaProducers {
   /** The topic's connected producer; a failed connect is forgotten so the next call tries again. */
   get(topic: string): Promise<TopicProducer> {
     if (this.stale.delete(topic)) {
+      this.log.info({ topic }, 'rebuilding the kafka producer after a fatal error');
       const old = this.topics.get(topic);
       this.topics.delete(topic);
       if (old !== undefined) void old.then((tp) => this.disconnect(tp)).catch(() => undefined);
