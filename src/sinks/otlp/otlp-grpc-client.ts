@@ -49,7 +49,7 @@ export function decodeExportResponse(bytes: Uint8Array): ExportOutcome {
   return out;
 }
 
-function readPem(path: string | undefined, key: string): Buffer | null {
+export function readPem(path: string | undefined, key: string): Buffer | null {
   if (path === undefined) return null;
   try {
     return readFileSync(path);

@@ -4,7 +4,7 @@ import { Counter } from 'prom-client';
 import { BoundedQueue } from '../../core/bounded-queue';
 import type { ReadinessProbe } from '../../core/component';
 import { onceShutdown } from '../../core/component';
-import { PermanentError, errorMessage, isRetriable, retryDelayOf } from '../../core/errors';
+import { PermanentError, errorMessage, isRetriable, isTooLarge, retryDelayOf } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { EventBatch } from '../../events/event';
 import type { Sink } from '../../pipeline/stages';
@@ -17,6 +17,7 @@ import { SpanResources, parseResourceAttributes } from '../spans/span-resources'
 import type { OtlpSinkConfig } from './otlp-config';
 import type { ExportOutcome } from './otlp-grpc-client';
 import { OtlpGrpcClient } from './otlp-grpc-client';
+import { OtlpHttpClient, httpExportFailureOf } from './otlp-http-client';
 import { resolveOtlpTarget } from './otlp-target';
 import { grpcStatusOf } from './grpc-retry';
 
@@ -75,7 +76,7 @@ export class OtlpSink implements Sink, ReadinessProbe {
 
   private readonly queue: BoundedQueue<SpanData>;
   private readonly mapper: SpanMapper;
-  private readonly client: OtlpGrpcClient;
+  private readonly client: OtlpGrpcClient | OtlpHttpClient;
   private readonly evictions: Counter;
   private readonly logger: Logger;
   private readonly metrics: Metrics;
@@ -122,15 +123,30 @@ export class OtlpSink implements Sink, ReadinessProbe {
       redact: config.redact,
     });
     this.queue = new BoundedQueue<SpanData>(config.queue.maxSpans, 'newest');
-    this.client = new OtlpGrpcClient({
-      target,
-      tls: config.tls,
-      compression: config.compression,
-      reconnectBackoffMs: { initial: config.retry.initialBackoffMs, max: config.retry.maxBackoffMs },
-    });
+    this.client =
+      target.protocol === 'http/protobuf'
+        ? new OtlpHttpClient({
+            target,
+            tls: config.tls,
+            compression: config.compression,
+            maxSockets: config.maxConcurrentExports,
+            logger: this.logger,
+          })
+        : new OtlpGrpcClient({
+            target,
+            tls: config.tls,
+            compression: config.compression,
+            reconnectBackoffMs: { initial: config.retry.initialBackoffMs, max: config.retry.maxBackoffMs },
+          });
     this.evictions = evictionCounter(deps.metrics);
     this.logger.info(
-      { endpoint: target.endpoint, from: target.source, tls: target.secure, compression: config.compression },
+      {
+        protocol: target.protocol,
+        endpoint: target.url ?? target.endpoint,
+        from: target.source,
+        tls: target.secure,
+        compression: config.compression,
+      },
       'OTLP sink configured',
     );
     this.shutdown = onceShutdown(() => this.close());
@@ -223,8 +239,18 @@ export class OtlpSink implements Sink, ReadinessProbe {
         return;
       }
       const reason = errorMessage(failure);
-      this.metrics.sinkFailed.inc({ sink: OTLP_SINK_NAME, reason: grpcStatusOf(failure) });
+      this.metrics.sinkFailed.inc({
+        sink: OTLP_SINK_NAME,
+        reason: httpExportFailureOf(failure)?.code ?? grpcStatusOf(failure),
+      });
       this.noteFailure(reason);
+      if (isTooLarge(failure) && spans.length > 1) {
+        // Over the receiver's size limit: the halves go separately.
+        const half = Math.ceil(spans.length / 2);
+        await this.exportBatch(spans.slice(0, half));
+        await this.exportBatch(spans.slice(half));
+        return;
+      }
       if (!isRetriable(failure)) {
         this.dropBatch(spans.length, OtlpDropReason.Permanent, failure);
         return;
