@@ -72,10 +72,3 @@ export function retryDelayOf(err: unknown): number | undefined {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-
-/** The request is over the receiver's size limit (HTTP 413): split it and send the halves. */
-export class TooLargeError extends PermanentError {}
-
-export function isTooLarge(err: unknown): boolean {
-  return err instanceof TooLargeError;
-}

@@ -33,6 +33,8 @@ export interface ReceivedHttpRequest {
 }
 
 interface Answer {
+  /** Only requests to this path (default: any). */
+  path?: string;
   status: number;
   retryAfter?: string;
   /** google.rpc.Status message (written as the protobuf body). */
@@ -86,7 +88,11 @@ export class OtlpHttpReceiver {
   }
 
   /** The next `n` requests are answered with `status` (and Retry-After / a google.rpc.Status body). */
-  failNext(n: number, status: number, options: { retryAfter?: string; statusMessage?: string } = {}): void {
+  failNext(
+    n: number,
+    status: number,
+    options: { retryAfter?: string; statusMessage?: string; path?: string } = {},
+  ): void {
     for (let i = 0; i < n; i++) this.answers.push({ status, ...options });
   }
 
@@ -129,7 +135,8 @@ export class OtlpHttpReceiver {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
         return;
       }
-      const answer = this.answers.shift();
+      const at = this.answers.findIndex((a) => a.path === undefined || a.path === path);
+      const answer = at < 0 ? undefined : this.answers.splice(at, 1)[0];
       if (answer !== undefined) {
         const headers: Record<string, string> = { 'content-type': 'application/x-protobuf' };
         if (answer.retryAfter !== undefined) headers['retry-after'] = answer.retryAfter;

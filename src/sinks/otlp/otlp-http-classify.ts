@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { isProgrammingError } from '../../core/errors';
+import type { SendFailure } from '../exporter/send-outcome';
 import { ProtobufReader } from '../spans/protobuf-reader';
 import type { ExportOutcome } from './otlp-grpc-client';
 import { decodeExportResponse } from './otlp-grpc-client';
@@ -13,13 +15,7 @@ import { decodeExportResponse } from './otlp-grpc-client';
  * - `permanent`: every other status (400's google.rpc.Status message in `message`).
  * `code` labels metrics and logs: `http_503`, `ECONNREFUSED`, `timeout`.
  */
-export type HttpExportOutcome =
-  | { kind: 'ok'; outcome: ExportOutcome }
-  | { kind: 'retry'; code: string; message: string; delayMs?: number; bounded?: boolean }
-  | { kind: 'permanent'; code: string; message: string; hint?: string }
-  | { kind: 'too_large'; code: string; message: string };
-
-export type HttpExportFailure = Exclude<HttpExportOutcome, { kind: 'ok' }>;
+export type HttpExportOutcome = { kind: 'ok'; outcome: ExportOutcome } | SendFailure;
 
 const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
@@ -109,7 +105,7 @@ const UNREACHABLE: ReadonlySet<string> = new Set([
 ]);
 
 /** Classifies a request that got no response (refused, reset, timed out, TLS failure): always retried. */
-export function classifyHttpFailure(err: unknown): HttpExportFailure {
+export function classifyHttpFailure(err: unknown): SendFailure {
   const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
   const name = typeof e?.name === 'string' ? e.name : '';
   const rawCode = typeof e?.code === 'string' ? e.code : '';
@@ -123,4 +119,18 @@ export function classifyHttpFailure(err: unknown): HttpExportFailure {
     message: `OTLP/HTTP export failed: ${text}`,
     bounded: !UNREACHABLE.has(code),
   };
+}
+
+/**
+ * The exporter core's view of a failed OTLP/HTTP export: the classification the client rejected
+ * with (carried as the error's cause); a programming error is permanent, anything else unexpected
+ * is retried.
+ */
+export function httpSendFailure(err: unknown): SendFailure {
+  const cause = err instanceof Error ? err.cause : undefined;
+  const kind = (cause as { kind?: unknown } | undefined)?.kind;
+  if (kind === 'retry' || kind === 'permanent' || kind === 'too_large') return cause as SendFailure;
+  const message = err instanceof Error ? err.message : String(err);
+  if (isProgrammingError(err)) return { kind: 'permanent', code: 'error', message };
+  return { kind: 'retry', code: 'error', message };
 }

@@ -2,13 +2,14 @@ import http from 'node:http';
 import https from 'node:https';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import { PermanentError, RetryableError, TooLargeError } from '../../core/errors';
+import { PermanentError, RetryableError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { PODTRACE_SCOPE } from '../spans/instrumentation-scope';
 import type { OtlpCompression, OtlpTlsConfig } from './otlp-config';
 import type { ExportOutcome } from './otlp-grpc-client';
 import { readPem } from './otlp-grpc-client';
-import type { HttpExportFailure, HttpExportOutcome } from './otlp-http-classify';
+import type { SendFailure } from '../exporter/send-outcome';
+import type { HttpExportOutcome } from './otlp-http-classify';
 import { classifyHttpFailure, classifyHttpResponse } from './otlp-http-classify';
 import type { OtlpTarget } from './otlp-target';
 
@@ -30,24 +31,10 @@ export interface OtlpHttpClientOptions {
   logger: Logger;
 }
 
-/** The failure an OTLP/HTTP export was rejected with (the cause of the RetryableError/PermanentError/TooLargeError). */
-export function httpExportFailureOf(err: unknown): HttpExportFailure | undefined {
-  const cause = err instanceof Error ? err.cause : undefined;
-  const kind = (cause as { kind?: unknown } | undefined)?.kind;
-  return kind === 'retry' || kind === 'permanent' || kind === 'too_large'
-    ? (cause as HttpExportFailure)
-    : undefined;
-}
-
-function failureError(f: HttpExportFailure): Error {
-  switch (f.kind) {
-    case 'retry':
-      return new RetryableError(f.message, { cause: f, retryAfterMs: f.delayMs });
-    case 'too_large':
-      return new TooLargeError(f.message, f);
-    case 'permanent':
-      return new PermanentError(f.hint === undefined ? f.message : `${f.message} (${f.hint})`, f);
-  }
+/** The classification travels as the error's cause (httpSendFailure reads it back). */
+function failureError(f: SendFailure): Error {
+  if (f.kind === 'retry') return new RetryableError(f.message, { cause: f, retryAfterMs: f.delayMs });
+  return new PermanentError(f.message, f);
 }
 
 function timeoutError(ms: number): Error {
@@ -60,8 +47,8 @@ function timeoutError(ms: number): Error {
  * OTLP/HTTP with protobuf bodies for one signal's URL: POSTs pre-encoded Export*ServiceRequest
  * bytes (gzip-compressed when configured) over a keep-alive agent (TLS with the configured CA and
  * client certificate) and classifies the answer (see otlp-http-classify.ts). `export()` resolves
- * with the partial-success detail or rejects with a RetryableError (with the server's Retry-After),
- * a TooLargeError (413) or a PermanentError whose cause is the HttpExportFailure.
+ * with the partial-success detail or rejects with a RetryableError (with the server's Retry-After)
+ * or a PermanentError (413 too large included), the SendFailure as its cause.
  */
 export class OtlpHttpClient {
   private readonly agent: http.Agent;
@@ -115,13 +102,10 @@ export class OtlpHttpClient {
     this.agent.destroy();
   }
 
-  private logOnce(f: HttpExportFailure): void {
+  private logOnce(f: SendFailure): void {
     if (this.logged.has(f.message) || this.logged.size >= MAX_LOGGED_MESSAGES) return;
     this.logged.add(f.message);
-    this.options.logger.warn(
-      { endpoint: this.url.href, code: f.code, hint: f.kind === 'permanent' ? f.hint : undefined },
-      f.message,
-    );
+    this.options.logger.warn({ endpoint: this.url.href, code: f.code, hint: f.hint }, f.message);
   }
 
   private post(payload: Buffer, timeoutMs: number): Promise<HttpExportOutcome> {

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PermanentError, RetryableError, TooLargeError, retryDelayOf } from '../../../src/core/errors';
+import { PermanentError, RetryableError, retryDelayOf } from '../../../src/core/errors';
 import { silentLogger } from '../../../src/core/logger';
-import { OtlpHttpClient, httpExportFailureOf } from '../../../src/sinks/otlp/otlp-http-client';
-import { parseRetryAfter } from '../../../src/sinks/otlp/otlp-http-classify';
+import { OtlpHttpClient } from '../../../src/sinks/otlp/otlp-http-client';
+import { httpSendFailure, parseRetryAfter } from '../../../src/sinks/otlp/otlp-http-classify';
 import { resolveOtlpTarget } from '../../../src/sinks/otlp/otlp-target';
 import type { OtlpSignal } from '../../../src/sinks/otlp/otlp-signal';
 import { encodeExportLogsServiceRequest } from '../../../src/sinks/spans/encode-logs-request';
@@ -86,7 +86,7 @@ describe('OtlpHttpClient', () => {
       await r.stop();
       const err = await rejection(client(base).export(traceBody(), 2000));
       expect(err).toBeInstanceOf(RetryableError);
-      expect(httpExportFailureOf(err)).toMatchObject({ kind: 'retry', code: 'ECONNREFUSED', bounded: false });
+      expect(httpSendFailure(err)).toMatchObject({ kind: 'retry', code: 'ECONNREFUSED', bounded: false });
     });
 
     it('gives up on a receiver that accepts the connection but never answers, retryably', async () => {
@@ -96,7 +96,7 @@ describe('OtlpHttpClient', () => {
       const port = (silent.address() as AddressInfo).port;
       const err = await rejection(client(`http://127.0.0.1:${port}`).export(traceBody(), 200));
       expect(err).toBeInstanceOf(RetryableError);
-      expect(httpExportFailureOf(err)).toMatchObject({ kind: 'retry', code: 'timeout' });
+      expect(httpSendFailure(err)).toMatchObject({ kind: 'retry', code: 'timeout' });
     });
 
     it('retries 429 and 503 after the Retry-After the receiver asked for (seconds or HTTP-date), 502/504 on the backoff', async () => {
@@ -106,7 +106,7 @@ describe('OtlpHttpClient', () => {
       const tooMany = await rejection(c.export(traceBody(), 2000));
       expect(tooMany).toBeInstanceOf(RetryableError);
       expect(retryDelayOf(tooMany)).toBe(2000);
-      expect(httpExportFailureOf(tooMany)?.code).toBe('http_429');
+      expect(httpSendFailure(tooMany).code).toBe('http_429');
 
       r.failNext(1, 503, { retryAfter: new Date(Date.now() + 30_000).toUTCString() });
       const unavailable = await rejection(c.export(traceBody(), 2000));
@@ -131,14 +131,13 @@ describe('OtlpHttpClient', () => {
       const c = client(r.baseUrl);
       r.failNext(1, 413);
       const tooLarge = await rejection(c.export(traceBody(), 2000));
-      expect(tooLarge).toBeInstanceOf(TooLargeError);
-      expect(httpExportFailureOf(tooLarge)?.kind).toBe('too_large');
+      expect(tooLarge).toBeInstanceOf(PermanentError);
+      expect(httpSendFailure(tooLarge).kind).toBe('too_large');
       for (const status of [401, 403, 404, 409, 500]) {
         r.failNext(1, status);
         const err = await rejection(c.export(traceBody(), 2000));
         expect(err).toBeInstanceOf(PermanentError);
-        expect(err).not.toBeInstanceOf(TooLargeError);
-        expect(httpExportFailureOf(err)).toMatchObject({ kind: 'permanent', code: `http_${status}` });
+        expect(httpSendFailure(err)).toMatchObject({ kind: 'permanent', code: `http_${status}` });
       }
     });
 

@@ -3,10 +3,20 @@ import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import { SEMCONV_SCHEMA_URL } from '../../../src/sinks/spans/semconv-schema';
 import { Metrics } from '../../../src/telemetry/metrics';
-import { TEST_BOOT_ID, tcpVolumeBatch, workloadMeta } from '../../helpers/events';
+import {
+  TEST_BOOT_ID,
+  WALL_CLOCK_OFFSET_NS,
+  batch,
+  processExec,
+  processExit,
+  tcpConnect,
+  tcpVolumeBatch,
+  workloadMeta,
+} from '../../helpers/events';
 import { OtlpHttpReceiver } from '../../helpers/otlp-http-receiver';
 import { counterValue, eventually, otlpConfig } from './otlp-test-support';
 
+const SEC = 1_000_000_000;
 const FAST_RETRY = { initialBackoffMs: 10, maxBackoffMs: 40, maxElapsedMs: 5000 };
 
 const open: OtlpSink[] = [];
@@ -119,5 +129,63 @@ describe('OtlpSink over OTLP/HTTP', () => {
     r.failNext(1, 400, { statusMessage: 'bad span' });
     sink.consume(tcpVolumeBatch(6, workloadMeta()));
     await eventually(async () => (await metrics.droppedCount('otlp', 'permanent_error')) === 6);
+  });
+});
+
+describe('OtlpSink with signals [traces, logs]', () => {
+  it('keeps delivering spans while the logs endpoint fails, and delivers the logs once it recovers', async () => {
+    const r = await receiver();
+    r.failNext(3, 503, { path: '/v1/logs' });
+    const { sink, metrics } = sinkFor({ signals: ['traces', 'logs'] }, httpEnv(r));
+    await sink.start();
+    sink.consume(tcpVolumeBatch(30, workloadMeta()));
+    await r.waitFor(() => r.spans.length >= 30 && r.logs.length >= 30);
+    expect(await counterValue(metrics.sinkFailed, { sink: 'otlp_logs', reason: 'http_503' })).toBe(3);
+    expect(await counterValue(metrics.sinkFailed, { sink: 'otlp' })).toBe(0);
+    await sink.shutdown();
+    expect(await counterValue(metrics.sinkExported, { sink: 'otlp' })).toBe(30);
+    expect(await counterValue(metrics.sinkExported, { sink: 'otlp_logs' })).toBe(30);
+  });
+
+  it('sends one log record per event to /v1/logs, linked to the process spans on /v1/traces', async () => {
+    const r = await receiver();
+    const { sink } = sinkFor({ signals: ['traces', 'logs'] }, httpEnv(r));
+    await sink.start();
+    const meta = workloadMeta();
+    const app = { pid: 300, procStartNs: 50 * SEC, comm: 'app', meta };
+    sink.consume(
+      batch(
+        processExec({ ...app, at: app.procStartNs + 10, ppid: 1, parentStartNs: 0 }),
+        tcpConnect({ ...app, at: app.procStartNs + 20, error: 'ECONNREFUSED' }),
+        processExit({ ...app, at: app.procStartNs + 2 * SEC, exitCode: 1 }),
+      ),
+    );
+    await r.waitFor(() => r.logs.length >= 3 && r.spans.length >= 2);
+    const process = r.spans.find((s) => s.name === 'process')!;
+    expect(r.logs.map((l) => [l.eventName, l.severityText])).toEqual([
+      ['podtrace.process.exec', 'INFO'],
+      ['podtrace.tcp.connect', 'WARN'],
+      ['podtrace.process.exit', 'WARN'],
+    ]);
+    for (const l of r.logs) {
+      expect(l.traceId).toBe(process.traceId);
+      expect(l.spanId).toBe(process.spanId);
+      expect(l.resource['service.name']).toBe(process.resource['service.name']);
+      expect(l.resourceSchemaUrl).toBe(SEMCONV_SCHEMA_URL);
+      expect(l.body).toBeNull();
+    }
+    expect(r.logs[1]!.timeUnixNano).toBe(BigInt(WALL_CLOCK_OFFSET_NS + app.procStartNs + 20));
+    expect(r.logs[1]!.attributes['error.type']).toBe('ECONNREFUSED');
+  });
+
+  it('exports log records without trace context when only logs are wanted', async () => {
+    const r = await receiver();
+    const { sink } = sinkFor({ signals: ['logs'] }, httpEnv(r));
+    await sink.start();
+    sink.consume(tcpVolumeBatch(4, workloadMeta()));
+    await r.waitFor(() => r.logs.length >= 4);
+    expect(r.spans).toHaveLength(0);
+    expect(r.requests.every((q) => q.path === '/v1/logs')).toBe(true);
+    expect(r.logs.every((l) => l.traceId === '' && l.spanId === '')).toBe(true);
   });
 });
