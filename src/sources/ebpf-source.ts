@@ -5,7 +5,7 @@ import { NativeError } from '../core/errors';
 import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
 import type { EventBatch, PodtraceEvent } from '../events/event';
-import { EVENT_NAMES, MAX_EVENT_KIND, eventName } from '../events/event-kind';
+import { EVENT_NAMES, MAX_EVENT_KIND } from '../events/event-kind';
 import type { EventKind } from '../events/event-kind';
 import { layoutMismatches } from '../events/layout';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
@@ -13,6 +13,7 @@ import type { HookReport, NativeAddon, NativeTracer } from '../native/native-add
 import type { Source } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
 import type { EbpfSourceConfig } from './ebpf-config';
+import { ReceivedCounter } from './received-counter';
 
 /** Optional hooks tried after the required groups; skipped (and reported once) where the kernel lacks them. */
 export const OPTIONAL_GROUPS: readonly string[] = [];
@@ -91,13 +92,14 @@ export class EbpfSource implements Source {
   }
 
   private async run(tracer: NativeTracer, decoder: RecordDecoder): Promise<void> {
+    const counter = new ReceivedCounter(decoder.stats, this.deps.metrics);
     try {
       for (;;) {
         const buf = await tracer.next();
         if (buf === null) break;
         const events: PodtraceEvent[] = [];
         decoder.decode(buf, events);
-        this.countReceived(events);
+        counter.update();
         if (events.length > 0) this.subject.next({ events });
       }
       this.subject.complete();
@@ -105,12 +107,6 @@ export class EbpfSource implements Source {
       this.deps.logger.error({ err }, 'ebpf source stopped');
       this.subject.error(err);
     }
-  }
-
-  private countReceived(events: PodtraceEvent[]): void {
-    const counts = new Map<EventKind, number>();
-    for (const e of events) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
-    for (const [kind, n] of counts) this.deps.metrics.eventsReceived.inc({ kind: eventName(kind) }, n);
   }
 
   private pollLosses(): void {

@@ -3,9 +3,14 @@ import { EVENT_NAMES, MAX_EVENT_KIND } from '../events/event-kind';
 import type { EventKind } from '../events/event-kind';
 import type { Metrics } from '../telemetry/metrics';
 
-/** Adds what a decoder counted since the last call to `podtrace_events_received_total` (per batch, not per event). */
+/**
+ * Adds what a decoder counted since the last call to `podtrace_events_received_total`, and the
+ * records it could not decode to `podtrace_dropped_total{stage="decode",reason="malformed"}`
+ * (per batch, not per event).
+ */
 export class ReceivedCounter {
   private readonly last = new Array<number>(MAX_EVENT_KIND + 1).fill(0);
+  private lastMalformed = 0;
 
   constructor(
     private readonly stats: DecodeStats,
@@ -13,6 +18,11 @@ export class ReceivedCounter {
   ) {}
 
   update(): void {
+    const malformed = this.stats.malformed - this.lastMalformed;
+    if (malformed > 0) {
+      this.metrics.dropped.inc({ stage: 'decode', reason: 'malformed' }, malformed);
+      this.lastMalformed = this.stats.malformed;
+    }
     for (let k = 1; k <= MAX_EVENT_KIND; k++) {
       const now = this.stats.perKind[k] ?? 0;
       const delta = now - (this.last[k] ?? 0);
