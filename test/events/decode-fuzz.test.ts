@@ -1,6 +1,6 @@
 import { BootClock } from '../../src/events/clock';
 import { RecordDecoder } from '../../src/events/decode';
-import type { PodtraceEvent } from '../../src/events/event';
+import type { CgroupChange, PodtraceEvent } from '../../src/events/event';
 import { EVENT_NAMES } from '../../src/events/event-kind';
 import { HEADER } from '../../src/events/layout';
 import { Rng, mutate, validRecords } from '../helpers/fuzz';
@@ -11,10 +11,12 @@ const CASES = 6000;
 function check(decoder: RecordDecoder, input: Buffer): PodtraceEvent[] {
   const before = { records: decoder.stats.records, malformed: decoder.stats.malformed };
   const out: PodtraceEvent[] = [];
-  decoder.decode(input, out);
+  const cgroups: CgroupChange[] = [];
+  decoder.decode(input, out, cgroups);
   const records = decoder.stats.records - before.records;
   const malformed = decoder.stats.malformed - before.malformed;
-  if (out.length !== records) throw new Error(`${out.length} events for ${records} records`);
+  if (out.length + cgroups.length !== records)
+    throw new Error(`${out.length} events and ${cgroups.length} cgroup changes for ${records} records`);
   // Nothing silently ignored: non-empty input is decoded or counted as malformed.
   if (input.length > 0 && records + malformed === 0)
     throw new Error(`input ignored: ${input.toString('hex')}`);
