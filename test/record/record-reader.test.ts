@@ -143,7 +143,7 @@ const CORRUPTIONS: Array<[string, () => string, number, RegExp]> = [
     PAYLOAD + HEADER.recordSize,
     /record size 65520 runs past the end of its batch/,
   ],
-  ['non-zero padding', () => edit((b) => void (b[PADDED] = 0x20)), PADDED, /chunk padding is not zero/],
+  ['non-zero padding', () => edit((b) => void (b[PADDED] = 0x20)), PADDED, /padding is not zero/],
 ];
 
 describe('RecordFileReader', () => {
