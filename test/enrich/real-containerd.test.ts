@@ -164,7 +164,7 @@ describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
       'k8s.container.name': 'app',
       'container.id': pod.containerId,
       'container.image.name': TEST_IMAGE,
-      'container.runtime': 'containerd',
+      'container.runtime.name': 'containerd',
       'k8s.replicaset.name': 'web-5f7c8',
       'k8s.deployment.name': 'web',
       'k8s.pod.label.app': 'web',

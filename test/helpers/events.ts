@@ -51,7 +51,7 @@ export function workloadMeta(o: WorkloadOptions = {}): WorkloadMeta {
     'k8s.deployment.name': deployment,
     'container.id': containerId,
     'container.image.name': o.image ?? `registry.example/${deployment}`,
-    'container.runtime': 'containerd',
+    'container.runtime.name': 'containerd',
     'service.name': deployment,
     'service.namespace': namespace,
   };

@@ -9,10 +9,15 @@ import type {
 } from '../../events/event';
 import { EVENT_NAMES, EventKind } from '../../events/event-kind';
 import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
+import { eventLogRecord } from './event-log-record';
+import type { LogRecordData } from './log-model';
+import { signalName } from './signal-name';
 import { SpanIdGenerator } from './span-ids';
 import type { SpanData, SpanEvent, SpanLink, SpanResource } from './span-model';
 import { SpanKind, StatusCode } from './span-model';
 import type { SpanResources } from './span-resources';
+
+export { signalName } from './signal-name';
 
 /** The span name of a process's lifetime (exec → exit). */
 export const PROCESS_SPAN_NAME = 'process';
@@ -47,6 +52,19 @@ export interface SpanMapperOptions {
   redact?: readonly string[];
   /** Processes remembered between exec and exit; the oldest is forgotten past this (counted). */
   maxTrackedProcesses?: number;
+  /**
+   * Log records carry the trace and span id of their process's span (true when spans are exported
+   * too, so a logs backend can jump to the trace; false leaves them without trace context).
+   */
+  logTraceContext?: boolean;
+  /** Wall clock in Unix ns, the log records' observed time (default Date.now() × 1e6). */
+  nowUnixNs?: () => number;
+}
+
+/** Where the mapping pass writes: spans, log records, or both (null: that signal is not wanted). */
+export interface MapTargets {
+  spans: SpanData[] | null;
+  logs: LogRecordData[] | null;
 }
 
 /** What the mapper remembers about a live process it saw start (fork or exec). */
@@ -64,25 +82,6 @@ interface ProcessState {
   resource: SpanResource | null;
   /** The comm of the latest exec (the executable's name), null if the process never exec'd. */
   executable: string | null;
-}
-
-const SIGNAL_NAMES: Readonly<Record<number, string>> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  4: 'SIGILL',
-  6: 'SIGABRT',
-  7: 'SIGBUS',
-  8: 'SIGFPE',
-  9: 'SIGKILL',
-  11: 'SIGSEGV',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-};
-
-export function signalName(signal: number): string {
-  return SIGNAL_NAMES[signal] ?? `SIG${signal}`;
 }
 
 const processKey = (pid: number, startNs: number): string => `${pid}:${startNs}`;
@@ -109,7 +108,12 @@ export class SpanMapper {
   private readonly maxTracked: number;
   private readonly processes = new Map<string, ProcessState>();
   private readonly exited = new Map<string, ProcessState>();
+  private readonly logTraceContext: boolean;
+  private readonly nowUnixNs: () => number;
   private evictedCount = 0;
+  /** Set per mapBatch() call. */
+  private logs: LogRecordData[] | null = null;
+  private observedUnixNs = 0;
 
   constructor(options: SpanMapperOptions) {
     this.ids = new SpanIdGenerator(options.bootId);
@@ -117,6 +121,8 @@ export class SpanMapper {
     this.maxTraceNs = (options.maxTraceSeconds ?? DEFAULT_MAX_TRACE_SECONDS) * 1e9;
     this.redact = options.redact ?? DEFAULT_REDACT_PATTERNS;
     this.maxTracked = options.maxTrackedProcesses ?? DEFAULT_MAX_TRACKED_PROCESSES;
+    this.logTraceContext = options.logTraceContext ?? true;
+    this.nowUnixNs = options.nowUnixNs ?? ((): number => Date.now() * 1e6);
   }
 
   /** Processes forgotten before their exit because the table was full. */
@@ -130,22 +136,60 @@ export class SpanMapper {
 
   /** Maps a batch; spans are appended to `out` (returned). Fork and exec produce no span of their own. */
   mapBatch(batch: EventBatch, out: SpanData[] = []): SpanData[] {
-    for (const e of batch.events) {
-      switch (e.kind) {
-        case EventKind.ProcessFork:
-          this.onFork(e);
-          break;
-        case EventKind.ProcessExec:
-          this.onExec(e);
-          break;
-        case EventKind.ProcessExit:
-          out.push(this.onExit(e));
-          break;
-        default:
-          out.push(this.eventSpan(e));
-      }
-    }
+    this.map(batch, { spans: out, logs: null });
     return out;
+  }
+
+  /**
+   * One pass over the batch for both signals: spans (as mapBatch) into `targets.spans`, and one log
+   * record per event into `targets.logs` (forks and execs included), sharing resources and
+   * attribute objects. The process table is updated either way, so span links stay right when only
+   * logs are wanted.
+   */
+  map(batch: EventBatch, targets: MapTargets): void {
+    const spans = targets.spans;
+    this.logs = targets.logs;
+    if (this.logs !== null) this.observedUnixNs = this.nowUnixNs();
+    try {
+      for (const e of batch.events) {
+        switch (e.kind) {
+          case EventKind.ProcessFork:
+            this.onFork(e);
+            break;
+          case EventKind.ProcessExec:
+            this.onExec(e);
+            break;
+          case EventKind.ProcessExit: {
+            const span = this.onExit(e);
+            if (spans !== null) spans.push(span);
+            break;
+          }
+          default: {
+            const span = this.eventSpan(e);
+            if (spans !== null) spans.push(span);
+          }
+        }
+      }
+    } finally {
+      this.logs = null;
+    }
+  }
+
+  /** Appends the event's log record when logs are wanted; `state` is its process, when known. */
+  private log(
+    e: PodtraceEvent,
+    resource: SpanResource,
+    attributes: Readonly<Attributes>,
+    state: ProcessState | undefined,
+  ): void {
+    if (this.logs === null) return;
+    const linked = this.logTraceContext && e.pid > 0;
+    this.logs.push(
+      eventLogRecord(e, resource, attributes, this.observedUnixNs, {
+        traceId: linked ? (state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs)) : null,
+        spanId: linked ? (state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs)) : null,
+      }),
+    );
   }
 
   private remember(key: string, state: ProcessState): void {
@@ -171,6 +215,16 @@ export class SpanMapper {
     }
     // Only the ids and the resource: the exec attributes left with the span.
     this.exited.set(key, { ...state, link: null, execAttributes: null, execEvents: null });
+  }
+
+  /**
+   * A host (or unattributed) process is one service per executable: the one it exec'd, not the
+   * name of the thread that made the call. Container resources follow the current meta.
+   */
+  private resourceOf(e: PodtraceEvent, state: ProcessState | undefined): SpanResource {
+    return (e.meta === null || e.meta.host) && state?.executable != null
+      ? this.resources.forExecutable(e.meta, state.executable)
+      : this.resources.forEvent(e);
   }
 
   /** Where a process that started at `startNs` goes: into its parent's trace, or a trace of its own. */
@@ -214,11 +268,15 @@ export class SpanMapper {
 
   private onFork(e: ProcessForkEvent): void {
     const key = processKey(e.childPid, e.childStartNs);
-    if (this.processes.has(key)) return;
-    const state = this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs);
-    // A child that does not exec runs the parent's executable.
-    state.executable = this.known(processKey(e.pid, e.procStartNs))?.executable ?? null;
-    this.remember(key, state);
+    const parent = this.known(processKey(e.pid, e.procStartNs));
+    if (!this.processes.has(key)) {
+      const state = this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs);
+      // A child that does not exec runs the parent's executable.
+      state.executable = parent?.executable ?? null;
+      this.remember(key, state);
+    }
+    if (this.logs !== null)
+      this.log(e, this.resourceOf(e, parent), eventAttributes(e, { redact: this.redact }), parent);
   }
 
   private onExec(e: ProcessExecEvent): void {
@@ -231,6 +289,7 @@ export class SpanMapper {
     state.execAttributes = eventAttributes(e, { redact: this.redact });
     state.resource = this.resources.forEvent(e);
     state.executable = e.comm;
+    this.log(e, state.resource, state.execAttributes, state);
     state.execEvents ??= [];
     if (state.execEvents.length < MAX_EXEC_EVENTS_PER_PROCESS) {
       state.execEvents.push({
@@ -249,23 +308,25 @@ export class SpanMapper {
       this.rememberExited(key, state);
     }
     const exitAttributes = eventAttributes(e, { redact: this.redact });
-    const attributes: Attributes =
-      state?.execAttributes != null
-        ? Object.assign({}, state.execAttributes, exitAttributes)
-        : exitAttributes;
     let statusCode = StatusCode.Unset;
     let statusMessage: string | null = null;
     if (e.signal !== null) {
       statusCode = StatusCode.Error;
-      attributes['error.type'] = signalName(e.signal);
+      exitAttributes['error.type'] = signalName(e.signal);
       statusMessage = `killed by ${signalName(e.signal)}`;
     } else if (e.exitCode !== null && e.exitCode !== 0) {
       statusCode = StatusCode.Error;
-      attributes['error.type'] = String(e.exitCode);
+      exitAttributes['error.type'] = String(e.exitCode);
       statusMessage = `exit code ${e.exitCode}`;
     }
+    const attributes: Attributes =
+      state?.execAttributes != null
+        ? Object.assign({}, state.execAttributes, exitAttributes)
+        : exitAttributes;
+    const resource = state?.resource ?? this.resources.forEvent(e);
+    this.log(e, resource, exitAttributes, state);
     return {
-      resource: state?.resource ?? this.resources.forEvent(e),
+      resource,
       traceId: state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs),
       spanId: state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs),
       parentSpanId: state?.parentSpanId ?? null,
@@ -321,12 +382,8 @@ export class SpanMapper {
       }
     }
     const duration = eventDurationNs(e);
-    // A host (or unattributed) process is one service per executable: the one it exec'd, not the
-    // name of the thread that made the call. Container resources follow the current meta.
-    const resource =
-      (e.meta === null || e.meta.host) && state?.executable != null
-        ? this.resources.forExecutable(e.meta, state.executable)
-        : this.resources.forEvent(e);
+    const resource = this.resourceOf(e, state);
+    this.log(e, resource, attributes, state);
     return {
       resource,
       traceId,
