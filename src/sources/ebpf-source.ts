@@ -4,8 +4,8 @@ import type { Logger } from '../core/logger';
 import { NativeError } from '../core/errors';
 import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
-import type { EventBatch, PodtraceEvent } from '../events/event';
-import { EVENT_NAMES, MAX_EVENT_KIND, eventName } from '../events/event-kind';
+import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
+import { NAMED_KINDS, eventName } from '../events/event-kind';
 import type { EventKind } from '../events/event-kind';
 import { layoutMismatches } from '../events/layout';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
@@ -14,8 +14,11 @@ import type { Source } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
 import type { EbpfSourceConfig } from './ebpf-config';
 
-/** Optional hooks tried after the required groups; skipped (and reported once) where the kernel lacks them. */
-export const OPTIONAL_GROUPS: readonly string[] = [];
+/**
+ * Optional hooks tried after the required groups; skipped (and reported once) where the kernel
+ * lacks them. `cgroup` (cgroup mkdir/rmdir for attribution) goes with every configuration.
+ */
+export const OPTIONAL_GROUPS: readonly string[] = ['cgroup'];
 const LOSS_POLL_MS = 1000;
 
 export interface EbpfSourceDeps {
@@ -23,6 +26,8 @@ export interface EbpfSourceDeps {
   metrics: Metrics;
   addon?: NativeAddon;
   objectDir?: string;
+  /** The cgroup hierarchy events are attributed through (default: cgroup2). */
+  attribution?: { hierarchyId: number; v1Ssid: number };
 }
 
 /**
@@ -68,6 +73,8 @@ export class EbpfSource implements Source {
       drainIntervalMs: this.config.drainIntervalMs,
       batchBytes: this.config.batchBytes,
       maxPendingBatches: this.config.maxPendingBatches,
+      cgroupHierarchy: this.deps.attribution?.hierarchyId ?? 0,
+      cgroupV1Ssid: this.deps.attribution?.v1Ssid ?? 0,
       log: (level, message) => (level === 0 ? log.warn(message) : log.debug(message)),
     });
     try {
@@ -96,9 +103,11 @@ export class EbpfSource implements Source {
         const buf = await tracer.next();
         if (buf === null) break;
         const events: PodtraceEvent[] = [];
-        decoder.decode(buf, events);
+        const cgroups: CgroupChange[] = [];
+        decoder.decode(buf, events, cgroups);
         this.countReceived(events);
-        if (events.length > 0) this.subject.next({ events });
+        if (cgroups.length > 0) this.subject.next({ events, cgroups });
+        else if (events.length > 0) this.subject.next({ events });
       }
       this.subject.complete();
     } catch (err) {
@@ -116,8 +125,8 @@ export class EbpfSource implements Source {
   private pollLosses(): void {
     if (!this.tracer) return;
     this.lastLosses = this.tracer.losses();
-    for (let k = 1; k <= MAX_EVENT_KIND; k++) {
-      this.deps.metrics.kernelLost.set({ kind: EVENT_NAMES[k as EventKind] }, this.lastLosses[k] ?? 0);
+    for (const k of NAMED_KINDS) {
+      this.deps.metrics.kernelLost.set({ kind: eventName(k) }, this.lastLosses[k] ?? 0);
     }
   }
 
@@ -125,7 +134,7 @@ export class EbpfSource implements Source {
   kernelLosses(): Record<string, number> {
     this.pollLosses();
     const out: Record<string, number> = {};
-    for (let k = 1; k <= MAX_EVENT_KIND; k++) out[EVENT_NAMES[k as EventKind]] = this.lastLosses[k] ?? 0;
+    for (const k of NAMED_KINDS) out[eventName(k)] = this.lastLosses[k] ?? 0;
     return out;
   }
 
@@ -133,7 +142,7 @@ export class EbpfSource implements Source {
   decodeStats(): { perKind: Record<string, number>; malformed: number } {
     const perKind: Record<string, number> = {};
     const s = this.decoder?.stats;
-    for (let k = 1; k <= MAX_EVENT_KIND; k++) perKind[EVENT_NAMES[k as EventKind]] = s?.perKind[k] ?? 0;
+    for (const k of NAMED_KINDS) perKind[eventName(k)] = s?.perKind[k] ?? 0;
     return { perKind, malformed: s?.malformed ?? 0 };
   }
 
