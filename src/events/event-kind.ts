@@ -13,8 +13,17 @@ export enum EventKind {
   OomKill = 8,
 }
 
+/**
+ * Record kinds that are not events: cgroup changes (probe group `cgroup`, loaded with any other
+ * group) feed attribution and never reach a sink. Numbers 9–15 belong to attribution.
+ */
+export enum RecordKind {
+  CgroupMkdir = 9,
+  CgroupRmdir = 10,
+}
+
 /** The highest kind number; loss counters are indexed 0..MAX_KIND. */
-export const MAX_EVENT_KIND = 8;
+export const MAX_EVENT_KIND = 10;
 
 /** Probe groups: what a user enables with `--probes` / `source.ebpf.probes`. */
 export type ProbeGroup = 'process' | 'tcp' | 'oom';
@@ -43,6 +52,16 @@ export const EVENT_GROUPS: Readonly<Record<EventKind, ProbeGroup>> = {
   [EventKind.OomKill]: 'oom',
 };
 
+export const RECORD_KIND_NAMES: Readonly<Record<RecordKind, string>> = {
+  [RecordKind.CgroupMkdir]: 'cgroup.mkdir',
+  [RecordKind.CgroupRmdir]: 'cgroup.rmdir',
+};
+
 export function eventName(kind: number): string {
-  return EVENT_NAMES[kind as EventKind] ?? `unknown.${kind}`;
+  return EVENT_NAMES[kind as EventKind] ?? RECORD_KIND_NAMES[kind as RecordKind] ?? `unknown.${kind}`;
 }
+
+/** Every record kind number that has a name (events and attribution records), ascending. */
+export const NAMED_KINDS: readonly number[] = [...Object.keys(EVENT_NAMES), ...Object.keys(RECORD_KIND_NAMES)]
+  .map(Number)
+  .sort((a, b) => a - b);

@@ -19,6 +19,10 @@ export interface TracerOptions {
   drainIntervalMs?: number;
   batchBytes?: number;
   maxPendingBatches?: number;
+  /** Attribution hierarchy: 0 (default) = cgroup2; else a cgroup v1 hierarchy id (see cgroupV1Ssid). */
+  cgroupHierarchy?: number;
+  /** Subsystem id (line index in /proc/cgroups) of the v1 controller whose hierarchy attributes. */
+  cgroupV1Ssid?: number;
   /** libbpf's log lines (level 0 warn, 1 info, 2 debug) during start(). */
   log?: (level: number, message: string) => void;
 }

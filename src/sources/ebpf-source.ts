@@ -4,18 +4,21 @@ import type { Logger } from '../core/logger';
 import { NativeError } from '../core/errors';
 import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
-import type { EventBatch, PodtraceEvent } from '../events/event';
-import { EVENT_NAMES, MAX_EVENT_KIND, eventName } from '../events/event-kind';
-import type { EventKind } from '../events/event-kind';
+import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
+import { NAMED_KINDS, eventName } from '../events/event-kind';
 import { layoutMismatches } from '../events/layout';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import type { HookReport, NativeAddon, NativeTracer } from '../native/native-addon';
 import type { Source } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
 import type { EbpfSourceConfig } from './ebpf-config';
+import { ReceivedCounter } from './received-counter';
 
-/** Optional hooks tried after the required groups; skipped (and reported once) where the kernel lacks them. */
-export const OPTIONAL_GROUPS: readonly string[] = [];
+/**
+ * Optional hooks tried after the required groups; skipped (and reported once) where the kernel
+ * lacks them. `cgroup` (cgroup mkdir/rmdir for attribution) goes with every configuration.
+ */
+export const OPTIONAL_GROUPS: readonly string[] = ['cgroup'];
 const LOSS_POLL_MS = 1000;
 
 export interface EbpfSourceDeps {
@@ -23,6 +26,8 @@ export interface EbpfSourceDeps {
   metrics: Metrics;
   addon?: NativeAddon;
   objectDir?: string;
+  /** The cgroup hierarchy events are attributed through (default: cgroup2). */
+  attribution?: { hierarchyId: number; v1Ssid: number };
 }
 
 /**
@@ -68,6 +73,8 @@ export class EbpfSource implements Source {
       drainIntervalMs: this.config.drainIntervalMs,
       batchBytes: this.config.batchBytes,
       maxPendingBatches: this.config.maxPendingBatches,
+      cgroupHierarchy: this.deps.attribution?.hierarchyId ?? 0,
+      cgroupV1Ssid: this.deps.attribution?.v1Ssid ?? 0,
       log: (level, message) => (level === 0 ? log.warn(message) : log.debug(message)),
     });
     try {
@@ -91,14 +98,17 @@ export class EbpfSource implements Source {
   }
 
   private async run(tracer: NativeTracer, decoder: RecordDecoder): Promise<void> {
+    const counter = new ReceivedCounter(decoder.stats, this.deps.metrics);
     try {
       for (;;) {
         const buf = await tracer.next();
         if (buf === null) break;
         const events: PodtraceEvent[] = [];
-        decoder.decode(buf, events);
-        this.countReceived(events);
-        if (events.length > 0) this.subject.next({ events });
+        const cgroups: CgroupChange[] = [];
+        decoder.decode(buf, events, cgroups);
+        counter.update();
+        if (cgroups.length > 0) this.subject.next({ events, cgroups });
+        else if (events.length > 0) this.subject.next({ events });
       }
       this.subject.complete();
     } catch (err) {
@@ -107,17 +117,11 @@ export class EbpfSource implements Source {
     }
   }
 
-  private countReceived(events: PodtraceEvent[]): void {
-    const counts = new Map<EventKind, number>();
-    for (const e of events) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
-    for (const [kind, n] of counts) this.deps.metrics.eventsReceived.inc({ kind: eventName(kind) }, n);
-  }
-
   private pollLosses(): void {
     if (!this.tracer) return;
     this.lastLosses = this.tracer.losses();
-    for (let k = 1; k <= MAX_EVENT_KIND; k++) {
-      this.deps.metrics.kernelLost.set({ kind: EVENT_NAMES[k as EventKind] }, this.lastLosses[k] ?? 0);
+    for (const k of NAMED_KINDS) {
+      this.deps.metrics.kernelLost.set({ kind: eventName(k) }, this.lastLosses[k] ?? 0);
     }
   }
 
@@ -125,7 +129,7 @@ export class EbpfSource implements Source {
   kernelLosses(): Record<string, number> {
     this.pollLosses();
     const out: Record<string, number> = {};
-    for (let k = 1; k <= MAX_EVENT_KIND; k++) out[EVENT_NAMES[k as EventKind]] = this.lastLosses[k] ?? 0;
+    for (const k of NAMED_KINDS) out[eventName(k)] = this.lastLosses[k] ?? 0;
     return out;
   }
 
@@ -133,7 +137,7 @@ export class EbpfSource implements Source {
   decodeStats(): { perKind: Record<string, number>; malformed: number } {
     const perKind: Record<string, number> = {};
     const s = this.decoder?.stats;
-    for (let k = 1; k <= MAX_EVENT_KIND; k++) perKind[EVENT_NAMES[k as EventKind]] = s?.perKind[k] ?? 0;
+    for (const k of NAMED_KINDS) perKind[eventName(k)] = s?.perKind[k] ?? 0;
     return { perKind, malformed: s?.malformed ?? 0 };
   }
 

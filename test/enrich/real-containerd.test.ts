@@ -35,6 +35,8 @@ function connectEvent(cgroupId: number, pid: number, port: number): TcpConnectEv
     remoteAddr: '127.0.0.1',
     remotePort: port,
     netns: 0,
+    threadName: 'nc',
+    observedSinceStart: false,
     latencyNs: 1000,
     errno: 0,
     error: null,
