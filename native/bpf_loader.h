@@ -2,6 +2,7 @@
 // ring buffer and one loss table (the first object creates them, the others reuse the fds).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,12 @@ struct LoaderOptions {
   uint32_t ring_buffer_bytes = 8u << 20;
   uint32_t argv_bytes = 512;
   uint64_t wakeup_bytes = 4u << 20;
+  // Further `const volatile` globals, by name: set in every object that declares them (size checked).
+  std::map<std::string, std::vector<uint8_t>> rodata;
+  // Maps resized before load, by name, in every object declaring them.
+  std::map<std::string, uint32_t> map_sizes;
+  // cgroup2 directory the cgroup programs (cgroup_skb/*) attach to; empty: none can attach.
+  std::string cgroup_path;
 };
 
 struct HookReport {
@@ -36,6 +43,8 @@ class BpfLoader {
   void load();
   int ring_fd() const { return ring_fd_; }
   int losses_fd() const { return losses_fd_; }
+  // fd of a map by name in any loaded object (shared maps are one map), or -1.
+  int map_fd(const std::string &name) const;
   const std::vector<HookReport> &hooks() const { return hooks_; }
   // Detaches every program (no new records); maps stay until destruction.
   void detach() { links_.clear(); }
@@ -58,4 +67,7 @@ class BpfLoader {
   std::vector<HookReport> hooks_;
   int ring_fd_ = -1;
   int losses_fd_ = -1;
+  // Maps every object declares (common.bpf.h) and shares: created by the first object, reused after.
+  std::map<std::string, int> shared_fds_;
+  int cgroup_fd_ = -1;
 };

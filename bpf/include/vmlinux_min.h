@@ -154,6 +154,13 @@ struct trace_event_raw_mark_victim {
 	unsigned long shmem_rss;
 };
 
+/* The fields of siginfo sit in an anonymous struct; CO-RE matches them through it. */
+struct kernel_siginfo {
+	int si_signo;
+	int si_errno;
+	int si_code;
+};
+
 #pragma clang attribute pop
 
 #define AF_INET 2

@@ -1,6 +1,5 @@
 import type { DecodeStats } from '../events/decode';
-import { EVENT_NAMES, MAX_EVENT_KIND } from '../events/event-kind';
-import type { EventKind } from '../events/event-kind';
+import { EVENT_KINDS, EVENT_NAMES, MAX_EVENT_KIND } from '../events/event-kind';
 import type { Metrics } from '../telemetry/metrics';
 
 /** Adds what a decoder counted since the last call to `podtrace_events_received_total` (per batch, not per event). */
@@ -13,11 +12,11 @@ export class ReceivedCounter {
   ) {}
 
   update(): void {
-    for (let k = 1; k <= MAX_EVENT_KIND; k++) {
+    for (const k of EVENT_KINDS) {
       const now = this.stats.perKind[k] ?? 0;
       const delta = now - (this.last[k] ?? 0);
       if (delta > 0) {
-        this.metrics.eventsReceived.inc({ kind: EVENT_NAMES[k as EventKind] }, delta);
+        this.metrics.eventsReceived.inc({ kind: EVENT_NAMES[k] }, delta);
         this.last[k] = now;
       }
     }

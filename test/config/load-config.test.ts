@@ -97,7 +97,7 @@ describe('loadConfig', () => {
         listen: '0.0.0.0:9464',
         log: { level: 'info', format: 'auto' },
       });
-      expect(config.source.ebpf.probes).toEqual(['process', 'tcp', 'oom']);
+      expect(config.source.ebpf.probes).toEqual(['process', 'tcp', 'oom', 'signal']);
     });
 
     it('names a missing file in the error', () => {

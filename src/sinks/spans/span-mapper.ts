@@ -9,6 +9,7 @@ import type {
 } from '../../events/event';
 import { EVENT_NAMES, EventKind } from '../../events/event-kind';
 import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
+import { signalName } from '../../events/signal-names';
 import { SpanIdGenerator } from './span-ids';
 import type { SpanData, SpanEvent, SpanLink, SpanResource } from './span-model';
 import { SpanKind, StatusCode } from './span-model';
@@ -24,6 +25,13 @@ export const SPAN_NAMES: readonly string[] = [
   EVENT_NAMES[EventKind.TcpClose],
   EVENT_NAMES[EventKind.TcpRetransmit],
   EVENT_NAMES[EventKind.OomKill],
+  EVENT_NAMES[EventKind.ProcessSignal],
+  EVENT_NAMES[EventKind.DnsQuery],
+  EVENT_NAMES[EventKind.FileRead],
+  EVENT_NAMES[EventKind.FileWrite],
+  EVENT_NAMES[EventKind.FileFsync],
+  EVENT_NAMES[EventKind.FileOpen],
+  EVENT_NAMES[EventKind.SchedRunqueue],
 ];
 
 export const DEFAULT_MAX_TRACE_SECONDS = 60;
@@ -56,25 +64,6 @@ interface ProcessState {
   execAttributes: Attributes | null;
   execEvents: SpanEvent[] | null;
   resource: SpanResource | null;
-}
-
-const SIGNAL_NAMES: Readonly<Record<number, string>> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  4: 'SIGILL',
-  6: 'SIGABRT',
-  7: 'SIGBUS',
-  8: 'SIGFPE',
-  9: 'SIGKILL',
-  11: 'SIGSEGV',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-};
-
-export function signalName(signal: number): string {
-  return SIGNAL_NAMES[signal] ?? `SIG${signal}`;
 }
 
 const processKey = (pid: number, startNs: number): string => `${pid}:${startNs}`;
@@ -266,6 +255,21 @@ export class SpanMapper {
       statusCode = StatusCode.Error;
       attributes['error.type'] = 'oom_kill';
       statusMessage = `out of memory: killed ${e.victimComm} (${e.victimPid})`;
+    } else if (e.kind === EventKind.DnsQuery) {
+      kind = SpanKind.Client;
+      if (e.error !== null) {
+        statusCode = StatusCode.Error;
+        statusMessage = e.error;
+      }
+    } else if (
+      (e.kind === EventKind.FileRead ||
+        e.kind === EventKind.FileWrite ||
+        e.kind === EventKind.FileFsync ||
+        e.kind === EventKind.FileOpen) &&
+      e.error !== null
+    ) {
+      statusCode = StatusCode.Error;
+      statusMessage = e.error;
     }
     const state = e.pid > 0 ? this.processes.get(processKey(e.pid, e.procStartNs)) : undefined;
     let traceId: Uint8Array;
