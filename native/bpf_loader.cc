@@ -85,6 +85,8 @@ void BpfLoader::load_group(const std::string &group, bool optional) {
 
   set_rodata(obj.get(), "pt_argv_bytes", &options_.argv_bytes, sizeof(options_.argv_bytes));
   set_rodata(obj.get(), "pt_wakeup_bytes", &options_.wakeup_bytes, sizeof(options_.wakeup_bytes));
+  set_rodata(obj.get(), "pt_cgroup_hierarchy", &options_.cgroup_hierarchy, sizeof(options_.cgroup_hierarchy));
+  set_rodata(obj.get(), "pt_cgroup_v1_ssid", &options_.cgroup_v1_ssid, sizeof(options_.cgroup_v1_ssid));
   for (const auto &kv : options_.rodata)
     set_rodata(obj.get(), kv.first.c_str(), kv.second.data(), kv.second.size(), false);
   for (const auto &kv : options_.map_sizes) {
@@ -114,9 +116,14 @@ void BpfLoader::load_group(const std::string &group, bool optional) {
   if (err) throw NativeFailure("probe group " + group + ": load", -err);
 
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
+  std::vector<bpf_program *> iterators;
   bpf_program *prog;
   bpf_object__for_each_program(prog, obj.get()) {
     const char *sec = bpf_program__section_name(prog);
+    if (sec && std::strncmp(sec, "iter/", 5) == 0) {
+      iterators.push_back(prog);  // run once, after the group's hooks are attached
+      continue;
+    }
     bpf_link *link = nullptr;
     if (sec && std::strncmp(sec, "cgroup", 6) == 0) {
       if (cgroup_fd_ < 0 && !options_.cgroup_path.empty())
@@ -140,6 +147,18 @@ void BpfLoader::load_group(const std::string &group, bool optional) {
     links.emplace_back(link);
     hooks_.push_back({group, sec ? sec : "", true, ""});
   }
+  // State that predates podtrace (e.g. sockets opened before start), learned once. The hooks are
+  // already attached, so nothing created from now on is missed; an iterator the kernel refuses is
+  // reported and skipped (the events then say their owner is unknown).
+  for (bpf_program *it : iterators) {
+    const char *sec = bpf_program__section_name(it);
+    try {
+      size_t n = run_iterator(it);
+      hooks_.push_back({group, sec ? sec : "", true, std::to_string(n) + " existing objects learned"});
+    } catch (const NativeFailure &f) {
+      hooks_.push_back({group, sec ? sec : "", false, f.what()});
+    }
+  }
   if (ring_fd_ < 0) {
     ring_fd_ = bpf_map__fd(events);
     losses_fd_ = bpf_map__fd(losses);
@@ -150,6 +169,29 @@ void BpfLoader::load_group(const std::string &group, bool optional) {
   }
   for (auto &l : links) links_.push_back(std::move(l));
   objects_.push_back(std::move(obj));
+}
+
+size_t BpfLoader::run_iterator(bpf_program *prog) {
+  bpf_link *link = bpf_program__attach_iter(prog, nullptr);
+  if (!link) throw NativeFailure("attach iterator", errno ? errno : EINVAL);
+  std::unique_ptr<bpf_link, LinkDeleter> guard(link);
+  int fd = bpf_iter_create(bpf_link__fd(link));
+  if (fd < 0) throw NativeFailure("create iterator", errno ? errno : EINVAL);
+  size_t total = 0;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      int e = errno;
+      close(fd);
+      throw NativeFailure("read iterator", e);
+    }
+    total += static_cast<size_t>(n);
+  }
+  close(fd);
+  return total;
 }
 
 int BpfLoader::map_fd(const std::string &name) const {

@@ -9,6 +9,7 @@
 
 struct bpf_object;
 struct bpf_link;
+struct bpf_program;
 
 struct LoaderOptions {
   std::string object_dir;
@@ -17,6 +18,9 @@ struct LoaderOptions {
   uint32_t ring_buffer_bytes = 8u << 20;
   uint32_t argv_bytes = 512;
   uint64_t wakeup_bytes = 4u << 20;
+  // Attribution hierarchy: 0 = cgroup2; else a cgroup v1 hierarchy id and its controller's subsystem id.
+  uint32_t cgroup_hierarchy = 0;
+  uint32_t cgroup_v1_ssid = 0;
   // Further `const volatile` globals, by name: set in every object that declares them (size checked).
   std::map<std::string, std::vector<uint8_t>> rodata;
   // Maps resized before load, by name, in every object declaring them.
@@ -53,6 +57,8 @@ class BpfLoader {
 
  private:
   void load_group(const std::string &group, bool optional);
+  // Runs a one-shot iterator program (iter/...) to its end; returns the bytes it wrote.
+  static size_t run_iterator(bpf_program *prog);
 
   struct ObjectDeleter {
     void operator()(bpf_object *o) const;

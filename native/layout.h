@@ -35,7 +35,7 @@ static_assert(sizeof(struct pt_fork) == 72, "pt_fork size changed");
 PT_CHECK(struct pt_fork, child_pid, 56);
 PT_CHECK(struct pt_fork, child_start_ns, 64);
 
-static_assert(sizeof(struct pt_tcp) == 128, "pt_tcp size changed");
+static_assert(sizeof(struct pt_tcp) == 144, "pt_tcp size changed");
 PT_CHECK(struct pt_tcp, saddr, 56);
 PT_CHECK(struct pt_tcp, daddr, 72);
 PT_CHECK(struct pt_tcp, sport, 88);
@@ -48,14 +48,22 @@ PT_CHECK(struct pt_tcp, err, 100);
 PT_CHECK(struct pt_tcp, duration_ns, 104);
 PT_CHECK(struct pt_tcp, bytes_sent, 112);
 PT_CHECK(struct pt_tcp, bytes_received, 120);
+PT_CHECK(struct pt_tcp, thread_comm, 128);
 
 static_assert(sizeof(struct pt_oom) == 104, "pt_oom size changed");
 PT_CHECK(struct pt_oom, victim_pid, 56);
+PT_CHECK(struct pt_oom, trigger_pid, 60);
 PT_CHECK(struct pt_oom, victim_cgroup_id, 64);
 PT_CHECK(struct pt_oom, total_vm_pages, 72);
 PT_CHECK(struct pt_oom, rss_pages, 80);
 PT_CHECK(struct pt_oom, victim_comm, 88);
 
+static_assert(sizeof(struct pt_cgroup) == 584, "pt_cgroup size changed");
+PT_CHECK(struct pt_cgroup, id, 56);
+PT_CHECK(struct pt_cgroup, hierarchy_id, 64);
+PT_CHECK(struct pt_cgroup, level, 68);
+PT_CHECK(struct pt_cgroup, path_len, 70);
+PT_CHECK(struct pt_cgroup, path, 72);
 static_assert(sizeof(struct pt_signal) == 112, "pt_signal size changed");
 PT_CHECK(struct pt_signal, target_pid, 56);
 PT_CHECK(struct pt_signal, target_tid, 60);
@@ -103,8 +111,10 @@ PT_CHECK(struct pt_sched, slots, 88);
   X(pt_exit, lifetime_ns) X(pt_fork, child_pid) X(pt_fork, child_start_ns) X(pt_tcp, saddr)              \
   X(pt_tcp, daddr) X(pt_tcp, sport) X(pt_tcp, dport) X(pt_tcp, family) X(pt_tcp, old_state)              \
   X(pt_tcp, new_state) X(pt_tcp, netns) X(pt_tcp, err) X(pt_tcp, duration_ns) X(pt_tcp, bytes_sent)      \
-  X(pt_tcp, bytes_received) X(pt_oom, victim_pid) X(pt_oom, victim_cgroup_id)                            \
-  X(pt_oom, total_vm_pages) X(pt_oom, rss_pages) X(pt_oom, victim_comm) PT_LAYOUT_FIELDS_BREADTH(X)
+  X(pt_tcp, bytes_received) X(pt_tcp, thread_comm) X(pt_oom, victim_pid) X(pt_oom, trigger_pid)        \
+  X(pt_oom, victim_cgroup_id) X(pt_oom, total_vm_pages) X(pt_oom, rss_pages) X(pt_oom, victim_comm)      \
+  X(pt_cgroup, id) X(pt_cgroup, hierarchy_id) X(pt_cgroup, level) X(pt_cgroup, path_len)                 \
+  X(pt_cgroup, path) PT_LAYOUT_FIELDS_BREADTH(X)
 
 // The breadth groups' records (signal, dns, file, sched).
 #define PT_LAYOUT_FIELDS_BREADTH(X)                                                                      \
@@ -116,5 +126,6 @@ PT_CHECK(struct pt_sched, slots, 88);
   X(pt_file, op) X(pt_file, path_len) X(pt_file, path) X(pt_sched, interval_ns) X(pt_sched, count)       \
   X(pt_sched, total_ns) X(pt_sched, max_ns) X(pt_sched, slots)
 
-#define PT_LAYOUT_STRUCTS(X) \
-  X(pt_header) X(pt_exec) X(pt_exit) X(pt_fork) X(pt_tcp) X(pt_oom) X(pt_signal) X(pt_dns) X(pt_file) X(pt_sched)
+#define PT_LAYOUT_STRUCTS(X)                                                                    \
+  X(pt_header) X(pt_exec) X(pt_exit) X(pt_fork) X(pt_tcp) X(pt_oom) X(pt_cgroup) X(pt_signal) X(pt_dns) \
+      X(pt_file) X(pt_sched)

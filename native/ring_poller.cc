@@ -54,7 +54,13 @@ void RingPoller::start() {
 
 void RingPoller::stop() {
   if (!thread_.joinable()) return;
-  stopping_ = true;
+  {
+    // Under the lock: the thread checks `stopping_` in its wait predicate while holding `mu_`, so
+    // setting it unlocked could land between that check and the wait and the notify below would be
+    // lost (the thread then sleeps forever with every pending batch full and join() never returns).
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
   uint64_t one = 1;
   ssize_t w = write(stop_fd_, &one, sizeof(one));
   (void)w;

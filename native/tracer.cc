@@ -102,6 +102,8 @@ Tracer::Tracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Tracer>(info) 
   loader_options_.optional = get_strings(o, "optional");
   loader_options_.ring_buffer_bytes = get_u32(o, "ringBufferBytes", loader_options_.ring_buffer_bytes);
   loader_options_.argv_bytes = get_u32(o, "argvBytes", loader_options_.argv_bytes);
+  loader_options_.cgroup_hierarchy = get_u32(o, "cgroupHierarchy", 0);
+  loader_options_.cgroup_v1_ssid = get_u32(o, "cgroupV1Ssid", 0);
   loader_options_.wakeup_bytes = get_u32(o, "wakeupBytes", static_cast<uint32_t>(loader_options_.ring_buffer_bytes / 2));
   if (loader_options_.argv_bytes > PT_ARGV_MAX - 8)
     throw Napi::RangeError::New(info.Env(), "options.argvBytes must be <= " + std::to_string(PT_ARGV_MAX - 8));

@@ -13,8 +13,6 @@ hash -r
 # Node's own headers for the addon: the ones shipped with the Node that runs the build.
 NODE_INCLUDE="$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")"
 export npm_config_nodedir="$NODE_INCLUDE"
-# `npm ci` rejects this lock file: npm 11 leaves the other platforms' optional bindings of
-# unrs-resolver (a jest dependency) out of it and then reports them missing. `npm install` installs
-# the same locked versions.
-npm install --no-audit --no-fund
+# Exactly the locked dependency tree (fails if package-lock.json and package.json disagree).
+npm ci --no-audit --no-fund
 npm run build

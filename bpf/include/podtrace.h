@@ -13,10 +13,11 @@
 
 #include <linux/types.h>
 
-#define PT_RECORD_VERSION 1
+#define PT_RECORD_VERSION 2
 #define PT_COMM_LEN 16
 #define PT_FILENAME_LEN 256
 #define PT_ARGV_MAX 4096
+#define PT_CGROUP_PATH_LEN 512
 
 /* Explicitly numbered; never renumber, only append. Mirrored by src/events/event-kind.ts. */
 enum pt_event_kind {
@@ -28,6 +29,8 @@ enum pt_event_kind {
 	PT_EVENT_TCP_CLOSE = 6,
 	PT_EVENT_TCP_RETRANSMIT = 7,
 	PT_EVENT_OOM_KILL = 8,
+	PT_EVENT_CGROUP_MKDIR = 9,  /* attribution plumbing: consumed by user space, not exported */
+	PT_EVENT_CGROUP_RMDIR = 10,
 	/* 9..15: attribution work; 16..31: the breadth groups (signal, dns, file, sched). */
 	PT_EVENT_PROCESS_SIGNAL = 16,
 	PT_EVENT_DNS_QUERY = 17,
@@ -47,7 +50,8 @@ enum pt_event_kind {
 #define PT_FLAG_OWNER_UNKNOWN (1u << 1)  /* tcp.*: socket opened before podtrace started */
 #define PT_FLAG_IPV6 (1u << 2)           /* tcp.*: addresses are IPv6 */
 #define PT_FLAG_SIGNALED (1u << 3)       /* process.exit: killed by a signal */
-#define PT_FLAG_FILENAME_TRUNCATED (1u << 4)
+#define PT_FLAG_FILENAME_TRUNCATED (1u << 4) /* process.exec filename, cgroup.* path */
+#define PT_FLAG_PREEXISTING (1u << 5) /* tcp.*: connection older than podtrace: no duration */
 /* Bits 8..15: the breadth groups. */
 #define PT_FLAG_DNS_TIMEOUT (1u << 8)        /* dns.query: no answer within the timeout */
 #define PT_FLAG_PAYLOAD_TRUNCATED (1u << 9)  /* dns.query: message longer than PT_DNS_PAYLOAD_MAX */
@@ -62,9 +66,10 @@ struct pt_header {
 	__u32 pid;           /* process id (kernel tgid); 0 when unknown */
 	__u32 tid;           /* thread id (kernel pid) */
 	__u64 ts_ns;         /* CLOCK_BOOTTIME (bpf_ktime_get_boot_ns) */
-	__u64 cgroup_id;     /* cgroup v2 id of the process (inode of its cgroup2 directory) */
+	__u64 cgroup_id;     /* id of the cgroup in the attribution hierarchy (cgroup2, or the configured
+	                      * v1 controller's), i.e. the inode of its directory; tcp.*: the socket's */
 	__u64 proc_start_ns; /* CLOCK_BOOTTIME start of the process (thread-group leader) */
-	char comm[PT_COMM_LEN];
+	char comm[PT_COMM_LEN]; /* the process's name: the thread-group leader's comm */
 }; /* 56 bytes */
 
 /* process.exec: fixed part, then argv_len bytes of NUL-separated argv, padded to 8. */
@@ -109,18 +114,29 @@ struct pt_tcp {
 	__u64 duration_ns; /* connect/accept: handshake; close: ESTABLISHED → CLOSE */
 	__u64 bytes_sent;  /* close: tcp_sock.bytes_acked */
 	__u64 bytes_received; /* close: tcp_sock.bytes_received */
-}; /* 56 + 32 + 8 + 8 + 8*3 = 128 bytes */
+	char thread_comm[PT_COMM_LEN]; /* comm of the thread (h.tid) that owns the socket */
+}; /* 56 + 32 + 8 + 8 + 8*3 + 16 = 144 bytes */
 
+/* oom.kill: the header describes the victim (pid, cgroup, comm); trigger_pid allocated. */
 struct pt_oom {
 	struct pt_header h;
 	__u32 victim_pid;
-	__u32 _pad;
+	__u32 trigger_pid; /* tgid of the task whose allocation invoked the OOM killer */
 	__u64 victim_cgroup_id;
 	__u64 total_vm_pages;
 	__u64 rss_pages;
 	char victim_comm[PT_COMM_LEN];
 }; /* 56 + 8 + 24 + 16 = 104 bytes */
 
+/* cgroup.mkdir / cgroup.rmdir (cgroup:cgroup_mkdir / cgroup_rmdir, attribution hierarchy only). */
+struct pt_cgroup {
+	struct pt_header h;
+	__u64 id;           /* cgroup id (the directory's inode) */
+	__u32 hierarchy_id; /* 0 = cgroup2 */
+	__u16 level;        /* depth below the root */
+	__u16 path_len;     /* bytes used in path, without NUL */
+	char path[PT_CGROUP_PATH_LEN]; /* relative to the hierarchy's root, never to a cgroup namespace */
+}; /* 56 + 16 + 512 = 584 bytes */
 /* process.signal: the header is the sender (the task that generated the signal). */
 struct pt_signal {
 	struct pt_header h;

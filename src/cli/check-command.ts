@@ -7,6 +7,7 @@ import type { PodtraceConfig } from '../config/config';
 import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
 import { ebpfMapSizes, ebpfRodata } from '../sources/ebpf-settings';
 import { cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
+import { execCheck } from './exec-check';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -191,6 +192,7 @@ export async function checkCommand(
     await criCheck(config),
     await kubernetesCheck(config),
     ...(await sinkChecks(config)),
+    execCheck(`${config.enrich.procBase}/self/status`),
   ];
   for (const r of results) out.write(`${formatCheck(r)}\n`);
   const failed = results.filter((r) => r.status === 'fail');

@@ -6,6 +6,7 @@ import { createLogger } from '../core/logger';
 import type { Logger } from '../core/logger';
 import { errorMessage } from '../core/errors';
 import { EXIT_UNCLEAN, shutdownOnSignal } from '../core/shutdown';
+import { routeProcessWarnings } from '../core/process-warnings';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Enricher, Sink, Source } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
@@ -110,6 +111,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     format: config.telemetry.log.format,
     destination: config.sinks.console.enabled ? process.stderr : process.stdout,
   });
+  routeProcessWarnings(logger);
   const metrics = new Metrics({ defaultMetrics: true });
   const agent = buildAgent(config, logger, metrics);
   const telemetry = config.telemetry.enabled

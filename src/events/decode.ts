@@ -1,8 +1,21 @@
 import { constants as osConstants } from 'node:os';
 import type { BootClock } from './clock';
-import type { EventBase, PodtraceEvent } from './event';
-import { EventKind, MAX_EVENT_KIND } from './event-kind';
-import { EXEC, EXIT, FLAG_ARGV_TRUNCATED, FLAG_IPV6, FORK, HEADER, OOM, TCP } from './layout';
+import type { CgroupChange, EventBase, PodtraceEvent } from './event';
+import { EventKind, MAX_EVENT_KIND, RecordKind } from './event-kind';
+import {
+  CGROUP,
+  CGROUP_PATH_MAX,
+  EXEC,
+  EXIT,
+  FLAG_ARGV_TRUNCATED,
+  FLAG_FILENAME_TRUNCATED,
+  FLAG_IPV6,
+  FLAG_PREEXISTING,
+  FORK,
+  HEADER,
+  OOM,
+  TCP,
+} from './layout';
 import { formatIPv4, formatIPv6 } from './ip-format';
 import { decodeDns, decodeFile, decodeSched, decodeSignal } from './decode-breadth';
 
@@ -71,10 +84,13 @@ class CommCache {
   }
 }
 
-/** A NUL-terminated latin1 string inside a fixed field. */
+/**
+ * A NUL-terminated string inside a fixed field. The kernel hands bytes (comm, argv, paths) and users
+ * write UTF-8: decoded as UTF-8, each invalid byte sequence becomes U+FFFD.
+ */
 export function cString(buf: Buffer, off: number, max: number): string {
   const end = buf.indexOf(0, off);
-  return buf.toString('latin1', off, end < 0 || end > off + max ? off + max : end);
+  return buf.toString('utf8', off, end < 0 || end > off + max ? off + max : end);
 }
 
 function readU64(buf: Buffer, off: number): number {
@@ -93,6 +109,7 @@ function decodeTcp(
   kind: EventKind,
   flags: number,
   base: EventHeader,
+  comms: CommCache,
 ): PodtraceEvent {
   const v6 = (flags & FLAG_IPV6) !== 0;
   const family: 4 | 6 = v6 ? 6 : 4;
@@ -102,6 +119,8 @@ function decodeTcp(
   const remotePort = buf.readUInt16LE(off + TCP.dport);
   const netns = buf.readUInt32LE(off + TCP.netns);
   const duration = readU64(buf, off + TCP.durationNs);
+  const threadName = comms.get(buf, off + TCP.threadComm);
+  const observedSinceStart = (flags & FLAG_PREEXISTING) !== 0;
   switch (kind) {
     case EventKind.TcpConnect: {
       const ok = buf[off + TCP.newState] === TCP_ESTABLISHED;
@@ -116,6 +135,8 @@ function decodeTcp(
         remoteAddr,
         remotePort,
         netns,
+        threadName,
+        observedSinceStart,
         latencyNs: duration,
         errno,
         error: errno === 0 ? null : errnoName(errno),
@@ -131,6 +152,8 @@ function decodeTcp(
         remoteAddr,
         remotePort,
         netns,
+        threadName,
+        observedSinceStart,
         latencyNs: duration,
       };
     case EventKind.TcpClose:
@@ -143,6 +166,8 @@ function decodeTcp(
         remoteAddr,
         remotePort,
         netns,
+        threadName,
+        observedSinceStart,
         durationNs: duration,
         bytesSent: readU64(buf, off + TCP.bytesSent),
         bytesReceived: readU64(buf, off + TCP.bytesReceived),
@@ -158,9 +183,26 @@ function decodeTcp(
         remoteAddr,
         remotePort,
         netns,
+        threadName,
+        observedSinceStart,
         state: tcpStateName(buf[off + TCP.oldState] ?? 0),
       };
   }
+}
+
+/** cgroup.mkdir / cgroup.rmdir: the record carries only the used part of its path. */
+function decodeCgroup(buf: Buffer, off: number, kind: RecordKind, size: number): CgroupChange | null {
+  if (size < CGROUP.path) return null;
+  const pathLen = Math.min(buf.readUInt16LE(off + CGROUP.pathLen), CGROUP_PATH_MAX - 1, size - CGROUP.path);
+  const start = off + CGROUP.path;
+  const raw = buf.toString('utf8', start, start + pathLen);
+  return {
+    op: kind === RecordKind.CgroupMkdir ? 'mkdir' : 'rmdir',
+    id: readU64(buf, off + CGROUP.id),
+    path: raw === '' ? '/' : raw,
+    truncated: (buf.readUInt16LE(off + HEADER.flags) & FLAG_FILENAME_TRUNCATED) !== 0,
+    bootNs: readU64(buf, off + HEADER.tsNs),
+  };
 }
 
 /**
@@ -174,7 +216,11 @@ export class RecordDecoder {
 
   constructor(private readonly clock: BootClock) {}
 
-  decode(buf: Buffer, out: PodtraceEvent[]): void {
+  /**
+   * `cgroups` receives the cgroup.mkdir / cgroup.rmdir records (attribution, not events); without
+   * it they are counted and skipped.
+   */
+  decode(buf: Buffer, out: PodtraceEvent[], cgroups?: CgroupChange[]): void {
     this.clock.refresh();
     const offset = this.clock.offset;
     let off = 0;
@@ -184,6 +230,18 @@ export class RecordDecoder {
       if (size < HEADER.size || off + size > buf.length) {
         this.stats.malformed++;
         return;
+      }
+      const recordKind = kind as RecordKind;
+      if (recordKind === RecordKind.CgroupMkdir || recordKind === RecordKind.CgroupRmdir) {
+        const c = decodeCgroup(buf, off, recordKind, size);
+        if (c === null) this.stats.malformed++;
+        else {
+          cgroups?.push(c);
+          this.stats.records++;
+          this.stats.perKind[kind] = (this.stats.perKind[kind] ?? 0) + 1;
+        }
+        off += (size + 7) & ~7;
+        continue;
       }
       const e = this.decodeOne(buf, off, kind, size, offset);
       if (e === null) this.stats.malformed++;
@@ -224,7 +282,7 @@ export class RecordDecoder {
         const fnLen = Math.min(buf.readUInt16LE(off + EXEC.filenameLen), 255);
         const argvStart = off + EXEC.size;
         if (argvStart + argvLen > off + size) return null;
-        const args = argvLen > 0 ? buf.toString('latin1', argvStart, argvStart + argvLen).split('\0') : [];
+        const args = argvLen > 0 ? buf.toString('utf8', argvStart, argvStart + argvLen).split('\0') : [];
         // argv is NUL-terminated: the split leaves one empty tail (or a cut last argument).
         if (args.length > 0 && args[args.length - 1] === '') args.pop();
         return {
@@ -233,7 +291,7 @@ export class RecordDecoder {
           ppid: buf.readUInt32LE(off + EXEC.ppid),
           parentStartNs: readU64(buf, off + EXEC.parentStartNs),
           uid: buf.readUInt32LE(off + EXEC.uid),
-          filename: buf.toString('latin1', off + EXEC.filename, off + EXEC.filename + fnLen),
+          filename: buf.toString('utf8', off + EXEC.filename, off + EXEC.filename + fnLen),
           args,
           argsTruncated: (flags & FLAG_ARGV_TRUNCATED) !== 0,
         };
@@ -262,13 +320,14 @@ export class RecordDecoder {
       case EventKind.TcpAccept:
       case EventKind.TcpClose:
       case EventKind.TcpRetransmit:
-        return size < TCP.size ? null : decodeTcp(buf, off, kind, flags, base);
+        return size < TCP.size ? null : decodeTcp(buf, off, kind, flags, base, this.comms);
       case EventKind.OomKill:
         if (size < OOM.size) return null;
         return {
           ...base,
           kind: EventKind.OomKill,
           victimPid: buf.readUInt32LE(off + OOM.victimPid),
+          triggerPid: buf.readUInt32LE(off + OOM.triggerPid),
           victimComm: cString(buf, off + OOM.victimComm, 16),
           victimCgroupId: readU64(buf, off + OOM.victimCgroupId),
           pages: readU64(buf, off + OOM.totalVmPages),

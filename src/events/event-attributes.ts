@@ -51,6 +51,9 @@ function addTcp(
   out['network.local.port'] = e.localPort;
   out['network.peer.address'] = e.remoteAddr;
   out['network.peer.port'] = e.remotePort;
+  // The thread that owns the socket, where it is not the process itself (semconv thread.*).
+  if (e.threadName !== '' && e.threadName !== e.comm) out['thread.name'] = e.threadName;
+  if (e.observedSinceStart) out['podtrace.tcp.observed_since_start'] = true;
   if (role === 'server') {
     out['server.address'] = e.remoteAddr;
     out['server.port'] = e.remotePort;
@@ -71,6 +74,7 @@ export function eventAttributes(e: PodtraceEvent, options: AttributeOptions = {}
     'process.executable.name': e.comm,
     'podtrace.enrichment': e.enrichment,
   };
+  if (e.tid !== 0 && e.tid !== e.pid) out['thread.id'] = e.tid;
   switch (e.kind) {
     case EventKind.ProcessExec:
       out['process.parent_pid'] = e.ppid;
@@ -108,7 +112,7 @@ export function eventAttributes(e: PodtraceEvent, options: AttributeOptions = {}
       out['process.executable.name'] = e.victimComm;
       out['podtrace.oom.pages'] = e.pages;
       out['podtrace.oom.rss_pages'] = e.rssPages;
-      out['podtrace.oom.trigger_pid'] = e.pid;
+      out['podtrace.oom.trigger_pid'] = e.triggerPid;
       break;
     case EventKind.ProcessSignal:
       addSignalAttributes(out, e);

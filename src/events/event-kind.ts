@@ -21,6 +21,15 @@ export enum EventKind {
   SchedRunqueue = 22,
 }
 
+/**
+ * Record kinds that are not events: cgroup changes (probe group `cgroup`, loaded with any other
+ * group) feed attribution and never reach a sink. Numbers 9–15 belong to attribution.
+ */
+export enum RecordKind {
+  CgroupMkdir = 9,
+  CgroupRmdir = 10,
+}
+
 /** The highest kind number; loss counters are indexed 0..MAX_KIND. */
 export const MAX_EVENT_KIND = 22;
 
@@ -73,11 +82,16 @@ export const EVENT_GROUPS: Readonly<Record<EventKind, ProbeGroup>> = {
   [EventKind.SchedRunqueue]: 'sched',
 };
 
-/** Every defined kind, ascending (the numbers have gaps: iterate this, not 1..MAX_EVENT_KIND). */
-export const EVENT_KINDS: readonly EventKind[] = Object.keys(EVENT_NAMES)
-  .map(Number)
-  .sort((a, b) => a - b);
+export const RECORD_KIND_NAMES: Readonly<Record<RecordKind, string>> = {
+  [RecordKind.CgroupMkdir]: 'cgroup.mkdir',
+  [RecordKind.CgroupRmdir]: 'cgroup.rmdir',
+};
 
 export function eventName(kind: number): string {
-  return EVENT_NAMES[kind as EventKind] ?? `unknown.${kind}`;
+  return EVENT_NAMES[kind as EventKind] ?? RECORD_KIND_NAMES[kind as RecordKind] ?? `unknown.${kind}`;
 }
+
+/** Every record kind number that has a name (events and attribution records), ascending. */
+export const NAMED_KINDS: readonly number[] = [...Object.keys(EVENT_NAMES), ...Object.keys(RECORD_KIND_NAMES)]
+  .map(Number)
+  .sort((a, b) => a - b);

@@ -23,8 +23,12 @@ export interface EventBase {
   tid: number;
   /** Boot-time ns at which the process (thread-group leader) started: (pid, procStartNs) names a process uniquely. */
   procStartNs: number;
-  /** cgroup v2 id (inode of the cgroup directory) of the process. 0 when unknown. */
+  /**
+   * Id of the cgroup in the attribution hierarchy (cgroup2, or the v1 controller's in cgroup-v1 mode):
+   * the inode of its directory. For tcp.* the socket's own cgroup. 0 when unknown.
+   */
   cgroupId: number;
+  /** The process's name: the thread-group leader's comm (UTF-8, invalid bytes as U+FFFD). */
   comm: string;
   /** Header flags (PT_FLAG_*). */
   flags: number;
@@ -73,6 +77,10 @@ export interface TcpEndpoints {
   remotePort: number;
   /** Network namespace inode of the socket. */
   netns: number;
+  /** comm of the thread (`tid`) that owns the socket; '' when the owner is unknown. */
+  threadName: string;
+  /** The connection existed before podtrace started: its duration cannot be known (reported as 0). */
+  observedSinceStart: boolean;
 }
 
 export interface TcpConnectEvent extends EventBase, TcpEndpoints {
@@ -87,7 +95,10 @@ export interface TcpConnectEvent extends EventBase, TcpEndpoints {
 
 export interface TcpAcceptEvent extends EventBase, TcpEndpoints {
   kind: EventKind.TcpAccept;
-  /** SYN_RECV → ESTABLISHED of the server side, ns (0 if unknown). */
+  /**
+   * SYN received → ESTABLISHED on the server side, ns: the kernel's first RTT sample of the
+   * handshake (SYN-ACK sent → ACK received). 0 when the kernel took no sample (not reported).
+   */
   latencyNs: number;
 }
 
@@ -106,9 +117,12 @@ export interface TcpRetransmitEvent extends EventBase, TcpEndpoints {
   state: string;
 }
 
+/** The header (pid, comm, cgroupId) describes the victim; `triggerPid` is the allocating process. */
 export interface OomKillEvent extends EventBase {
   kind: EventKind.OomKill;
   victimPid: number;
+  /** The process whose allocation invoked the OOM killer (often not the victim). */
+  triggerPid: number;
   victimComm: string;
   victimCgroupId: number;
   /** Pages of the victim (total_vm) at the kill. */
@@ -212,7 +226,26 @@ export type PodtraceEvent =
   | FileEvent
   | SchedRunqueueEvent;
 
+/**
+ * A cgroup created or removed in the attribution hierarchy (cgroup:cgroup_mkdir / cgroup_rmdir):
+ * attribution plumbing that feeds the enricher's id → path cache; never exported by sinks.
+ */
+export interface CgroupChange {
+  op: 'mkdir' | 'rmdir';
+  id: number;
+  /** Relative to the hierarchy's root (not to any cgroup namespace), UTF-8. */
+  path: string;
+  /** The kernel cut the path at its field size: resolve it another way. */
+  truncated: boolean;
+  bootNs: number;
+}
+
 /** The unit of flow: a batch of events, in kernel order within one source. */
 export interface EventBatch {
   events: PodtraceEvent[];
+  /**
+   * cgroup changes seen in the same records. Ids are never reused, so a consumer applies the
+   * mkdirs before the batch's events and the rmdirs after them.
+   */
+  cgroups?: CgroupChange[];
 }

@@ -1,10 +1,13 @@
 import { EventKind } from './event-kind';
 import {
+  CGROUP,
+  CGROUP_PATH_MAX,
   DNS,
   EXEC,
   EXIT,
   FILE,
   FLAG_DNS_TIMEOUT,
+  FLAG_FILENAME_TRUNCATED,
   FLAG_IPV6,
   FLAG_PATH_TRUNCATED,
   FLAG_PAYLOAD_TRUNCATED,
@@ -16,6 +19,7 @@ import {
   SIGNAL,
   TCP,
 } from './layout';
+import { RecordKind } from './event-kind';
 
 /**
  * Writes raw records exactly as the BPF programs lay them out (bpf/include/podtrace.h): the inverse
@@ -23,7 +27,7 @@ import {
  * tests that need byte-exact fixtures.
  */
 export interface HeaderFields {
-  kind: EventKind;
+  kind: EventKind | RecordKind;
   flags?: number;
   cpu?: number;
   pid?: number;
@@ -65,10 +69,13 @@ export interface TcpFields {
   durationNs?: number;
   bytesSent?: number;
   bytesReceived?: number;
+  /** The owning thread's comm ('' = the header's comm). */
+  threadComm?: string;
 }
 
 export interface OomFields {
   victimPid: number;
+  triggerPid?: number;
   victimComm: string;
   victimCgroupId: number;
   pages: number;
@@ -92,20 +99,20 @@ function writeHeader(buf: Buffer, off: number, h: HeaderFields, size: number): v
   writeU64(buf, off + HEADER.tsNs, h.tsNs ?? 5_000_000_000);
   writeU64(buf, off + HEADER.cgroupId, h.cgroupId ?? 1);
   writeU64(buf, off + HEADER.procStartNs, h.procStartNs ?? 4_000_000_000);
-  buf.write((h.comm ?? 'comm').slice(0, 16), off + HEADER.comm, 'latin1');
+  // Bytes as the kernel would hold them: UTF-8, cut at the field (never inside a character).
+  buf.write(h.comm ?? 'comm', off + HEADER.comm, 15, 'utf8');
 }
 
 export function execRecord(h: Omit<HeaderFields, 'kind'>, e: ExecFields): Buffer {
-  const argv = Buffer.from(e.argv.map((a) => `${a}\0`).join(''), 'latin1');
+  const argv = Buffer.from(e.argv.map((a) => `${a}\0`).join(''), 'utf8');
   const size = (EXEC.size + argv.length + 7) & ~7;
   const buf = Buffer.alloc(size);
   writeHeader(buf, 0, { ...h, kind: EventKind.ProcessExec }, size);
   buf.writeUInt32LE(e.ppid, EXEC.ppid);
   buf.writeUInt32LE(e.uid, EXEC.uid);
   writeU64(buf, EXEC.parentStartNs, e.parentStartNs);
-  buf.writeUInt16LE(Math.min(e.filename.length, 255), EXEC.filenameLen);
   buf.writeUInt16LE(argv.length, EXEC.argvLen);
-  buf.write(e.filename.slice(0, 255), EXEC.filename, 'latin1');
+  buf.writeUInt16LE(buf.write(e.filename, EXEC.filename, 255, 'utf8'), EXEC.filenameLen);
   argv.copy(buf, EXEC.size);
   return buf;
 }
@@ -143,6 +150,7 @@ export function tcpRecord(h: HeaderFields, t: TcpFields): Buffer {
   writeU64(buf, TCP.durationNs, t.durationNs ?? 0);
   writeU64(buf, TCP.bytesSent, t.bytesSent ?? 0);
   writeU64(buf, TCP.bytesReceived, t.bytesReceived ?? 0);
+  buf.write(t.threadComm ?? h.comm ?? 'comm', TCP.threadComm, 15, 'utf8');
   return buf;
 }
 
@@ -150,10 +158,31 @@ export function oomRecord(h: Omit<HeaderFields, 'kind'>, o: OomFields): Buffer {
   const buf = Buffer.alloc(OOM.size);
   writeHeader(buf, 0, { ...h, kind: EventKind.OomKill }, OOM.size);
   buf.writeUInt32LE(o.victimPid, OOM.victimPid);
+  buf.writeUInt32LE(o.triggerPid ?? o.victimPid, OOM.triggerPid);
   writeU64(buf, OOM.victimCgroupId, o.victimCgroupId);
   writeU64(buf, OOM.totalVmPages, o.pages);
   writeU64(buf, OOM.rssPages, o.rssPages);
-  buf.write(o.victimComm.slice(0, 16), OOM.victimComm, 'latin1');
+  buf.write(o.victimComm, OOM.victimComm, 15, 'utf8');
+  return buf;
+}
+
+/** cgroup.mkdir / cgroup.rmdir as the `cgroup` probe group writes them (only the used part of the path). */
+export function cgroupRecord(
+  h: Omit<HeaderFields, 'kind'>,
+  c: { op: 'mkdir' | 'rmdir'; id: number; path: string; hierarchyId?: number; level?: number },
+): Buffer {
+  const path = Buffer.from(c.path, 'utf8');
+  const used = Math.min(path.length, CGROUP_PATH_MAX - 1);
+  const size = (CGROUP.path + used + 1 + 7) & ~7;
+  const buf = Buffer.alloc(size);
+  const kind = c.op === 'mkdir' ? RecordKind.CgroupMkdir : RecordKind.CgroupRmdir;
+  const flags = (h.flags ?? 0) | (path.length > used ? FLAG_FILENAME_TRUNCATED : 0);
+  writeHeader(buf, 0, { ...h, kind, flags }, size);
+  writeU64(buf, CGROUP.id, c.id);
+  buf.writeUInt32LE(c.hierarchyId ?? 0, CGROUP.hierarchyId);
+  buf.writeUInt16LE(c.level ?? c.path.split('/').filter((x) => x !== '').length, CGROUP.level);
+  buf.writeUInt16LE(used, CGROUP.pathLen);
+  path.copy(buf, CGROUP.path, 0, used);
   return buf;
 }
 

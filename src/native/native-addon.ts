@@ -19,6 +19,10 @@ export interface TracerOptions {
   drainIntervalMs?: number;
   batchBytes?: number;
   maxPendingBatches?: number;
+  /** Attribution hierarchy: 0 (default) = cgroup2; else a cgroup v1 hierarchy id (see cgroupV1Ssid). */
+  cgroupHierarchy?: number;
+  /** Subsystem id (line index in /proc/cgroups) of the v1 controller whose hierarchy attributes. */
+  cgroupV1Ssid?: number;
   /** Further `const volatile` globals by name (little-endian bytes), set in every object declaring them. */
   rodata?: Record<string, Buffer>;
   /** Maps resized before load, by name (e.g. the dns in-flight table). */

@@ -4,8 +4,8 @@ import type { Logger } from '../core/logger';
 import { NativeError } from '../core/errors';
 import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
-import type { EventBatch, PodtraceEvent } from '../events/event';
-import { EVENT_KINDS, EVENT_NAMES, eventName } from '../events/event-kind';
+import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
+import { NAMED_KINDS, eventName } from '../events/event-kind';
 import type { EventKind } from '../events/event-kind';
 import { layoutMismatches } from '../events/layout';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
@@ -18,8 +18,11 @@ import type { EbpfSourceConfig } from './ebpf-config';
 import { ebpfMapSizes, ebpfRodata } from './ebpf-settings';
 import { KernelScope } from './kernel-scope';
 
-/** Optional hooks tried after the required groups; skipped (and reported once) where the kernel lacks them. */
-export const OPTIONAL_GROUPS: readonly string[] = [];
+/**
+ * Optional hooks tried after the required groups; skipped (and reported once) where the kernel
+ * lacks them. `cgroup` (cgroup mkdir/rmdir for attribution) goes with every configuration.
+ */
+export const OPTIONAL_GROUPS: readonly string[] = ['cgroup'];
 /**
  * Groups that need hooks or helpers only recent kernels have (tp_btf, cgroup_skb with the current
  * task, bpf_timer): when enabled, a failure to load one is reported once and the rest runs.
@@ -35,6 +38,8 @@ export interface EbpfSourceDeps {
   metrics: Metrics;
   addon?: NativeAddon;
   objectDir?: string;
+  /** The cgroup hierarchy events are attributed through (default: cgroup2). */
+  attribution?: { hierarchyId: number; v1Ssid: number };
   /** The cgroup2 root the cgroup programs (dns) attach to; detected when omitted. */
   cgroupPath?: string;
 }
@@ -101,6 +106,8 @@ export class EbpfSource implements Source {
       drainIntervalMs: this.config.drainIntervalMs,
       batchBytes: this.config.batchBytes,
       maxPendingBatches: this.config.maxPendingBatches,
+      cgroupHierarchy: this.deps.attribution?.hierarchyId ?? 0,
+      cgroupV1Ssid: this.deps.attribution?.v1Ssid ?? 0,
       log: (level, message) => (level === 0 ? log.warn(message) : log.debug(message)),
     });
     try {
@@ -135,9 +142,11 @@ export class EbpfSource implements Source {
         const buf = await tracer.next();
         if (buf === null) break;
         const events: PodtraceEvent[] = [];
-        decoder.decode(buf, events);
+        const cgroups: CgroupChange[] = [];
+        decoder.decode(buf, events, cgroups);
         this.countReceived(events);
-        if (events.length > 0) this.subject.next({ events });
+        if (cgroups.length > 0) this.subject.next({ events, cgroups });
+        else if (events.length > 0) this.subject.next({ events });
       }
       this.subject.complete();
     } catch (err) {
@@ -168,13 +177,13 @@ export class EbpfSource implements Source {
   private pollLosses(): void {
     if (!this.tracer) return;
     this.lastLosses = this.tracer.losses();
-    for (const k of EVENT_KINDS) {
-      this.deps.metrics.kernelLost.set({ kind: EVENT_NAMES[k] }, this.lastLosses[k] ?? 0);
+    for (const k of NAMED_KINDS) {
+      this.deps.metrics.kernelLost.set({ kind: eventName(k) }, this.lastLosses[k] ?? 0);
     }
     const drops = this.tracer.drops();
     const m = this.deps.metrics;
-    for (const k of EVENT_KINDS) {
-      const kind = EVENT_NAMES[k];
+    for (const k of NAMED_KINDS) {
+      const kind = eventName(k);
       const delta = (r: number): number => (drops[r]?.[k] ?? 0) - (this.lastDrops[r]?.[k] ?? 0);
       if (delta(DROP_SCOPE) > 0) m.scopeFiltered.inc({ kind }, delta(DROP_SCOPE));
       if (delta(DROP_RATE) > 0) m.rateLimited.inc({ kind }, delta(DROP_RATE));
@@ -188,7 +197,7 @@ export class EbpfSource implements Source {
     this.pollLosses();
     const by = (r: number): Record<string, number> => {
       const out: Record<string, number> = {};
-      for (const k of EVENT_KINDS) out[EVENT_NAMES[k]] = this.lastDrops[r]?.[k] ?? 0;
+      for (const k of NAMED_KINDS) out[eventName(k)] = this.lastDrops[r]?.[k] ?? 0;
       return out;
     };
     return { scoped: by(DROP_SCOPE), rateLimited: by(DROP_RATE), tableFull: by(DROP_TABLE_FULL) };
@@ -198,7 +207,7 @@ export class EbpfSource implements Source {
   kernelLosses(): Record<string, number> {
     this.pollLosses();
     const out: Record<string, number> = {};
-    for (const k of EVENT_KINDS) out[EVENT_NAMES[k]] = this.lastLosses[k] ?? 0;
+    for (const k of NAMED_KINDS) out[eventName(k)] = this.lastLosses[k] ?? 0;
     return out;
   }
 
@@ -206,7 +215,7 @@ export class EbpfSource implements Source {
   decodeStats(): { perKind: Record<string, number>; malformed: number } {
     const perKind: Record<string, number> = {};
     const s = this.decoder?.stats;
-    for (const k of EVENT_KINDS) perKind[EVENT_NAMES[k]] = s?.perKind[k] ?? 0;
+    for (const k of NAMED_KINDS) perKind[eventName(k)] = s?.perKind[k] ?? 0;
     return { perKind, malformed: s?.malformed ?? 0 };
   }
 

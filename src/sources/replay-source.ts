@@ -4,7 +4,7 @@ import { ConfigError, errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
-import type { EventBatch, PodtraceEvent } from '../events/event';
+import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
 import { recordOffsets } from '../events/record-encoder';
 import type { Source } from '../pipeline/stages';
 import { RecordFileReader, mergeCgroupChunk } from '../record/record-reader';
@@ -101,9 +101,12 @@ export class ReplaySource implements Source {
             const end = i + n < offsets.length ? (offsets[i + n] as number) : chunk.payload.length;
             await pacer.take(n, signal);
             const events: PodtraceEvent[] = [];
-            decoder.decode(chunk.payload.subarray(offsets[i], end), events);
+            const cgroups: CgroupChange[] = [];
+            decoder.decode(chunk.payload.subarray(offsets[i], end), events, cgroups);
             counter.update();
-            if (events.length > 0) this.subject.next({ events });
+            for (const c of cgroups) if (c.op === 'mkdir' && !c.truncated) this.paths.set(c.id, c.path);
+            if (cgroups.length > 0) this.subject.next({ events, cgroups });
+            else if (events.length > 0) this.subject.next({ events });
           }
         }
         if (!signal.aborted) this.loops++;

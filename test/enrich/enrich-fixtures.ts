@@ -138,6 +138,7 @@ export function oomEvent(
     meta: null,
     enrichment: 'pending',
     victimPid,
+    triggerPid: pid,
     victimComm: 'hog',
     victimCgroupId,
     pages: 10,

@@ -114,7 +114,7 @@ describe('PodEnricher', () => {
         'k8s.container.name': 'app',
         'container.id': C1,
         'container.image.name': 'registry.local/web:1.2',
-        'container.runtime': 'fake-cri',
+        'container.runtime.name': 'fake-cri',
         'k8s.replicaset.name': 'web-7d4f9',
         'k8s.deployment.name': 'web',
         'k8s.pod.label.team': 'a',
@@ -309,7 +309,7 @@ describe('PodEnricher', () => {
       expect(h.out[1]?.meta?.attributes).toMatchObject({
         'container.id': C2,
         'k8s.pod.uid': UID3,
-        'container.runtime': 'containerd',
+        'container.runtime.name': 'containerd',
       });
       cri = new FakeCriServer(cri.socketPath);
       cri.addPod({ id: SB1, name: 'web-7d4f9-abcde', namespace: 'shop', uid: UID1 }, [

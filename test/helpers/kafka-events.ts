@@ -94,6 +94,8 @@ export function makeEvent(i: number, kind: EventKind, meta: WorkloadMeta | null)
     remoteAddr: '10.0.1.9',
     remotePort: 8080,
     netns: 4026531840,
+    threadName: b.comm,
+    observedSinceStart: false,
   };
   switch (kind) {
     case EventKind.ProcessExec:
@@ -153,6 +155,7 @@ export function makeEvent(i: number, kind: EventKind, meta: WorkloadMeta | null)
         ...b,
         kind,
         victimPid: 3000 + i,
+        triggerPid: 4000 + i,
         victimComm: 'java',
         victimCgroupId: 7001,
         pages: 262144,

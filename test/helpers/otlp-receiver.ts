@@ -161,7 +161,14 @@ export class OtlpReceiver {
   private waiters: { n: number; resolve: () => void }[] = [];
   private readonly service = loadService();
 
-  constructor(private readonly tls?: ReceiverTls) {}
+  /** Times of every call (ms, Date.now()), failed ones included. */
+  readonly callTimes: number[] = [];
+
+  /** `maxReceiveBytes`: the server's receive limit (as the Collector's `max_recv_msg_size_mib`; grpc-js answers RESOURCE_EXHAUSTED past it). */
+  constructor(
+    private readonly tls?: ReceiverTls,
+    private readonly options: { maxReceiveBytes?: number } = {},
+  ) {}
 
   get port(): number {
     return this.boundPort;
@@ -174,7 +181,11 @@ export class OtlpReceiver {
 
   /** Starts listening (on `port`, e.g. the previous one after stop(), or an ephemeral port). */
   async start(port = this.boundPort): Promise<void> {
-    const server = new grpc.Server();
+    const server = new grpc.Server(
+      this.options.maxReceiveBytes === undefined
+        ? {}
+        : { 'grpc.max_receive_message_length': this.options.maxReceiveBytes },
+    );
     server.addService(this.service, { Export: (call: any, callback: any) => this.onExport(call, callback) });
     const creds = this.tls
       ? grpc.ServerCredentials.createSsl(
@@ -228,6 +239,7 @@ export class OtlpReceiver {
 
   private onExport(call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>): void {
     this.calls++;
+    this.callTimes.push(Date.now());
     const failure = this.failures.shift();
     if (failure !== undefined) {
       const metadata = new grpc.Metadata();

@@ -178,6 +178,8 @@ export class KubeStore {
     lw.on('update', (o) => put(o, false));
     lw.on('delete', (o) => put(o, true));
     lw.on('error', (err: unknown) => {
+      // stop() aborts the open watches: their AbortErrors are the shutdown, not a failure.
+      if (this.stopped) return;
       const backoff = this.backoff.get(what) ?? this.config.backoffInitialMs;
       // ListWatch stops on errors other than 410; the cache stays, the watch restarts after a backoff.
       const code =
@@ -190,7 +192,6 @@ export class KubeStore {
         { what, err: errorMessage(err), retryInMs: backoff },
         'Kubernetes watch failed; serving cached metadata',
       );
-      if (this.stopped) return;
       const t = setTimeout(() => {
         this.timers.delete(t);
         void this.startInformer(what, lw);

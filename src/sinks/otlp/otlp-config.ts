@@ -10,6 +10,10 @@ export const DEFAULT_OTLP_COMPRESSION: OtlpCompression = 'gzip';
 export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
 export const DEFAULT_OTLP_BATCH_MAX_SPANS = 2048;
 export const DEFAULT_OTLP_BATCH_MAX_DELAY_MS = 1000;
+/** Under the Collector's default 4 MiB gRPC receive limit (a batch over it is split before it is sent). */
+export const DEFAULT_OTLP_BATCH_MAX_BYTES = 3 * 1024 * 1024;
+/** Bytes the queue holds (estimated encoded size): 64 MiB, ~200k typical spans. */
+export const DEFAULT_OTLP_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 /** 32 full batches. */
 export const DEFAULT_OTLP_QUEUE_MAX_SPANS = 65_536;
 /** Capacity of the pipeline with the OTLP sink alone: 32.7k ev/s at 2, 45.7k at 4 (bench/profile.ts, rate 0). */
@@ -37,8 +41,8 @@ export interface OtlpSinkConfig {
   headers: Record<string, string>;
   compression: OtlpCompression;
   timeoutMs: number;
-  batch: { maxSpans: number; maxDelayMs: number };
-  queue: { maxSpans: number };
+  batch: { maxSpans: number; maxBytes: number; maxDelayMs: number };
+  queue: { maxSpans: number; maxBytes: number };
   maxConcurrentExports: number;
   retry: { initialBackoffMs: number; maxBackoffMs: number; maxElapsedMs: number };
   traces: { maxTraceSeconds: number; maxTrackedProcesses: number };
@@ -83,6 +87,12 @@ export const otlpSinkSchema: JsonSchema = {
       default: {},
       properties: {
         maxSpans: { type: 'integer', minimum: 1, maximum: 65_536, default: DEFAULT_OTLP_BATCH_MAX_SPANS },
+        maxBytes: {
+          type: 'integer',
+          minimum: 1024,
+          maximum: 1_073_741_824,
+          default: DEFAULT_OTLP_BATCH_MAX_BYTES,
+        },
         maxDelayMs: {
           type: 'integer',
           minimum: 1,
@@ -97,6 +107,12 @@ export const otlpSinkSchema: JsonSchema = {
       default: {},
       properties: {
         maxSpans: { type: 'integer', minimum: 1, maximum: 16_777_216, default: DEFAULT_OTLP_QUEUE_MAX_SPANS },
+        maxBytes: {
+          type: 'integer',
+          minimum: 1024,
+          maximum: 68_719_476_736,
+          default: DEFAULT_OTLP_QUEUE_MAX_BYTES,
+        },
       },
     },
     maxConcurrentExports: {

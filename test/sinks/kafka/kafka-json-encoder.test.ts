@@ -28,6 +28,8 @@ describe('KafkaJsonEncoder', () => {
       const text = new KafkaJsonEncoder(NODE_NAME).encode(e, 42);
       const v = JSON.parse(text) as Record<string, unknown>;
       expect(v['event.name']).toBe('tcp.connect');
+      // The OpenTelemetry event name, as the OTLP log record's EventName.
+      expect(v['event_name']).toBe('podtrace.tcp.connect');
       expect(v['event.seq']).toBe(42);
       expect(v['podtrace.schema']).toBe(KAFKA_JSON_SCHEMA_VERSION);
       expect(v['duration_ns']).toBe(250000);
