@@ -6,7 +6,6 @@ import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
 import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
 import { NAMED_KINDS, eventName } from '../events/event-kind';
-import type { EventKind } from '../events/event-kind';
 import { layoutMismatches } from '../events/layout';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import type { HookReport, NativeAddon, NativeTracer } from '../native/native-addon';
@@ -15,6 +14,7 @@ import type { Metrics } from '../telemetry/metrics';
 import type { ProbeGroup } from '../events/event-kind';
 import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
 import type { EbpfSourceConfig } from './ebpf-config';
+import { ReceivedCounter } from './received-counter';
 import { ebpfMapSizes, ebpfRodata } from './ebpf-settings';
 import { KernelScope } from './kernel-scope';
 
@@ -72,6 +72,7 @@ export class EbpfSource implements Source {
   private lastLosses: number[] = [];
   private lastDrops: number[][] = [];
   private schedTimer: NodeJS.Timeout | undefined;
+  private counter: ReceivedCounter | undefined;
   private lastSchedFlush = 0;
   /** Which cgroups produce records at all; maintained by the enricher (filters) or a caller. */
   readonly scope = new KernelScope();
@@ -137,6 +138,8 @@ export class EbpfSource implements Source {
   }
 
   private async run(tracer: NativeTracer, decoder: RecordDecoder): Promise<void> {
+    const counter = new ReceivedCounter(decoder.stats, this.deps.metrics);
+    this.counter = counter;
     try {
       for (;;) {
         const buf = await tracer.next();
@@ -144,7 +147,7 @@ export class EbpfSource implements Source {
         const events: PodtraceEvent[] = [];
         const cgroups: CgroupChange[] = [];
         decoder.decode(buf, events, cgroups);
-        this.countReceived(events);
+        counter.update();
         if (cgroups.length > 0) this.subject.next({ events, cgroups });
         else if (events.length > 0) this.subject.next({ events });
       }
@@ -163,15 +166,9 @@ export class EbpfSource implements Source {
     this.lastSchedFlush = now;
     if (buf === null || buf.length === 0) return;
     const events: PodtraceEvent[] = [];
-    this.decoder.decode(buf, events);
-    this.countReceived(events);
+    this.decoder.decode(buf, events, []);
+    this.counter?.update();
     if (events.length > 0) this.subject.next({ events });
-  }
-
-  private countReceived(events: PodtraceEvent[]): void {
-    const counts = new Map<EventKind, number>();
-    for (const e of events) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
-    for (const [kind, n] of counts) this.deps.metrics.eventsReceived.inc({ kind: eventName(kind) }, n);
   }
 
   private pollLosses(): void {
