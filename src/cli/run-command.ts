@@ -5,7 +5,8 @@ import type { PodtraceConfig } from '../config/config';
 import { createLogger } from '../core/logger';
 import type { Logger } from '../core/logger';
 import { errorMessage } from '../core/errors';
-import { EXIT_UNCLEAN, shutdownOnSignal } from '../core/shutdown';
+import { agentInstanceId } from '../core/instance-id';
+import { EXIT_CLEAN, EXIT_UNCLEAN, EXIT_UNDELIVERED, shutdownOnSignal } from '../core/shutdown';
 import { routeProcessWarnings } from '../core/process-warnings';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Enricher, Sink, Source } from '../pipeline/stages';
@@ -59,6 +60,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       nodeName,
       hostName: hostname(),
       shutdownTimeoutMs: config.shutdown.timeoutMs,
+      instanceId: agentInstanceId(),
     });
     readiness.register('sinks.otlp', otlp);
     sinks.push(otlp);
@@ -71,6 +73,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       hostName: hostname(),
       env: process.env,
       shutdownTimeoutMs: config.shutdown.timeoutMs,
+      instanceId: agentInstanceId(),
       lossSource: () => Promise.resolve(source instanceof EbpfSource ? source.kernelLosses() : {}),
     });
     readiness.register('sinks.kafka', kafka);
@@ -87,7 +90,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
     readiness.register('enrich', pods);
     enricher = pods;
   }
-  const pipeline = new Pipeline(source, enricher, sinks, logger);
+  const pipeline = new Pipeline(source, enricher, sinks, logger, metrics);
   return { pipeline, source, sinks, readiness, attached };
 }
 
@@ -105,6 +108,18 @@ function summary(source: Source): string {
     .map(([k, n]) => `${k}=${n}${(losses[k] ?? 0) > 0 ? `(lost ${losses[k]})` : ''}`)
     .join(' ');
   return `podtrace: ${total} events, ${lost} lost in the kernel ring buffer, ${malformed} malformed: ${per}`;
+}
+
+/** One line per exporting sink: everything delivered, or how many events the shutdown deadline cut off. */
+export function deliverySummary(sinks: readonly Sink[]): string[] {
+  return sinks
+    .filter((s) => s.undeliveredAtShutdown !== undefined)
+    .map((s) => {
+      const n = s.undeliveredAtShutdown ?? 0;
+      return n === 0
+        ? `podtrace: sink ${s.name}: everything accepted was delivered or counted before shutdown`
+        : `podtrace: sink ${s.name}: ${n} events not delivered by the shutdown deadline (counted in podtrace_dropped_total{stage="${s.name}"})`;
+    });
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
@@ -126,9 +141,10 @@ export async function runCommand(args: RunArgs): Promise<number> {
     timeoutMs: config.shutdown.timeoutMs,
     logger,
     exit: () => undefined,
-    shutdown: async () => {
-      await agent.pipeline.shutdown();
+    shutdown: async (_reason, deadlineAt) => {
+      await agent.pipeline.shutdown(deadlineAt);
       await telemetry?.shutdown();
+      return agent.sinks.some((s) => (s.undeliveredAtShutdown ?? 0) > 0) ? EXIT_UNDELIVERED : EXIT_CLEAN;
     },
   });
   try {
@@ -162,5 +178,6 @@ export async function runCommand(args: RunArgs): Promise<number> {
   );
   const code = await handle.done;
   process.stderr.write(`${summary(agent.source)}\n`);
+  for (const line of deliverySummary(agent.sinks)) process.stderr.write(`${line}\n`);
   return code;
 }

@@ -3,8 +3,12 @@ import type { Logger } from './logger';
 
 /** Exit codes of the agent process. */
 export const EXIT_CLEAN = 0;
-/** Shutdown failed or missed its deadline: buffered events may have been lost. */
+/** Shutdown failed or wedged past its deadline (plus SHUTDOWN_GRACE_MS); what was buffered is not accounted for. */
 export const EXIT_UNCLEAN = 1;
+/** Shutdown held its deadline but some events could not be delivered by it: counted, named per sink in the exit summary. */
+export const EXIT_UNDELIVERED = 3;
+/** After the deadline, time for the sinks to count what is left and disconnect before the process exits anyway. */
+export const SHUTDOWN_GRACE_MS = 2000;
 
 const SIGNAL_NUMBERS: Readonly<Partial<Record<NodeJS.Signals, number>>> = {
   SIGHUP: 1,
@@ -28,9 +32,15 @@ export interface ShutdownOnSignalOptions {
    * Stops the sources, drains the pipeline and flushes every sink (producers first, see
    * STYLE.md). Called once, with what started the shutdown (`SIGTERM`, or a `trigger()` reason).
    */
-  shutdown: (reason: string) => Promise<void>;
-  /** `shutdown.timeoutMs`: the deadline for `shutdown` before podtrace exits anyway (code 1). */
+  shutdown: (reason: string, deadlineAt: number) => Promise<number | void>;
+  /**
+   * `shutdown.timeoutMs`: every stage shares the deadline `deadlineAt` = now + timeoutMs handed to
+   * `shutdown`. A shutdown still running `graceMs` after it is abandoned (code 1). `shutdown` may
+   * resolve with an exit code (EXIT_UNDELIVERED when something was not delivered).
+   */
   timeoutMs: number;
+  /** Default SHUTDOWN_GRACE_MS. */
+  graceMs?: number;
   logger: Logger;
   /** Default: flush the logger, then `process.exit(code)`. */
   exit?: (code: number) => void;
@@ -54,8 +64,9 @@ export interface ShutdownHandle {
 
 /**
  * Installs the agent's signal handling, for `podtrace run`:
- * - the first SIGTERM/SIGINT runs `shutdown` with a `timeoutMs` deadline, then exits 0 when it
- *   finished in time, 1 when it failed or missed the deadline;
+ * - the first SIGTERM/SIGINT runs `shutdown` with one deadline `timeoutMs` away, shared by every
+ *   stage, then exits 0 when everything was flushed, 3 when the deadline held but something was
+ *   not delivered (counted), 1 when it failed or wedged past the deadline;
  * - another signal while that runs exits at once with 128 + the signal number.
  */
 export function shutdownOnSignal(options: ShutdownOnSignalOptions): ShutdownHandle {
@@ -87,19 +98,23 @@ export function shutdownOnSignal(options: ShutdownOnSignalOptions): ShutdownHand
       { reason, timeoutMs: options.timeoutMs },
       'shutting down: draining and flushing; a second signal exits at once',
     );
+    const deadlineAt = Date.now() + options.timeoutMs;
     running = new Promise<number>((resolve) => {
-      const timer = setTimeout(() => {
-        log.error(
-          { timeoutMs: options.timeoutMs },
-          'shutdown missed its deadline (shutdown.timeoutMs); buffered events may be lost',
-        );
-        resolve(EXIT_UNCLEAN);
-      }, options.timeoutMs);
-      options.shutdown(reason).then(
+      const timer = setTimeout(
         () => {
+          log.error(
+            { timeoutMs: options.timeoutMs },
+            'shutdown missed its deadline (shutdown.timeoutMs) and did not finish; buffered events may be lost',
+          );
+          resolve(EXIT_UNCLEAN);
+        },
+        options.timeoutMs + (options.graceMs ?? SHUTDOWN_GRACE_MS),
+      );
+      options.shutdown(reason, deadlineAt).then(
+        (code) => {
           clearTimeout(timer);
           log.info('shutdown complete');
-          resolve(exitCode);
+          resolve(exitCode !== EXIT_CLEAN ? exitCode : (code ?? EXIT_CLEAN));
         },
         (err: unknown) => {
           clearTimeout(timer);

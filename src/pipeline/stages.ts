@@ -27,4 +27,8 @@ export interface Enricher extends Component {
  */
 export interface Sink extends Component {
   consume(batch: EventBatch): void;
+  /** Flushes until `deadlineAt` (ms since the epoch; the agent's one shutdown deadline), then counts what is left. */
+  shutdown(deadlineAt?: number): Promise<void>;
+  /** Events it could not deliver by the shutdown deadline (counted as dropped), for the exit summary. */
+  readonly undeliveredAtShutdown?: number;
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/logger';
-import { shutdownOnSignal, signalExitCode } from '../../src/core/shutdown';
+import { EXIT_UNDELIVERED, shutdownOnSignal, signalExitCode } from '../../src/core/shutdown';
 import { exitOf, spawnScript, waitForOutput } from '../helpers/spawn-ts';
 
 const SHUTDOWN_TS = join(__dirname, '..', '..', 'src', 'core', 'shutdown.ts');
@@ -110,6 +110,27 @@ describe('shutdownOnSignal', () => {
       expect(calls).toBe(1);
       expect(exits).toEqual([1]);
       expect(source.listenerCount('SIGTERM')).toBe(0);
+    });
+
+    it('hands every stage one deadline and exits with the code the shutdown resolved with (3: something undelivered)', async () => {
+      const source = new EventEmitter();
+      const exits: number[] = [];
+      let given = 0;
+      const before = Date.now();
+      const handle = shutdownOnSignal({
+        timeoutMs: 5000,
+        logger: silentLogger(),
+        source,
+        exit: (code) => exits.push(code),
+        shutdown: (_reason, deadlineAt) => {
+          given = deadlineAt;
+          return Promise.resolve(EXIT_UNDELIVERED);
+        },
+      });
+      expect(await handle.trigger('SIGTERM')).toBe(3);
+      expect(given).toBeGreaterThanOrEqual(before + 5000);
+      expect(given).toBeLessThanOrEqual(Date.now() + 5000);
+      expect(exits).toEqual([3]);
     });
 
     it('removes its handlers on dispose', () => {
