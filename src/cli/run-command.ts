@@ -89,7 +89,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
   return { pipeline, source, sinks, readiness, attached };
 }
 
-function summary(source: Source): string {
+export function summary(source: Source): string {
   if (!(source instanceof EbpfSource)) return `podtrace: ${source.name} source stopped`;
   const { perKind, malformed } = source.decodeStats();
   const losses = source.kernelLosses();
