@@ -15,6 +15,7 @@ import { createKafkaSink } from '../sinks/kafka/kafka-sink';
 import { PodEnricher } from '../enrich/pod-enricher';
 import { EbpfSource } from '../sources/ebpf-source';
 import { createSource } from '../sources/create-source';
+import { ReplaySource } from '../sources/replay-source';
 import { Metrics } from '../telemetry/metrics';
 import { Readiness, ReadinessFlag } from '../telemetry/readiness';
 import { TelemetryServer } from '../telemetry/telemetry-server';
@@ -90,6 +91,10 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
 }
 
 export function summary(source: Source): string {
+  if (source instanceof ReplaySource) {
+    const { records, malformed } = source.decodeStats;
+    return `podtrace: replayed ${records} events, ${malformed} malformed records skipped`;
+  }
   if (!(source instanceof EbpfSource)) return `podtrace: ${source.name} source stopped`;
   const { perKind, malformed } = source.decodeStats();
   const losses = source.kernelLosses();
