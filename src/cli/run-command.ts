@@ -82,6 +82,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       logger: logger.child({ component: 'enrich' }),
       metrics,
       nodeName,
+      ...(source instanceof EbpfSource ? { kernelScope: source.scope } : {}),
     });
     readiness.register('enrich', pods);
     enricher = pods;
