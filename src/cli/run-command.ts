@@ -84,6 +84,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       logger: logger.child({ component: 'enrich' }),
       metrics,
       nodeName,
+      ...(source instanceof EbpfSource ? { kernelScope: source.scope } : {}),
     });
     readiness.register('enrich', pods);
     enricher = pods;
@@ -92,7 +93,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
   return { pipeline, source, sinks, readiness, attached };
 }
 
-function summary(source: Source): string {
+export function summary(source: Source): string {
   if (source instanceof ReplaySource) {
     const { records, malformed } = source.decodeStats;
     return `podtrace: replayed ${records} events, ${malformed} malformed records skipped`;
