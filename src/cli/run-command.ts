@@ -15,6 +15,7 @@ import { createKafkaSink } from '../sinks/kafka/kafka-sink';
 import { PodEnricher } from '../enrich/pod-enricher';
 import { EbpfSource } from '../sources/ebpf-source';
 import { createSource } from '../sources/create-source';
+import { ReplaySource } from '../sources/replay-source';
 import { Metrics } from '../telemetry/metrics';
 import { Readiness, ReadinessFlag } from '../telemetry/readiness';
 import { TelemetryServer } from '../telemetry/telemetry-server';
@@ -81,6 +82,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       logger: logger.child({ component: 'enrich' }),
       metrics,
       nodeName,
+      ...(source instanceof EbpfSource ? { kernelScope: source.scope } : {}),
     });
     readiness.register('enrich', pods);
     enricher = pods;
@@ -89,7 +91,11 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
   return { pipeline, source, sinks, readiness, attached };
 }
 
-function summary(source: Source): string {
+export function summary(source: Source): string {
+  if (source instanceof ReplaySource) {
+    const { records, malformed } = source.decodeStats;
+    return `podtrace: replayed ${records} events, ${malformed} malformed records skipped`;
+  }
   if (!(source instanceof EbpfSource)) return `podtrace: ${source.name} source stopped`;
   const { perKind, malformed } = source.decodeStats();
   const losses = source.kernelLosses();
