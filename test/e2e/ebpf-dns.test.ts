@@ -139,9 +139,7 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
       expect(silent.meta?.containerId).toBe(pod.containerId);
 
       // One event per query: nothing twice.
-      const names = sink.events
-        .filter((e) => e.kind === EventKind.DnsQuery)
-        .map((e) => (e as DnsQueryEvent).questionName);
+      const names = sink.events.filter((e) => e.kind === EventKind.DnsQuery).map((e) => e.questionName);
       expect(names.filter((n) => n.endsWith('.shop.example')).sort()).toEqual([
         'api.shop.example',
         'missing.shop.example',
