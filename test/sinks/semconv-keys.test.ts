@@ -4,9 +4,9 @@
  * (stable or incubating, not deprecated) or in podtrace's own `podtrace.*` namespace.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as stable from '@opentelemetry/semantic-conventions';
-import * as incubating from '@opentelemetry/semantic-conventions/incubating';
 import { buildWorkloadMeta, hostMeta } from '../../src/enrich/meta/workload-meta-builder';
 import type { PodtraceEvent } from '../../src/events/event';
 import type { WorkloadMeta } from '../../src/events/workload-meta';
@@ -31,6 +31,14 @@ import {
 
 /** The package's dist directory (its exports map hides package.json). */
 const DIST = dirname(require.resolve('@opentelemetry/semantic-conventions'));
+/**
+ * The incubating entry point, loaded by the package's export (the repository's `node`
+ * moduleResolution cannot type subpath exports; the names are read at run time anyway).
+ */
+const incubating = createRequire(__filename)('@opentelemetry/semantic-conventions/incubating') as Record<
+  string,
+  unknown
+>;
 
 /** Attribute names (and `prefix.` of template attributes such as k8s.pod.label.<key>) of the package. */
 function registry(): { names: Set<string>; prefixes: string[] } {
