@@ -4,7 +4,7 @@ import { PROBE_GROUPS } from '../events/event-kind';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import { errorMessage } from '../core/errors';
 import type { PodtraceConfig } from '../config/config';
-import { cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
+import { attributionCheck, cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -171,6 +171,7 @@ export async function checkCommand(
     ...kernelChecks(config.enrich.procBase),
     ...probeChecks(config.source.ebpf.probes),
     cgroupLayoutCheck(config),
+    attributionCheck(config),
     await criCheck(config),
     await kubernetesCheck(config),
     ...(await sinkChecks(config)),
