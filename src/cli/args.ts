@@ -13,6 +13,7 @@ export const USAGE = `usage:
   podtrace run [--config FILE] [--probes process,tcp,oom] [--output text|json]
   podtrace record --out FILE [--duration 10s] [--probes process,tcp,oom] [--config FILE]
   podtrace check [--config FILE]
+  podtrace exec [-n NAMESPACE] POD [-c CONTAINER] [--ns net,uts,ipc,pid,mnt,cgroup] [--config FILE] -- CMD [ARGS…]
   podtrace config print [--config FILE]
   podtrace config validate FILE
   podtrace --version`;

@@ -5,6 +5,7 @@ import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import { errorMessage } from '../core/errors';
 import type { PodtraceConfig } from '../config/config';
 import { attributionCheck, cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
+import { execCheck } from './exec-check';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -175,6 +176,7 @@ export async function checkCommand(
     await criCheck(config),
     await kubernetesCheck(config),
     ...(await sinkChecks(config)),
+    execCheck(`${config.enrich.procBase}/self/status`),
   ];
   for (const r of results) out.write(`${formatCheck(r)}\n`);
   const failed = results.filter((r) => r.status === 'fail');

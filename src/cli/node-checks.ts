@@ -110,7 +110,7 @@ export async function kubernetesCheck(config: PodtraceConfig): Promise<CheckResu
       status: 'warn',
       name: 'kubernetes',
       detail: errorMessage(err),
-      hint: 'check the API server address and that the ClusterRole grants list/watch on pods, replicasets and jobs',
+      hint: 'check the API server address and that the ClusterRole grants list/watch on pods and get on replicasets and jobs',
     };
   }
 }

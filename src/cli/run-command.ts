@@ -16,6 +16,7 @@ import { PodEnricher } from '../enrich/pod-enricher';
 import { detectAttributionMode } from '../enrich/cgroup/attribution-mode';
 import { EbpfSource } from '../sources/ebpf-source';
 import { createSource } from '../sources/create-source';
+import { ReplaySource } from '../sources/replay-source';
 import { Metrics } from '../telemetry/metrics';
 import { Readiness, ReadinessFlag } from '../telemetry/readiness';
 import { TelemetryServer } from '../telemetry/telemetry-server';
@@ -94,6 +95,10 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
 }
 
 function summary(source: Source): string {
+  if (source instanceof ReplaySource) {
+    const { records, malformed } = source.decodeStats;
+    return `podtrace: replayed ${records} events, ${malformed} malformed records skipped`;
+  }
   if (!(source instanceof EbpfSource)) return `podtrace: ${source.name} source stopped`;
   const { perKind, malformed } = source.decodeStats();
   const losses = source.kernelLosses();

@@ -406,7 +406,9 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       owner: pod?.owner ?? null,
     };
     const containerKnown = facts.containerName !== null || isSandbox || c.kind === 'pod';
-    const podKnown = pod !== undefined || (!this.kube.active && facts.podName !== null);
+    // A pod whose owner's parent (Deployment, CronJob) is still being looked up is not complete yet.
+    const podKnown =
+      (pod !== undefined && this.kube.ownerSettled(pod.uid)) || (!this.kube.active && facts.podName !== null);
     entry.outcome = containerKnown && podKnown ? 'complete' : 'partial';
     const o = facts.owner;
     const parent =

@@ -235,7 +235,8 @@ function decodeCgroup(buf: Buffer, off: number, kind: RecordKind, size: number):
 /**
  * Decodes a batch of raw records (as the addon hands them: contiguous, 8-byte aligned, each
  * starting with pt_header) and appends the events to `out`. Malformed records are counted and
- * skipped; a record whose size would overrun the batch ends decoding of that batch.
+ * skipped; a record whose size would overrun the batch, or trailing bytes shorter than a header,
+ * end decoding of that batch and count as one malformed record. Never throws on any input.
  */
 export class RecordDecoder {
   private readonly comms = new CommCache();
@@ -279,6 +280,8 @@ export class RecordDecoder {
       }
       off += (size + 7) & ~7;
     }
+    // Bytes too few for a record header: the addon never hands out a partial record.
+    if (off < buf.length) this.stats.malformed++;
   }
 
   private decodeOne(

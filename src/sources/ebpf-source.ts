@@ -6,13 +6,13 @@ import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
 import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
 import { NAMED_KINDS, eventName } from '../events/event-kind';
-import type { EventKind } from '../events/event-kind';
 import { layoutMismatches } from '../events/layout';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import type { HookReport, NativeAddon, NativeTracer } from '../native/native-addon';
 import type { Source } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
 import type { EbpfSourceConfig } from './ebpf-config';
+import { ReceivedCounter } from './received-counter';
 
 /**
  * Optional hooks tried after the required groups; skipped (and reported once) where the kernel
@@ -98,6 +98,7 @@ export class EbpfSource implements Source {
   }
 
   private async run(tracer: NativeTracer, decoder: RecordDecoder): Promise<void> {
+    const counter = new ReceivedCounter(decoder.stats, this.deps.metrics);
     try {
       for (;;) {
         const buf = await tracer.next();
@@ -105,7 +106,7 @@ export class EbpfSource implements Source {
         const events: PodtraceEvent[] = [];
         const cgroups: CgroupChange[] = [];
         decoder.decode(buf, events, cgroups);
-        this.countReceived(events);
+        counter.update();
         if (cgroups.length > 0) this.subject.next({ events, cgroups });
         else if (events.length > 0) this.subject.next({ events });
       }
@@ -114,12 +115,6 @@ export class EbpfSource implements Source {
       this.deps.logger.error({ err }, 'ebpf source stopped');
       this.subject.error(err);
     }
-  }
-
-  private countReceived(events: PodtraceEvent[]): void {
-    const counts = new Map<EventKind, number>();
-    for (const e of events) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
-    for (const [kind, n] of counts) this.deps.metrics.eventsReceived.inc({ kind: eventName(kind) }, n);
   }
 
   private pollLosses(): void {

@@ -7,7 +7,7 @@ import { RecordDecoder } from '../events/decode';
 import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
 import { recordOffsets } from '../events/record-encoder';
 import type { Source } from '../pipeline/stages';
-import { RecordFileReader, mergeCgroupChunk } from '../record/record-reader';
+import { RecordFileReader, RecordFormatError, mergeCgroupChunk } from '../record/record-reader';
 import { ChunkType } from '../record/record-format';
 import type { RecordHeader } from '../record/record-format';
 import type { Metrics } from '../telemetry/metrics';
@@ -75,7 +75,16 @@ export class ReplaySource implements Source {
     let reader: RecordFileReader;
     try {
       reader = await RecordFileReader.open(this.config.file);
+      // One checking pass before anything is played: a corrupt file is refused whole (naming the
+      // byte), not half replayed.
+      const scan = await reader.scan();
+      if (scan.truncatedAt !== null)
+        this.deps.logger.warn(
+          { file: this.config.file, byte: scan.truncatedAt, chunks: scan.chunks },
+          'recording is cut short (the recorder was killed?); replaying up to its last complete chunk',
+        );
     } catch (err) {
+      if (err instanceof RecordFormatError) throw new ConfigError(`source.replay.file: ${err.message}`);
       throw new ConfigError(`source.replay.file: ${JSON.stringify(this.config.file)}: ${errorMessage(err)}`);
     }
     this.reader = reader;

@@ -62,6 +62,12 @@ export class Metrics {
     labelNames: ['backend', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly cacheEvictions = new Counter({
+    name: 'podtrace_cache_evictions_total',
+    help: 'Entries a bounded cache evicted to stay within its size, by cache',
+    labelNames: ['cache'] as const,
+    registers: [this.registry],
+  });
   readonly sinkExported = new Counter({
     name: 'podtrace_sink_exported_total',
     help: 'Items (spans, records, lines) a sink delivered',

@@ -46,6 +46,8 @@ describe('KubeStore', () => {
           kubeconfig: api.writeKubeconfig(),
           labels: [],
           resolveOwners: true,
+          ownerTtlSeconds: 600,
+          maxOwners: 4096,
           backoffInitialMs: 50,
           backoffMaxMs: 200,
         },
@@ -55,7 +57,7 @@ describe('KubeStore', () => {
       );
       await store.start();
       await until(() => store.synced && store.podByUid('u-1') !== undefined, 'the pod list');
-      // Three watches are open now (pods, replicasets, jobs); stop aborts all three.
+      // The pods watch is open now (owners are named GETs, no watch); stop aborts it.
       await store.stop();
       await new Promise((r) => setTimeout(r, 100));
       expect(log.lines().filter((l) => l.includes('watch failed'))).toEqual([]);
@@ -71,6 +73,8 @@ describe('KubeStore', () => {
           kubeconfig: api.writeKubeconfig(),
           labels: [],
           resolveOwners: false,
+          ownerTtlSeconds: 600,
+          maxOwners: 4096,
           backoffInitialMs: 50,
           backoffMaxMs: 200,
         },

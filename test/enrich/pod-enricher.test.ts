@@ -153,13 +153,8 @@ describe('PodEnricher', () => {
       const h = harness();
       await h.enricher.start();
       await until(() => h.enricher.kube.synced && h.enricher.cri.connected, 'synced');
-      await until(
-        () =>
-          ['/api/v1/pods', '/apis/apps/v1/replicasets', '/apis/batch/v1/jobs'].every(
-            (p) => api.count(p, 'watch') === 1,
-          ),
-        'watches open',
-      );
+      await until(() => api.count('/api/v1/pods', 'watch') === 1, 'pods watch open');
+      await until(() => h.enricher.kube.ownerSettled(UID1), 'owner looked up');
       const criBefore =
         cri.count('ContainerStatus') + cri.count('ListContainers') + cri.count('PodSandboxStatus');
       const apiBefore = api.requests.length;

@@ -1,11 +1,16 @@
 import type { JsonSchema } from '../../config/schema-types';
 import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
 import { DEFAULT_MAX_TRACE_SECONDS, DEFAULT_MAX_TRACKED_PROCESSES } from '../spans/span-mapper';
+import type { OtlpProtocol, OtlpSignal } from './otlp-signal';
+import { OTLP_PROTOCOLS, OTLP_SIGNALS } from './otlp-signal';
 
 export type OtlpCompression = 'gzip' | 'none';
 
-/** Used when neither the config nor OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT names an endpoint. */
+/** Used when neither the config nor OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)ENDPOINT names an endpoint. */
 export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4317';
+/** The same for `protocol: http/protobuf` (a base endpoint: `/v1/traces` and `/v1/logs` are appended). */
+export const DEFAULT_OTLP_HTTP_ENDPOINT = 'http://localhost:4318';
+export const DEFAULT_OTLP_SIGNALS: readonly OtlpSignal[] = ['traces'];
 export const DEFAULT_OTLP_COMPRESSION: OtlpCompression = 'gzip';
 export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
 export const DEFAULT_OTLP_BATCH_MAX_SPANS = 2048;
@@ -32,7 +37,17 @@ export interface OtlpTlsConfig {
 
 export interface OtlpSinkConfig {
   enabled: boolean;
-  /** gRPC endpoint; unset means OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, then the default. */
+  /** Unset: OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL, then `grpc`. */
+  protocol?: OtlpProtocol;
+  /**
+   * What is exported: spans (`traces`), one OTLP log record per kernel event (`logs`), or both
+   * from the same mapping pass (each signal then has its own queue, batches and retries).
+   */
+  signals: OtlpSignal[];
+  /**
+   * gRPC endpoint, or the OTLP/HTTP base endpoint (`/v1/traces`, `/v1/logs` appended); unset means
+   * OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, then the default.
+   */
   endpoint?: string;
   /** Plain-text gRPC. Unset: plain text for `http://` endpoints, TLS otherwise. */
   insecure?: boolean;
@@ -50,9 +65,12 @@ export interface OtlpSinkConfig {
   redact: string[];
 }
 
-/** `http://host:port`, `https://host:port`, `host:port` (an IPv6 host in brackets), port optional with a scheme. */
+/**
+ * `http(s)://host[:port][/path]` or `host:port` (an IPv6 host in brackets). A path is for OTLP/HTTP
+ * behind a prefix (`https://otlp.example.com/otlp`); gRPC refuses it when the target is resolved.
+ */
 export const OTLP_ENDPOINT_PATTERN =
-  '^((https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?/?)|((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}))$';
+  "^((https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?)|((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}))$";
 
 export const otlpSinkSchema: JsonSchema = {
   type: 'object',
@@ -60,6 +78,14 @@ export const otlpSinkSchema: JsonSchema = {
   default: {},
   properties: {
     enabled: { type: 'boolean', default: false },
+    protocol: { enum: [...OTLP_PROTOCOLS] },
+    signals: {
+      type: 'array',
+      items: { enum: [...OTLP_SIGNALS] },
+      minItems: 1,
+      uniqueItems: true,
+      default: [...DEFAULT_OTLP_SIGNALS],
+    },
     endpoint: { type: 'string', pattern: OTLP_ENDPOINT_PATTERN },
     insecure: { type: 'boolean' },
     tls: {

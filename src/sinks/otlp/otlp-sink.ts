@@ -6,21 +6,26 @@ import type { Logger } from '../../core/logger';
 import type { EventBatch } from '../../events/event';
 import type { Sink } from '../../pipeline/stages';
 import type { Metrics } from '../../telemetry/metrics';
-import { Exporter } from '../exporter/exporter';
-import { estimateSpanBytes } from '../spans/span-size';
+import { encodeExportLogsServiceRequest } from '../spans/encode-logs-request';
+import { encodeExportTraceServiceRequest } from '../spans/encode-trace-request';
+import type { LogRecordData } from '../spans/log-model';
+import { groupByResource, groupLogsByResource } from '../spans/resource-spans';
+import { estimateLogRecordBytes, estimateSpanBytes } from '../spans/span-size';
 import { SpanMapper } from '../spans/span-mapper';
 import type { SpanData } from '../spans/span-model';
 import { SpanResources, parseResourceAttributes } from '../spans/span-resources';
 import type { OtlpSinkConfig } from './otlp-config';
-import { OtlpGrpcClient } from './otlp-grpc-client';
+import type { SignalExport } from './otlp-signal-exporter';
+import { createSignalExport } from './otlp-signal-exporter';
 import { resolveOtlpTarget } from './otlp-target';
-import { OtlpGrpcTraceTransport } from './otlp-grpc-transport';
 
 export const OTLP_SINK_NAME = 'otlp';
+/** The metric stage of the logs signal (spans keep `otlp`). */
+export const OTLP_LOGS_STAGE = 'otlp_logs';
 export { BOOT_ID_PATH } from '../spans/boot-id';
 export const DEFAULT_OTLP_SHUTDOWN_TIMEOUT_MS = 10_000;
 
-/** Reasons spans are dropped, the `reason` label of podtrace_dropped_total{stage="otlp"}. */
+/** Reasons spans (log records) are dropped, the `reason` label of podtrace_dropped_total{stage="otlp"|"otlp_logs"}. */
 export const OtlpDropReason = {
   QueueFull: 'queue_full',
   RetriesExhausted: 'retries_exhausted',
@@ -60,35 +65,42 @@ function evictionCounter(metrics: Metrics): Counter {
 }
 
 /**
- * The OTLP/gRPC trace sink: `consume()` maps events to spans synchronously (the process table must
- * see events in order) and offers them to the exporter core (src/sinks/exporter): a bounded queue
- * (spans and bytes), batches of `batch.maxSpans` / `batch.maxBytes` or whatever waited
- * `batch.maxDelayMs`, `maxConcurrentExports` in flight, retries with backoff and jitter within
- * `retry.maxElapsedMs` (the server's RetryInfo honoured), requests over the receiver's size limit
- * split. This file only maps, configures and reports.
+ * The OTLP sink: `consume()` maps events synchronously (the process table must see events in
+ * order) in one pass into spans and/or log records (`signals`) and offers each signal to its own
+ * exporter core (src/sinks/exporter): a bounded queue (items and bytes), batches of
+ * `batch.maxSpans` / `batch.maxBytes` or whatever waited `batch.maxDelayMs`,
+ * `maxConcurrentExports` in flight, retries with backoff and jitter within `retry.maxElapsedMs`
+ * (the server's RetryInfo or Retry-After honoured), requests over the receiver's size limit split.
+ * Each signal goes over gRPC or OTLP/HTTP as `protocol` (or the OTEL_* variables) say. This file
+ * only maps, configures and reports.
  */
 export class OtlpSink implements Sink, ReadinessProbe {
   readonly name = OTLP_SINK_NAME;
 
-  private readonly exporter: Exporter<SpanData, Buffer>;
+  private readonly traces: SignalExport<SpanData> | null = null;
+  private readonly logs: SignalExport<LogRecordData> | null = null;
   private readonly mapper: SpanMapper;
-  private readonly client: OtlpGrpcClient;
   private readonly evictions: Counter;
   private readonly logger: Logger;
   private readonly metrics: Metrics;
   private readonly shutdownTimeoutMs: number;
-  private readonly scratch: SpanData[] = [];
+  private readonly spanScratch: SpanData[] = [];
+  private readonly logScratch: LogRecordData[] = [];
   private countedEvictions = 0;
   private closing: Promise<void> | null = null;
   /** Spans not delivered by the shutdown deadline (counted as `shutdown_timeout`). */
   undeliveredAtShutdown = 0;
+  /** Log records not delivered by the shutdown deadline. */
+  undeliveredLogsAtShutdown = 0;
 
   constructor(config: OtlpSinkConfig, deps: OtlpSinkDeps) {
     this.logger = deps.logger;
     this.metrics = deps.metrics;
     this.shutdownTimeoutMs = deps.shutdownTimeoutMs ?? DEFAULT_OTLP_SHUTDOWN_TIMEOUT_MS;
     const env = deps.env ?? process.env;
-    const target = resolveOtlpTarget(config, env);
+    // Resolved first: a bad endpoint, protocol or header fails before anything is opened.
+    const tracesTarget = config.signals.includes('traces') ? resolveOtlpTarget(config, env, 'traces') : null;
+    const logsTarget = config.signals.includes('logs') ? resolveOtlpTarget(config, env, 'logs') : null;
     const resourceEnv = parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES);
     if (resourceEnv.rejected.length > 0) {
       this.logger.warn(
@@ -107,50 +119,72 @@ export class OtlpSink implements Sink, ReadinessProbe {
       maxTraceSeconds: config.traces.maxTraceSeconds,
       maxTrackedProcesses: config.traces.maxTrackedProcesses,
       redact: config.redact,
+      // Log records point at process spans only when those spans are exported.
+      logTraceContext: tracesTarget !== null,
     });
-    this.client = new OtlpGrpcClient({
-      target,
-      tls: config.tls,
-      compression: config.compression,
-      reconnectBackoffMs: { initial: config.retry.initialBackoffMs, max: config.retry.maxBackoffMs },
-    });
-    this.exporter = new Exporter<SpanData, Buffer>({
-      stage: OTLP_SINK_NAME,
-      logger: this.logger,
-      metrics: this.metrics,
-      transport: new OtlpGrpcTraceTransport(this.client, this.logger),
-      queue: { maxItems: config.queue.maxSpans, maxBytes: config.queue.maxBytes, dropPolicy: 'newest' },
-      batch: {
-        maxItems: config.batch.maxSpans,
-        maxBytes: config.batch.maxBytes,
-        maxDelayMs: config.batch.maxDelayMs,
-      },
-      concurrency: config.maxConcurrentExports,
-      perKeyConcurrency: config.maxConcurrentExports,
-      retry: config.retry,
-      timeoutMs: config.timeoutMs,
-      sizeOf: estimateSpanBytes,
-    });
+    const common = { config, logger: this.logger, metrics: this.metrics };
+    if (tracesTarget !== null)
+      this.traces = createSignalExport<SpanData>({
+        ...common,
+        signal: 'traces',
+        stage: OTLP_SINK_NAME,
+        target: tracesTarget,
+        encode: (spans) => encodeExportTraceServiceRequest(groupByResource(spans)),
+        sizeOf: estimateSpanBytes,
+      });
+    if (logsTarget !== null)
+      this.logs = createSignalExport<LogRecordData>({
+        ...common,
+        signal: 'logs',
+        stage: OTLP_LOGS_STAGE,
+        target: logsTarget,
+        encode: (records) => encodeExportLogsServiceRequest(groupLogsByResource(records)),
+        sizeOf: estimateLogRecordBytes,
+      });
     this.evictions = evictionCounter(deps.metrics);
-    this.logger.info(
-      { endpoint: target.endpoint, from: target.source, tls: target.secure, compression: config.compression },
-      'OTLP sink configured',
-    );
+    for (const s of this.signals())
+      this.logger.info(
+        {
+          signal: s.signal,
+          protocol: s.target.protocol,
+          endpoint: s.target.url ?? s.target.endpoint,
+          from: s.target.source,
+          tls: s.target.secure,
+          compression: config.compression,
+        },
+        'OTLP sink configured',
+      );
+  }
+
+  private signals(): SignalExport<SpanData | LogRecordData>[] {
+    const out: SignalExport<SpanData | LogRecordData>[] = [];
+    if (this.traces !== null) out.push(this.traces as SignalExport<SpanData | LogRecordData>);
+    if (this.logs !== null) out.push(this.logs as SignalExport<SpanData | LogRecordData>);
+    return out;
   }
 
   start(): Promise<void> {
-    this.exporter.start();
+    for (const s of this.signals()) s.exporter.start();
     return Promise.resolve();
   }
 
   consume(batch: EventBatch): void {
     if (this.closing !== null) {
-      this.metrics.drop(OTLP_SINK_NAME, OtlpDropReason.AfterShutdown, batch.events.length);
+      for (const s of this.signals())
+        this.metrics.drop(s.stage, OtlpDropReason.AfterShutdown, batch.events.length);
       return;
     }
-    const spans = this.mapper.mapBatch(batch, this.scratch);
-    this.exporter.offer(spans);
-    spans.length = 0;
+    const spans = this.traces !== null ? this.spanScratch : null;
+    const logs = this.logs !== null ? this.logScratch : null;
+    this.mapper.map(batch, { spans, logs });
+    if (spans !== null) {
+      this.traces?.exporter.offer(spans);
+      spans.length = 0;
+    }
+    if (logs !== null) {
+      this.logs?.exporter.offer(logs);
+      logs.length = 0;
+    }
     const evicted = this.mapper.evictions - this.countedEvictions;
     if (evicted > 0) {
       this.evictions.inc({ sink: OTLP_SINK_NAME }, evicted);
@@ -158,19 +192,19 @@ export class OtlpSink implements Sink, ReadinessProbe {
     }
   }
 
-  /** Resolves once every span offered so far was exported or dropped. */
-  flush(): Promise<void> {
-    return this.exporter.flush();
+  /** Resolves once every span and log record offered so far was exported or dropped. */
+  async flush(): Promise<void> {
+    await Promise.all(this.signals().map((s) => s.exporter.flush()));
   }
 
   ready(): { ready: boolean; detail: string } {
-    const failing = this.exporter.failing();
-    const queued = `queued ${this.exporter.queued} spans`;
-    if (failing === null) return { ready: true, detail: queued };
-    return {
-      ready: true,
-      detail: `exports failing since ${new Date(failing.since).toISOString()}: ${failing.error}; ${queued}`,
-    };
+    const details = this.signals().map((s) => {
+      const failing = s.exporter.failing();
+      const queued = `queued ${s.exporter.queued} ${s.signal === 'traces' ? 'spans' : 'log records'}`;
+      if (failing === null) return queued;
+      return `${s.signal} exports failing since ${new Date(failing.since).toISOString()}: ${failing.error}; ${queued}`;
+    });
+    return { ready: true, detail: details.join('; ') };
   }
 
   /** Flushes until `deadlineAt` (ms since the epoch; default: now + the sink's shutdown timeout). Idempotent. */
@@ -181,19 +215,24 @@ export class OtlpSink implements Sink, ReadinessProbe {
 
   private async close(deadlineAt: number): Promise<void> {
     try {
-      this.undeliveredAtShutdown = await this.exporter.shutdown(deadlineAt);
-      if (this.undeliveredAtShutdown > 0)
+      const [spans, logs] = await Promise.all([
+        this.traces?.exporter.shutdown(deadlineAt) ?? 0,
+        this.logs?.exporter.shutdown(deadlineAt) ?? 0,
+      ]);
+      this.undeliveredAtShutdown = spans;
+      this.undeliveredLogsAtShutdown = logs;
+      if (spans > 0 || logs > 0)
         this.logger.warn(
-          { spans: this.undeliveredAtShutdown, reason: OtlpDropReason.ShutdownTimeout },
+          { spans, logRecords: logs, reason: OtlpDropReason.ShutdownTimeout },
           'OTLP sink shut down before it could deliver everything; counted as dropped',
         );
     } finally {
-      this.client.close();
+      for (const s of this.signals()) s.client.close();
     }
   }
 }
 
-/** Creates the OTLP trace sink (throws ConfigError for a bad endpoint, header or TLS file). */
+/** Creates the OTLP sink (throws ConfigError for a bad endpoint, protocol, header or TLS file). */
 export function createOtlpSink(config: OtlpSinkConfig, deps: OtlpSinkDeps): OtlpSink {
   return new OtlpSink(config, deps);
 }

@@ -1,4 +1,5 @@
 import type { Attributes } from '../../events/event-attributes';
+import type { LogRecordData } from './log-model';
 import type { SpanData } from './span-model';
 
 /** Ids, times, kind, status and the protobuf framing of a span without its strings. */
@@ -6,7 +7,7 @@ const SPAN_FIXED_BYTES = 64;
 /** Framing of one attribute (KeyValue + AnyValue tags and lengths). */
 const ATTRIBUTE_FIXED_BYTES = 6;
 
-function attributesBytes(attributes: Readonly<Attributes> | null): number {
+export function attributesBytes(attributes: Readonly<Attributes> | null): number {
   if (attributes === null) return 0;
   let n = 0;
   for (const key in attributes) {
@@ -30,4 +31,17 @@ export function estimateSpanBytes(span: SpanData): number {
     for (const e of span.events) n += 16 + e.name.length + attributesBytes(e.attributes);
   if (span.links !== null) for (const l of span.links) n += 32 + attributesBytes(l.attributes);
   return n;
+}
+
+/** Times, severity, ids, flags and framing of a log record without its strings. */
+const LOG_RECORD_FIXED_BYTES = 72;
+
+/** The same estimate for a log record (the OTLP logs queue's byte bound). */
+export function estimateLogRecordBytes(record: LogRecordData): number {
+  return (
+    LOG_RECORD_FIXED_BYTES +
+    record.eventName.length +
+    record.severityText.length +
+    attributesBytes(record.attributes)
+  );
 }
