@@ -222,6 +222,13 @@ struct trace_event_raw_cgroup {
 	u32 __data_loc_path;
 };
 
+/* The fields of siginfo sit in an anonymous struct; CO-RE matches them through it. */
+struct kernel_siginfo {
+	int si_signo;
+	int si_errno;
+	int si_code;
+};
+
 #pragma clang attribute pop
 
 #define AF_INET 2

@@ -86,6 +86,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       metrics,
       nodeName,
       attribution,
+      ...(source instanceof EbpfSource ? { kernelScope: source.scope } : {}),
     });
     readiness.register('enrich', pods);
     enricher = pods;

@@ -17,6 +17,8 @@ import type { AttributionMode } from './cgroup/attribution-mode';
 import { CgroupPathResolver } from './cgroup/cgroup-path-resolver';
 import { CriStore } from './cri/cri-store';
 import type { EnrichConfig } from './enrich-config';
+import { KernelScopeSync } from './kernel-scope-sync';
+import type { KernelScopeWriter } from './kernel-scope-sync';
 import { KubeStore } from './kube/kube-store';
 import type { LabelSelector } from './meta/label-selector';
 import { parseLabelSelector } from './meta/label-selector';
@@ -49,12 +51,16 @@ interface CgroupEntry {
 interface Held {
   event: PodtraceEvent;
   entry: CgroupEntry;
+  /** A second cgroup the event waits for (a signal's sender), or null. */
+  other: CgroupEntry | null;
 }
 
 /** The cgroup an event is attributed to: the victim's for an OOM kill (when the kernel gave one). */
 function cgroupKey(e: PodtraceEvent): { id: number; pid: number } {
   if (e.kind === EventKind.OomKill && e.victimCgroupId !== 0)
     return { id: e.victimCgroupId, pid: e.victimPid };
+  if (e.kind === EventKind.ProcessSignal && e.targetCgroupId !== 0)
+    return { id: e.targetCgroupId, pid: e.targetPid };
   return { id: e.cgroupId, pid: e.pid };
 }
 
@@ -89,6 +95,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   private stopped = false;
   private batchSeq = 0;
   private startWalk: Promise<void> | null = null;
+  private readonly scopeSync: KernelScopeSync;
 
   constructor(
     private readonly config: EnrichConfig,
@@ -100,6 +107,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       now?: () => number;
       /** Detected from `config` when not given (buildAgent detects once for the source and here). */
       attribution?: AttributionMode;
+      /** The in-kernel scope to keep in step with the filters (the eBPF source's). */
+      kernelScope?: KernelScopeWriter;
     },
   ) {
     this.now = deps.now ?? Date.now;
@@ -108,6 +117,9 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     this.selector = parseLabelSelector(filter.podSelector);
     this.namespaces = new Set(filter.namespaces);
     this.excluded = new Set(filter.excludeNamespaces);
+    const filtering =
+      this.namespaces.size > 0 || this.excluded.size > 0 || !this.selector.empty || !filter.includeHost;
+    this.scopeSync = new KernelScopeSync(deps.kernelScope ?? null, filtering, this.log);
     const graceMs = config.deletedGraceSeconds * 1000;
     this.cri = new CriStore(config.cri, graceMs, { logger: this.log, metrics: deps.metrics }, this.now);
     this.kube = new KubeStore(
@@ -234,12 +246,13 @@ export class PodEnricher implements Enricher, ReadinessProbe {
         if (!entry.resolving && entry.outcome !== 'complete' && now >= entry.nextRetryAt)
           this.resolve(entry, pid);
       }
-      if (this.isFinal(entry, now)) {
+      const other = ev.kind === EventKind.ProcessSignal ? this.senderEntry(ev.cgroupId, ev.pid, now) : null;
+      if (this.isFinal(entry, now) && (other === null || this.isFinal(other, now))) {
         const e = this.apply(ev, entry);
         if (e !== null) out.push(e);
       } else {
         ev.enrichment = 'pending';
-        this.held.push({ event: ev, entry });
+        this.held.push({ event: ev, entry, other });
       }
     }
     this.deps.metrics.queueDepth.set({ queue: 'enrich_hold' }, this.held.length);
@@ -284,12 +297,24 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   private apply(ev: PodtraceEvent, entry: CgroupEntry): PodtraceEvent | null {
     ev.meta = entry.meta;
     ev.enrichment = entry.outcome;
+    if (ev.kind === EventKind.ProcessSignal) ev.senderMeta = this.senderMeta(ev.cgroupId);
     this.deps.metrics.enrichment.inc({ outcome: entry.outcome });
     if (!entry.keep) {
       this.deps.metrics.drop('enrich', 'filtered');
       return null;
     }
     return ev;
+  }
+
+  /** The entry of a signal's sender cgroup (created and resolved like any other), or null when unknown. */
+  private senderEntry(cgroupId: number, pid: number, now: number): CgroupEntry | null {
+    if (cgroupId === 0) return null;
+    return this.entries.get(cgroupId) ?? this.newEntry(cgroupId, pid, now);
+  }
+
+  /** The sender's metadata as far as known when the signal leaves. */
+  private senderMeta(cgroupId: number): WorkloadMeta | null {
+    return this.entries.get(cgroupId)?.meta ?? null;
   }
 
   private emit(events: PodtraceEvent[]): void {
@@ -324,6 +349,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
 
   private forget(entry: CgroupEntry): void {
     this.entries.delete(entry.id);
+    this.scopeSync.forgotten(entry.id);
     const uid = this.podUidOf(entry);
     if (uid !== null) this.byPod.get(uid)?.delete(entry);
   }
@@ -382,6 +408,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       entry.meta = this.host;
       entry.outcome = 'complete';
       entry.keep = this.filter.includeHost;
+      this.scopeSync.decided(entry.id, entry.keep);
       return;
     }
     const containerId = c.kind === 'container' ? c.containerId : null;
@@ -428,6 +455,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     }
     entry.meta = meta;
     entry.keep = this.keep(facts);
+    // Only a complete answer goes into the kernel: a partial one may still flip when metadata arrives.
+    this.scopeSync.decided(entry.id, entry.keep || entry.outcome !== 'complete');
   }
 
   private keep(f: ContainerFacts): boolean {
@@ -470,7 +499,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       const keep: Held[] = [];
       const out: PodtraceEvent[] = [];
       for (const h of this.held.drain()) {
-        if (all || this.isFinal(h.entry, now)) {
+        if (all || (this.isFinal(h.entry, now) && (h.other === null || this.isFinal(h.other, now)))) {
           const e = this.apply(h.event, h.entry);
           if (e !== null) out.push(e);
         } else {

@@ -16,6 +16,10 @@ import {
   OOM,
   TCP,
 } from './layout';
+import { formatIPv4, formatIPv6 } from './ip-format';
+import { decodeDns, decodeFile, decodeSched, decodeSignal } from './decode-breadth';
+
+export { formatIPv4, formatIPv6 } from './ip-format';
 
 const TCP_STATES = [
   'UNKNOWN',
@@ -91,37 +95,6 @@ export function cString(buf: Buffer, off: number, max: number): string {
 
 function readU64(buf: Buffer, off: number): number {
   return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 4294967296;
-}
-
-export function formatIPv4(buf: Buffer, off: number): string {
-  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-}
-
-/** RFC 5952 text form: lower case, longest run of ≥2 zero groups compressed, IPv4-mapped as ::ffff:a.b.c.d. */
-export function formatIPv6(buf: Buffer, off: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(buf.readUInt16BE(off + i * 2));
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${formatIPv4(buf, off + 12)}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 type EventHeader = Omit<EventBase, 'kind'>;
@@ -363,6 +336,17 @@ export class RecordDecoder {
           pages: readU64(buf, off + OOM.totalVmPages),
           rssPages: readU64(buf, off + OOM.rssPages),
         };
+      case EventKind.ProcessSignal:
+        return decodeSignal(buf, off, size, base);
+      case EventKind.DnsQuery:
+        return decodeDns(buf, off, size, base);
+      case EventKind.FileRead:
+      case EventKind.FileWrite:
+      case EventKind.FileFsync:
+      case EventKind.FileOpen:
+        return decodeFile(buf, off, size, kind, base, errnoName);
+      case EventKind.SchedRunqueue:
+        return decodeSched(buf, off, size, base);
       default:
         return null;
     }

@@ -1,6 +1,12 @@
 import type { PodtraceEvent } from './event';
 import { EventKind } from './event-kind';
 import { DEFAULT_REDACT_PATTERNS, redactArgs } from './redact';
+import {
+  addDnsAttributes,
+  addFileAttributes,
+  addSchedAttributes,
+  addSignalAttributes,
+} from './breadth-attributes';
 
 export type AttributeValue = string | number | boolean | readonly string[];
 export type Attributes = Record<string, AttributeValue>;
@@ -20,6 +26,15 @@ export function eventDurationNs(e: PodtraceEvent): number {
       return e.durationNs;
     case EventKind.ProcessExit:
       return e.lifetimeNs;
+    case EventKind.DnsQuery:
+      return e.latencyNs;
+    case EventKind.FileRead:
+    case EventKind.FileWrite:
+    case EventKind.FileFsync:
+    case EventKind.FileOpen:
+      return e.durationNs;
+    case EventKind.SchedRunqueue:
+      return e.intervalNs;
     default:
       return 0;
   }
@@ -98,6 +113,21 @@ export function eventAttributes(e: PodtraceEvent, options: AttributeOptions = {}
       out['podtrace.oom.pages'] = e.pages;
       out['podtrace.oom.rss_pages'] = e.rssPages;
       out['podtrace.oom.trigger_pid'] = e.triggerPid;
+      break;
+    case EventKind.ProcessSignal:
+      addSignalAttributes(out, e);
+      break;
+    case EventKind.DnsQuery:
+      addDnsAttributes(out, e);
+      break;
+    case EventKind.FileRead:
+    case EventKind.FileWrite:
+    case EventKind.FileFsync:
+    case EventKind.FileOpen:
+      addFileAttributes(out, e);
+      break;
+    case EventKind.SchedRunqueue:
+      addSchedAttributes(out, e);
       break;
   }
   return out;

@@ -131,6 +131,87 @@ export interface OomKillEvent extends EventBase {
   rssPages: number;
 }
 
+/**
+ * A signal generated to a process. The header (pid, tid, comm, cgroupId) is the sender's; the event
+ * is attributed to the target (enrichment resolves `targetCgroupId`; `senderMeta` is the sender's).
+ */
+export interface ProcessSignalEvent extends EventBase {
+  kind: EventKind.ProcessSignal;
+  signal: number;
+  /** `SIGTERM`, `SIGUSR1`, …, `SIGRTMIN+3`. */
+  signalName: string;
+  /** si_code name: `SI_USER` (kill), `SI_TKILL`, `SI_QUEUE`, `SI_KERNEL`, or the number. */
+  code: string;
+  /** `delivered`, `ignored`, `already_pending`, `overflow_fail`, `lose_info`. */
+  result: string;
+  /** Sent to the whole process (kill) rather than one thread (tgkill). */
+  group: boolean;
+  targetPid: number;
+  targetTid: number;
+  targetComm: string;
+  targetCgroupId: number;
+  targetStartNs: number;
+  /** Filled by enrichment: the sender's container, or null for the host / unknown. */
+  senderMeta: WorkloadMeta | null;
+}
+
+/** One DNS query and its answer (or its timeout). */
+export interface DnsQueryEvent extends EventBase {
+  kind: EventKind.DnsQuery;
+  transport: 'udp' | 'tcp';
+  family: 4 | 6;
+  clientAddr: string;
+  clientPort: number;
+  serverAddr: string;
+  serverPort: number;
+  /** DNS message id. */
+  id: number;
+  /** `example.com` (no trailing dot); '' when the message could not be parsed. */
+  questionName: string;
+  /** `A`, `AAAA`, `SRV`, … or `TYPE<n>`. */
+  queryType: string;
+  /** Response code; null on timeout. */
+  rcode: number | null;
+  answerCount: number;
+  /** A/AAAA addresses in the answer section (as far as the captured bytes reach). */
+  answers: string[];
+  /** Query → answer, ns; on timeout how long podtrace waited. */
+  latencyNs: number;
+  timedOut: boolean;
+  /** rcode name when not NOERROR (`NXDOMAIN`, `SERVFAIL`, …), `timeout`, or null. */
+  error: string | null;
+  /** The message was longer than the captured bytes. */
+  truncated: boolean;
+}
+
+export type FileKind = EventKind.FileRead | EventKind.FileWrite | EventKind.FileFsync | EventKind.FileOpen;
+
+/** A slow read/write/fsync or a failed open. */
+export interface FileEvent extends EventBase {
+  kind: FileKind;
+  /** The syscall: `read`, `pread64`, `write`, `fsync`, `fdatasync`, `sync_file_range`, `openat`, …. */
+  operation: string;
+  path: string;
+  /** The path is cut (deeper than the walk bound or longer than the field); it starts with `…/`. */
+  pathTruncated: boolean;
+  fd: number;
+  bytes: number;
+  durationNs: number;
+  errno: number;
+  error: string | null;
+}
+
+/** Run-queue latency (wakeup → on CPU) of one container over one interval, aggregated in the kernel. */
+export interface SchedRunqueueEvent extends EventBase {
+  kind: EventKind.SchedRunqueue;
+  intervalNs: number;
+  count: number;
+  p50Ns: number;
+  p99Ns: number;
+  maxNs: number;
+  meanNs: number;
+}
+
 export type PodtraceEvent =
   | ProcessExecEvent
   | ProcessExitEvent
@@ -139,7 +220,11 @@ export type PodtraceEvent =
   | TcpAcceptEvent
   | TcpCloseEvent
   | TcpRetransmitEvent
-  | OomKillEvent;
+  | OomKillEvent
+  | ProcessSignalEvent
+  | DnsQueryEvent
+  | FileEvent
+  | SchedRunqueueEvent;
 
 /**
  * A cgroup created or removed in the attribution hierarchy (cgroup:cgroup_mkdir / cgroup_rmdir):

@@ -55,6 +55,52 @@ export const OOM = {
   victimComm: 88,
 } as const;
 
+export const SIGNAL = {
+  size: 112,
+  targetPid: 56,
+  targetTid: 60,
+  targetCgroupId: 64,
+  targetStartNs: 72,
+  sig: 80,
+  code: 84,
+  result: 88,
+  targetComm: 96,
+} as const;
+export const DNS = {
+  size: 120,
+  queryNs: 56,
+  latencyNs: 64,
+  saddr: 72,
+  daddr: 88,
+  sport: 104,
+  dport: 106,
+  family: 108,
+  payloadLen: 110,
+  messageLen: 112,
+  transport: 114,
+  payloadMax: 512,
+} as const;
+export const FILE = {
+  size: 344,
+  durationNs: 56,
+  bytes: 64,
+  err: 72,
+  fd: 76,
+  op: 80,
+  pathLen: 84,
+  path: 88,
+  pathMax: 256,
+} as const;
+export const SCHED = {
+  size: 344,
+  intervalNs: 56,
+  count: 64,
+  totalNs: 72,
+  maxNs: 80,
+  slots: 88,
+  slotCount: 32,
+} as const;
+
 export const FLAG_ARGV_TRUNCATED = 1 << 0;
 export const FLAG_OWNER_UNKNOWN = 1 << 1;
 export const FLAG_IPV6 = 1 << 2;
@@ -66,6 +112,10 @@ export const FLAG_PREEXISTING = 1 << 5;
 /** cgroup.mkdir / cgroup.rmdir: fixed part, then path_len bytes of path (record size is rounded to 8). */
 export const CGROUP = { size: 584, id: 56, hierarchyId: 64, level: 68, pathLen: 70, path: 72 } as const;
 export const CGROUP_PATH_MAX = 512;
+export const FLAG_DNS_TIMEOUT = 1 << 8;
+export const FLAG_PAYLOAD_TRUNCATED = 1 << 9;
+export const FLAG_PATH_TRUNCATED = 1 << 10;
+export const FLAG_SIGNAL_GROUP = 1 << 11;
 
 /** The C field names (as the addon reports them) for each TypeScript offset. */
 const EXPECTED: Record<string, Record<string, number>> = {
@@ -125,6 +175,48 @@ const EXPECTED: Record<string, Record<string, number>> = {
     level: CGROUP.level,
     path_len: CGROUP.pathLen,
     path: CGROUP.path,
+  },
+  pt_signal: {
+    sizeof: SIGNAL.size,
+    target_pid: SIGNAL.targetPid,
+    target_tid: SIGNAL.targetTid,
+    target_cgroup_id: SIGNAL.targetCgroupId,
+    target_start_ns: SIGNAL.targetStartNs,
+    sig: SIGNAL.sig,
+    code: SIGNAL.code,
+    result: SIGNAL.result,
+    target_comm: SIGNAL.targetComm,
+  },
+  pt_dns: {
+    sizeof: DNS.size,
+    query_ns: DNS.queryNs,
+    latency_ns: DNS.latencyNs,
+    saddr: DNS.saddr,
+    daddr: DNS.daddr,
+    sport: DNS.sport,
+    dport: DNS.dport,
+    family: DNS.family,
+    payload_len: DNS.payloadLen,
+    message_len: DNS.messageLen,
+    transport: DNS.transport,
+  },
+  pt_file: {
+    sizeof: FILE.size,
+    duration_ns: FILE.durationNs,
+    bytes: FILE.bytes,
+    err: FILE.err,
+    fd: FILE.fd,
+    op: FILE.op,
+    path_len: FILE.pathLen,
+    path: FILE.path,
+  },
+  pt_sched: {
+    sizeof: SCHED.size,
+    interval_ns: SCHED.intervalNs,
+    count: SCHED.count,
+    total_ns: SCHED.totalNs,
+    max_ns: SCHED.maxNs,
+    slots: SCHED.slots,
   },
 };
 

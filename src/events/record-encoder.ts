@@ -2,13 +2,21 @@ import { EventKind } from './event-kind';
 import {
   CGROUP,
   CGROUP_PATH_MAX,
+  DNS,
   EXEC,
   EXIT,
+  FILE,
+  FLAG_DNS_TIMEOUT,
   FLAG_FILENAME_TRUNCATED,
   FLAG_IPV6,
+  FLAG_PATH_TRUNCATED,
+  FLAG_PAYLOAD_TRUNCATED,
+  FLAG_SIGNAL_GROUP,
   FORK,
   HEADER,
   OOM,
+  SCHED,
+  SIGNAL,
   TCP,
 } from './layout';
 import { RecordKind } from './event-kind';
@@ -194,4 +202,120 @@ export function recordOffsets(buf: Buffer): number[] {
     off += (size + 7) & ~7;
   }
   return out;
+}
+
+export interface SignalFields {
+  sig: number;
+  code?: number;
+  result?: number;
+  group?: boolean;
+  targetPid: number;
+  targetTid?: number;
+  targetComm: string;
+  targetCgroupId: number;
+  targetStartNs?: number;
+}
+
+export function signalRecord(h: Omit<HeaderFields, 'kind'>, s: SignalFields): Buffer {
+  const buf = Buffer.alloc(SIGNAL.size);
+  const flags = (h.flags ?? 0) | (s.group === true ? FLAG_SIGNAL_GROUP : 0);
+  writeHeader(buf, 0, { ...h, flags, kind: EventKind.ProcessSignal }, SIGNAL.size);
+  buf.writeUInt32LE(s.targetPid, SIGNAL.targetPid);
+  buf.writeUInt32LE(s.targetTid ?? s.targetPid, SIGNAL.targetTid);
+  writeU64(buf, SIGNAL.targetCgroupId, s.targetCgroupId);
+  writeU64(buf, SIGNAL.targetStartNs, s.targetStartNs ?? 3_000_000_000);
+  buf.writeInt32LE(s.sig, SIGNAL.sig);
+  buf.writeInt32LE(s.code ?? 0, SIGNAL.code);
+  buf.writeInt32LE(s.result ?? 0, SIGNAL.result);
+  buf.write(s.targetComm.slice(0, 16), SIGNAL.targetComm, 'utf8');
+  return buf;
+}
+
+export interface DnsFields {
+  /** 4 bytes (IPv4) or 16 bytes (IPv6). */
+  saddr: number[];
+  daddr: number[];
+  sport: number;
+  dport: number;
+  queryNs?: number;
+  latencyNs: number;
+  timedOut?: boolean;
+  /** The DNS message (wire format): the answer, or the query when it timed out. */
+  message: Buffer;
+}
+
+export function dnsRecord(h: Omit<HeaderFields, 'kind'>, d: DnsFields): Buffer {
+  const payload = d.message.subarray(0, DNS.payloadMax);
+  const size = (DNS.size + payload.length + 7) & ~7;
+  const buf = Buffer.alloc(size);
+  const v6 = d.saddr.length === 16;
+  let flags = h.flags ?? 0;
+  if (d.timedOut === true) flags |= FLAG_DNS_TIMEOUT;
+  if (d.message.length > payload.length) flags |= FLAG_PAYLOAD_TRUNCATED;
+  writeHeader(buf, 0, { ...h, flags, kind: EventKind.DnsQuery }, size);
+  writeU64(buf, DNS.queryNs, d.queryNs ?? 0);
+  writeU64(buf, DNS.latencyNs, d.latencyNs);
+  Buffer.from(d.saddr).copy(buf, DNS.saddr);
+  Buffer.from(d.daddr).copy(buf, DNS.daddr);
+  buf.writeUInt16LE(d.sport, DNS.sport);
+  buf.writeUInt16LE(d.dport, DNS.dport);
+  buf.writeUInt16LE(v6 ? 10 : 2, DNS.family);
+  buf.writeUInt16LE(payload.length, DNS.payloadLen);
+  buf.writeUInt16LE(d.message.length, DNS.messageLen);
+  buf.writeUInt8(17, DNS.transport);
+  payload.copy(buf, DNS.size);
+  return buf;
+}
+
+export interface FileFields {
+  durationNs: number;
+  bytes?: number;
+  err?: number;
+  fd?: number;
+  op?: number;
+  path: string;
+  pathTruncated?: boolean;
+}
+
+/** file.read / write / fsync / open: `h.kind` says which. */
+export function fileRecord(h: HeaderFields, f: FileFields): Buffer {
+  const buf = Buffer.alloc(FILE.size);
+  const flags = (h.flags ?? 0) | (f.pathTruncated === true ? FLAG_PATH_TRUNCATED : 0);
+  writeHeader(buf, 0, { ...h, flags }, FILE.size);
+  writeU64(buf, FILE.durationNs, f.durationNs);
+  writeU64(buf, FILE.bytes, f.bytes ?? 0);
+  buf.writeInt32LE(f.err ?? 0, FILE.err);
+  buf.writeInt32LE(f.fd ?? 3, FILE.fd);
+  buf.writeUInt32LE(f.op ?? 0, FILE.op);
+  const path = Buffer.from(f.path, 'utf8').subarray(0, FILE.pathMax - 1);
+  buf.writeUInt16LE(path.length, FILE.pathLen);
+  path.copy(buf, FILE.path);
+  return buf;
+}
+
+export interface SchedFields {
+  intervalNs: number;
+  /** Latencies (ns) to put into the log2 histogram. */
+  latenciesNs: readonly number[];
+}
+
+/** sched.runqueue as the addon builds it from the kernel histogram: pid 0, no comm. */
+export function schedRecord(h: Omit<HeaderFields, 'kind'>, s: SchedFields): Buffer {
+  const buf = Buffer.alloc(SCHED.size);
+  writeHeader(buf, 0, { pid: 0, tid: 0, comm: '', ...h, kind: EventKind.SchedRunqueue }, SCHED.size);
+  const slots = new Array<number>(SCHED.slotCount).fill(0);
+  let total = 0;
+  let max = 0;
+  for (const ns of s.latenciesNs) {
+    const slot = ns <= 1 ? 0 : Math.min(SCHED.slotCount - 1, Math.floor(Math.log2(ns)));
+    slots[slot] = (slots[slot] ?? 0) + 1;
+    total += ns;
+    max = Math.max(max, ns);
+  }
+  writeU64(buf, SCHED.intervalNs, s.intervalNs);
+  writeU64(buf, SCHED.count, s.latenciesNs.length);
+  writeU64(buf, SCHED.totalNs, total);
+  writeU64(buf, SCHED.maxNs, max);
+  slots.forEach((n, i) => writeU64(buf, SCHED.slots + i * 8, n));
+  return buf;
 }

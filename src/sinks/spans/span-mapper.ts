@@ -29,6 +29,13 @@ export const SPAN_NAMES: readonly string[] = [
   EVENT_NAMES[EventKind.TcpClose],
   EVENT_NAMES[EventKind.TcpRetransmit],
   EVENT_NAMES[EventKind.OomKill],
+  EVENT_NAMES[EventKind.ProcessSignal],
+  EVENT_NAMES[EventKind.DnsQuery],
+  EVENT_NAMES[EventKind.FileRead],
+  EVENT_NAMES[EventKind.FileWrite],
+  EVENT_NAMES[EventKind.FileFsync],
+  EVENT_NAMES[EventKind.FileOpen],
+  EVENT_NAMES[EventKind.SchedRunqueue],
 ];
 
 export const DEFAULT_MAX_TRACE_SECONDS = 60;
@@ -361,6 +368,21 @@ export class SpanMapper {
       statusCode = StatusCode.Error;
       attributes['error.type'] = 'oom_kill';
       statusMessage = `out of memory: killed ${e.victimComm} (${e.victimPid})`;
+    } else if (e.kind === EventKind.DnsQuery) {
+      kind = SpanKind.Client;
+      if (e.error !== null) {
+        statusCode = StatusCode.Error;
+        statusMessage = e.error;
+      }
+    } else if (
+      (e.kind === EventKind.FileRead ||
+        e.kind === EventKind.FileWrite ||
+        e.kind === EventKind.FileFsync ||
+        e.kind === EventKind.FileOpen) &&
+      e.error !== null
+    ) {
+      statusCode = StatusCode.Error;
+      statusMessage = e.error;
     }
     const state = e.pid > 0 ? this.known(processKey(e.pid, e.procStartNs)) : undefined;
     let traceId: Uint8Array;
