@@ -13,6 +13,8 @@ export const USAGE = `usage:
   podtrace run [--config FILE] [--probes process,tcp,oom] [--output text|json]
   podtrace record --out FILE [--duration 10s] [--probes process,tcp,oom] [--config FILE]
   podtrace check [--config FILE]
+  podtrace trace [-n NAMESPACE] POD [-c CONTAINER] [--duration 30s] [--output text|json] [--probes …] [--config FILE]
+                 [--diagnose 20s [--report FILE] [--report-format text|json]]
   podtrace exec [-n NAMESPACE] POD [-c CONTAINER] [--ns net,uts,ipc,pid,mnt,cgroup] [--config FILE] -- CMD [ARGS…]
   podtrace config print [--config FILE]
   podtrace config validate FILE

@@ -4,7 +4,8 @@ import { USAGE, UsageError, parseFlags, parseRunArgs } from './args';
 import { loadConfig } from '../config/load-config';
 import { checkCommand } from './check-command';
 import { execCommand } from './exec-command';
-import { parseExecArgs } from './pod-args';
+import { parseExecArgs, parseTraceArgs } from './pod-args';
+import { traceCommand } from './trace-command';
 import { resolveConfigPath, runConfigPrint, runConfigValidate } from './config-command';
 import { recordCommand } from './record-command';
 import { runCommand } from './run-command';
@@ -33,6 +34,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await recordCommand(rest);
       case 'exec':
         return await execCommand(parseExecArgs(rest));
+      case 'trace':
+        return await traceCommand(parseTraceArgs(rest));
       case 'check': {
         const flags = parseFlags(rest, ['config']);
         return await checkCommand(loadConfig(resolveConfigPath(flags.get('config')), process.env));

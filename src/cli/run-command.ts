@@ -95,7 +95,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
   return { pipeline, source, sinks, readiness, attached };
 }
 
-function summary(source: Source): string {
+export function summary(source: Source): string {
   if (source instanceof ReplaySource) {
     const { records, malformed } = source.decodeStats;
     return `podtrace: replayed ${records} events, ${malformed} malformed records skipped`;
