@@ -56,7 +56,8 @@ export class OtlpHttpReceiver {
   private partial: { rejected: number; message: string }[] = [];
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
 
-  constructor(private readonly tls?: { key: Buffer; cert: Buffer }) {}
+  /** `tls.clientCa`: client certificates signed by it are required (mutual TLS). */
+  constructor(private readonly tls?: { key: Buffer; cert: Buffer; clientCa?: Buffer }) {}
 
   get port(): number {
     return this.boundPort;
@@ -69,7 +70,15 @@ export class OtlpHttpReceiver {
 
   async start(port = this.boundPort): Promise<void> {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.onRequest(req, res);
-    const server = this.tls ? https.createServer(this.tls, handler) : http.createServer(handler);
+    const tls = this.tls;
+    const server = tls
+      ? https.createServer(
+          tls.clientCa === undefined
+            ? { key: tls.key, cert: tls.cert }
+            : { key: tls.key, cert: tls.cert, ca: tls.clientCa, requestCert: true, rejectUnauthorized: true },
+          handler,
+        )
+      : http.createServer(handler);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());

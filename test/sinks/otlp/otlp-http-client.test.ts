@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PermanentError, RetryableError, retryDelayOf } from '../../../src/core/errors';
@@ -15,6 +16,9 @@ import type { LogRecordData } from '../../../src/sinks/spans/log-model';
 import { SpanResources } from '../../../src/sinks/spans/span-resources';
 import { TEST_BOOT_ID, tcpVolumeBatch, workloadMeta } from '../../helpers/events';
 import { OtlpHttpReceiver } from '../../helpers/otlp-http-receiver';
+import { describeIf } from '../../helpers/prereq';
+import type { TestCa } from '../../helpers/test-ca';
+import { makeTestCa, opensslMissing } from '../../helpers/test-ca';
 import { captureLogger, otlpConfig } from './otlp-test-support';
 
 const receivers: OtlpHttpReceiver[] = [];
@@ -213,5 +217,46 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('soon', now)).toBeUndefined();
     expect(parseRetryAfter('-1', now)).toBeUndefined();
     expect(parseRetryAfter(undefined, now)).toBeUndefined();
+  });
+});
+
+describeIf(opensslMissing())('OtlpHttpClient over TLS', () => {
+  let ca: TestCa;
+  beforeAll(() => {
+    ca = makeTestCa();
+  });
+  afterAll(() => ca.remove());
+
+  async function tlsReceiver(): Promise<OtlpHttpReceiver> {
+    const r = new OtlpHttpReceiver({
+      key: readFileSync(ca.file('server.key')),
+      cert: readFileSync(ca.file('server.crt')),
+      clientCa: readFileSync(ca.file('ca.crt')),
+    });
+    await r.start(0);
+    receivers.push(r);
+    return r;
+  }
+
+  it('fails, retryably, against a receiver no configured CA signed and one that wants a client certificate it did not get', async () => {
+    const r = await tlsReceiver();
+    const err = await rejection(client(r.baseUrl).export(traceBody(), 2000));
+    expect(err).toBeInstanceOf(RetryableError);
+    // The CA is right but no client certificate: the receiver (mutual TLS) refuses.
+    const noCert = await rejection(
+      client(r.baseUrl, 'traces', { tls: { ca: ca.file('ca.crt') } }).export(traceBody(), 2000),
+    );
+    expect(noCert).toBeInstanceOf(RetryableError);
+    expect(r.requests).toHaveLength(0);
+  });
+
+  it('exports over https to a receiver the configured CA signed, with a client certificate', async () => {
+    const r = await tlsReceiver();
+    const c = client(r.baseUrl, 'logs', {
+      tls: { ca: ca.file('ca.crt'), cert: ca.file('client.crt'), key: ca.file('client.key') },
+    });
+    await c.export(logsBody(3), 2000);
+    expect(r.logs).toHaveLength(3);
+    expect(r.requests[0]!.path).toBe('/v1/logs');
   });
 });
