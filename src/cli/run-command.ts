@@ -19,12 +19,14 @@ import { ReplaySource } from '../sources/replay-source';
 import { Metrics } from '../telemetry/metrics';
 import { Readiness, ReadinessFlag } from '../telemetry/readiness';
 import { TelemetryServer } from '../telemetry/telemetry-server';
+import { RUN_USAGE } from './args';
 import type { RunArgs } from './args';
-import { resolveConfigPath } from './config-command';
+import { parseSetFlag, resolveConfigPath } from './config-command';
 
 /** Flags become config overrides, so errors name the flag (`--probes`) as the origin. */
 export function runOverrides(args: RunArgs): ConfigOverride[] {
-  const out: ConfigOverride[] = [];
+  // --set first: the dedicated flags (--probes, --output) win over a --set of the same key.
+  const out: ConfigOverride[] = (args.set ?? []).map(parseSetFlag);
   if (args.probes) out.push({ key: 'source.ebpf.probes', value: args.probes, origin: '--probes' });
   if (args.output) {
     out.push({ key: 'sinks.console.format', value: args.output, origin: '--output' });
@@ -108,6 +110,10 @@ export function summary(source: Source): string {
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
+  if (args.help === true) {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
   const config = loadConfig(resolveConfigPath(args.config), process.env, runOverrides(args));
   config.nodeName ??= hostname();
   // Logs go to stderr while the console sink owns stdout.

@@ -12,6 +12,7 @@ import { ChunkType } from '../record/record-format';
 import type { RecordHeader } from '../record/record-format';
 import type { Metrics } from '../telemetry/metrics';
 import { ReceivedCounter } from './received-counter';
+import { replayConfigProblems } from './replay-config';
 import type { ReplaySourceConfig } from './replay-config';
 import { Pacer, realSourceClock } from './source-clock';
 import type { SourceClock } from './source-clock';
@@ -22,10 +23,7 @@ export interface ReplaySourceDeps {
   clock?: SourceClock;
 }
 
-/** Checks what the schema cannot: `file` is required for this source kind. */
-export function replayConfigProblems(config: ReplaySourceConfig): string[] {
-  return config.file === '' ? ['source.replay.file: "" is required when source.kind is replay'] : [];
-}
+export { replayConfigProblems } from './replay-config';
 
 /**
  * Plays a `podtrace record` file through the same RecordDecoder as the live source, with the

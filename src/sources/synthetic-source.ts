@@ -24,6 +24,7 @@ import type { Metrics } from '../telemetry/metrics';
 import { ReceivedCounter } from './received-counter';
 import { realSourceClock } from './source-clock';
 import type { SourceClock } from './source-clock';
+import { syntheticConfigProblems } from './synthetic-config';
 import type { SyntheticSourceConfig } from './synthetic-config';
 import { syntheticWorkloads } from './synthetic-workloads';
 import type { SyntheticContainer, SyntheticWorkloads } from './synthetic-workloads';
@@ -47,13 +48,7 @@ const KIND_BY_NAME = new Map<string, EventKind>(
   Object.entries(EVENT_NAMES).map(([k, name]) => [name, Number(k) as EventKind]),
 );
 
-/** Problems the schema cannot express, each naming its key. */
-export function syntheticConfigProblems(config: SyntheticSourceConfig): string[] {
-  const total = Object.values(config.mix).reduce((a, b) => a + b, 0);
-  return total > 0
-    ? []
-    : [`source.synthetic.mix: ${JSON.stringify(config.mix)} must give some kind a weight above 0`];
-}
+export { syntheticConfigProblems } from './synthetic-config';
 
 /** The kind sequence a mix produces: smooth weighted round robin, so any window keeps the proportions. */
 export function kindSchedule(mix: Readonly<Record<string, number>>, length = SCHEDULE_LENGTH): EventKind[] {

@@ -89,5 +89,22 @@ describeIf(existsSync(main) ? null : 'dist not built (npm run build:ts)')(
       expect(names).toEqual(['process.exec', 'process.exit']);
       expect(result.code).toBe(0);
     });
+
+    it('takes the recording from --set and answers run --help', async () => {
+      const file = recordingOf('set.ptrec', Buffer.concat([exec, exit]));
+      const config = configFor('');
+      const result = await exitOf(
+        spawn(process.execPath, [main, 'run', '--config', config, '--set', `source.replay.file=${file}`], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
+      expect(result.stderr).toContain('podtrace: replayed 2 events, 0 malformed records skipped');
+      expect(result.code).toBe(0);
+      const help = await exitOf(
+        spawn(process.execPath, [main, 'run', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      );
+      expect(help.stdout).toContain('--set key.path=value');
+      expect(help.code).toBe(0);
+    });
   },
 );

@@ -30,18 +30,22 @@ export interface OtlpTarget {
 export function parseOtlpHeaders(text: string | undefined, variable: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (text === undefined || text.trim() === '') return out;
-  for (const raw of text.split(',')) {
+  // Headers carry credentials: errors name the entry's position and key, never its text.
+  text.split(',').forEach((raw, i) => {
     const entry = raw.trim();
-    if (entry === '') continue;
+    if (entry === '') return;
     const eq = entry.indexOf('=');
     const key = eq > 0 ? entry.slice(0, eq).trim().toLowerCase() : '';
-    if (key === '') throw new ConfigError(`${variable}: ${JSON.stringify(entry)} is not key=value`);
+    if (key === '')
+      throw new ConfigError(
+        `${variable}: entry ${i + 1} (${entry.length} characters, not shown) is not key=value`,
+      );
     try {
       out[key] = decodeURIComponent(entry.slice(eq + 1).trim());
     } catch {
-      throw new ConfigError(`${variable}: ${JSON.stringify(entry)} has a malformed percent-encoded value`);
+      throw new ConfigError(`${variable}: the value of ${key} has a malformed percent-encoded value`);
     }
-  }
+  });
   return out;
 }
 

@@ -53,7 +53,16 @@ describe('resolveOtlpTarget', () => {
       ),
     );
     expect(() => resolveOtlpTarget(otlpConfig({}), { OTEL_EXPORTER_OTLP_HEADERS: 'novalue' })).toThrow(
-      /OTEL_EXPORTER_OTLP_HEADERS: "novalue"/,
+      'OTEL_EXPORTER_OTLP_HEADERS: entry 1 (7 characters, not shown) is not key=value',
+    );
+    // Header text carries credentials: an error never quotes it.
+    expect(() =>
+      resolveOtlpTarget(otlpConfig({}), { OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=a,Bearer hunter2' }),
+    ).toThrow(/^OTEL_EXPORTER_OTLP_HEADERS: entry 2 \(14 characters, not shown\) is not key=value$/);
+    expect(() =>
+      resolveOtlpTarget(otlpConfig({}), { OTEL_EXPORTER_OTLP_HEADERS: 'authorization=hunter2%zz' }),
+    ).toThrow(
+      /^OTEL_EXPORTER_OTLP_HEADERS: the value of authorization has a malformed percent-encoded value$/,
     );
     expect(() => resolveOtlpTarget(otlpConfig({ endpoint: 'http://h:70000' }), {})).toThrow(
       /sinks.otlp.endpoint: "http:\/\/h:70000" has port 70000/,
