@@ -29,10 +29,7 @@ describe('otlpSinkSchema', () => {
     ['otlp-endpoint', /sinks\.otlp\.endpoint: "collector 4317" must match pattern/],
     ['otlp-compression', /sinks\.otlp\.compression: "brotli" is not one of "gzip", "none"/],
     ['otlp-batch-max-spans', /sinks\.otlp\.batch\.maxSpans: 0 must be >= 1/],
-    [
-      'otlp-tls-cert-without-key',
-      /^sinks\.otlp\.tls: sets cert but not key \(set both or neither\)$/,
-    ],
+    ['otlp-tls-cert-without-key', /^sinks\.otlp\.tls: sets cert but not key \(set both or neither\)$/],
     ['otlp-retry-unknown-key', /sinks\.otlp\.retry\.initialBackoff: unknown key/],
     ['otlp-header-value', /sinks\.otlp\.headers\.x-tenant: \*\*\* must be string/],
     ['otlp-max-trace-seconds', /sinks\.otlp\.traces\.maxTraceSeconds: 0 must be > 0/],
