@@ -13,6 +13,7 @@ import { ConsoleSink } from '../sinks/console/console-sink';
 import { createOtlpSink } from '../sinks/otlp/otlp-sink';
 import { createKafkaSink } from '../sinks/kafka/kafka-sink';
 import { PodEnricher } from '../enrich/pod-enricher';
+import { detectAttributionMode } from '../enrich/cgroup/attribution-mode';
 import { EbpfSource } from '../sources/ebpf-source';
 import { createSource } from '../sources/create-source';
 import { ReplaySource } from '../sources/replay-source';
@@ -48,7 +49,9 @@ export interface Agent {
 export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metrics): Agent {
   const nodeName = config.nodeName ?? hostname();
   const readiness = new Readiness(metrics);
-  const source = createSource(config, { logger, metrics });
+  // One decision for the BPF programs (which cgroup ids to stamp) and the enricher (how to read them).
+  const attribution = detectAttributionMode(config.enrich);
+  const source = createSource(config, { logger, metrics, attribution });
   const attached = new ReadinessFlag('source not started yet');
   readiness.register(`source.${config.source.kind}`, attached);
   const sinks: Sink[] = [];
@@ -84,6 +87,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       logger: logger.child({ component: 'enrich' }),
       metrics,
       nodeName,
+      attribution,
       ...(source instanceof EbpfSource ? { kernelScope: source.scope } : {}),
     });
     readiness.register('enrich', pods);

@@ -1,5 +1,6 @@
 import type { PodtraceConfig } from '../config/config';
 import type { Logger } from '../core/logger';
+import type { AttributionMode } from '../enrich/cgroup/attribution-mode';
 import type { Source } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
 import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
@@ -8,7 +9,10 @@ import { ReplaySource } from './replay-source';
 import { SyntheticSource } from './synthetic-source';
 
 /** The source `source.kind` names, built from its section. */
-export function createSource(config: PodtraceConfig, deps: { logger: Logger; metrics: Metrics }): Source {
+export function createSource(
+  config: PodtraceConfig,
+  deps: { logger: Logger; metrics: Metrics; attribution?: AttributionMode },
+): Source {
   switch (config.source.kind) {
     case 'replay':
       return new ReplaySource(config.source.replay, {
@@ -25,6 +29,9 @@ export function createSource(config: PodtraceConfig, deps: { logger: Logger; met
       return new EbpfSource(config.source.ebpf, {
         logger: deps.logger.child({ component: 'ebpf' }),
         metrics: deps.metrics,
+        ...(deps.attribution !== undefined && deps.attribution.mode === 'v1'
+          ? { attribution: { hierarchyId: deps.attribution.hierarchyId, v1Ssid: deps.attribution.v1Ssid } }
+          : {}),
         cgroupPath: detectCgroup2Mount(config.enrich.cgroupBase, config.enrich.procBase)?.base ?? '',
       });
   }
