@@ -81,7 +81,16 @@ export async function criCheck(config: PodtraceConfig): Promise<CheckResult> {
   };
 }
 
-/** A trial list of this node's pods: credentials, reachability and RBAC in one request. */
+/** The owners enrichment looks up by name (ReplicaSet → Deployment, Job → CronJob). */
+const OWNER_RESOURCES: readonly (readonly [string, string])[] = [
+  ['apps', 'replicasets'],
+  ['batch', 'jobs'],
+];
+
+/**
+ * A trial list of this node's pods (credentials, reachability, RBAC for pods), then a
+ * SelfSubjectAccessReview for `get` on replicasets and jobs, which owner resolution needs.
+ */
 export async function kubernetesCheck(config: PodtraceConfig): Promise<CheckResult> {
   if (!config.enrich.enabled || !config.enrich.kubernetes.enabled)
     return { status: 'ok', name: 'kubernetes', detail: 'disabled in the config' };
@@ -100,11 +109,26 @@ export async function kubernetesCheck(config: PodtraceConfig): Promise<CheckResu
     const node = config.nodeName ?? hostname();
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, limit: 1 });
-    return {
-      status: 'ok',
-      name: 'kubernetes',
-      detail: `${kc.getCurrentCluster()?.server ?? '?'}: can list pods on node ${node}`,
-    };
+    const server = kc.getCurrentCluster()?.server ?? '?';
+    const detail = `${server}: can list pods on node ${node}`;
+    if (!config.enrich.kubernetes.resolveOwners) return { status: 'ok', name: 'kubernetes', detail };
+    // Owners are named GETs: ask whether they are allowed (no object name is known here).
+    const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+    const denied: string[] = [];
+    for (const [group, resource] of OWNER_RESOURCES) {
+      const review = await authz.createSelfSubjectAccessReview({
+        body: { spec: { resourceAttributes: { verb: 'get', group, resource } } },
+      });
+      if (review.status?.allowed !== true) denied.push(`get ${resource}`);
+    }
+    if (denied.length > 0)
+      return {
+        status: 'warn',
+        name: 'kubernetes',
+        detail: `${detail}; denied: ${denied.join(', ')} — events name the ReplicaSet / Job but not the Deployment / CronJob`,
+        hint: 'grant get on replicasets (apps) and jobs (batch) in the ClusterRole (deploy/kubernetes/clusterrole.yaml)',
+      };
+    return { status: 'ok', name: 'kubernetes', detail: `${detail}, get replicasets and jobs` };
   } catch (err) {
     return {
       status: 'warn',
