@@ -15,6 +15,7 @@ import { createKafkaSink } from '../sinks/kafka/kafka-sink';
 import { PodEnricher } from '../enrich/pod-enricher';
 import { EbpfSource } from '../sources/ebpf-source';
 import { createSource } from '../sources/create-source';
+import { agentRedactor } from '../events/redact-config';
 import { ReplaySource } from '../sources/replay-source';
 import { Metrics } from '../telemetry/metrics';
 import { Readiness, ReadinessFlag } from '../telemetry/readiness';
@@ -48,7 +49,11 @@ export interface Agent {
 export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metrics): Agent {
   const nodeName = config.nodeName ?? hostname();
   const readiness = new Readiness(metrics);
-  const source = createSource(config, { logger, metrics });
+  // Secrets in argv are redacted once, at decode, for every sink and the console; the sinks'
+  // own redaction (their library default) is switched off so it does not run a second time.
+  const redactor = agentRedactor(config, (m) => logger.warn(m));
+  config.sinks.otlp.redact = [];
+  const source = createSource(config, { logger, metrics, redactor });
   const attached = new ReadinessFlag('source not started yet');
   readiness.register(`source.${config.source.kind}`, attached);
   const sinks: Sink[] = [];
@@ -73,6 +78,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       hostName: hostname(),
       env: process.env,
       shutdownTimeoutMs: config.shutdown.timeoutMs,
+      redact: [],
       lossSource: () => Promise.resolve(source instanceof EbpfSource ? source.kernelLosses() : {}),
     });
     readiness.register('sinks.kafka', kafka);
