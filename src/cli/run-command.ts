@@ -13,6 +13,7 @@ import { ConsoleSink } from '../sinks/console/console-sink';
 import { createOtlpSink } from '../sinks/otlp/otlp-sink';
 import { createKafkaSink } from '../sinks/kafka/kafka-sink';
 import { PodEnricher } from '../enrich/pod-enricher';
+import { detectAttributionMode } from '../enrich/cgroup/attribution-mode';
 import { EbpfSource } from '../sources/ebpf-source';
 import { createSource } from '../sources/create-source';
 import { agentRedactor } from '../events/redact-config';
@@ -53,7 +54,9 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
   // own redaction (their library default) is switched off so it does not run a second time.
   const redactor = agentRedactor(config, (m) => logger.warn(m));
   config.sinks.otlp.redact = [];
-  const source = createSource(config, { logger, metrics, redactor });
+  // One decision for the BPF programs (which cgroup ids to stamp) and the enricher (how to read them).
+  const attribution = detectAttributionMode(config.enrich);
+  const source = createSource(config, { logger, metrics, attribution, redactor });
   const attached = new ReadinessFlag('source not started yet');
   readiness.register(`source.${config.source.kind}`, attached);
   const sinks: Sink[] = [];
@@ -90,6 +93,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       logger: logger.child({ component: 'enrich' }),
       metrics,
       nodeName,
+      attribution,
       ...(source instanceof EbpfSource ? { kernelScope: source.scope } : {}),
     });
     readiness.register('enrich', pods);

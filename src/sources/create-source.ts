@@ -1,5 +1,6 @@
 import type { PodtraceConfig } from '../config/config';
 import type { Logger } from '../core/logger';
+import type { AttributionMode } from '../enrich/cgroup/attribution-mode';
 import type { Source } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
 import type { Redactor } from '../events/redact';
@@ -11,7 +12,7 @@ import { SyntheticSource } from './synthetic-source';
 /** The source `source.kind` names, built from its section. */
 export function createSource(
   config: PodtraceConfig,
-  deps: { logger: Logger; metrics: Metrics; redactor?: Redactor },
+  deps: { logger: Logger; metrics: Metrics; attribution?: AttributionMode; redactor?: Redactor },
 ): Source {
   const redactor = deps.redactor === undefined ? {} : { redactor: deps.redactor };
   switch (config.source.kind) {
@@ -33,6 +34,9 @@ export function createSource(
         logger: deps.logger.child({ component: 'ebpf' }),
         metrics: deps.metrics,
         ...redactor,
+        ...(deps.attribution !== undefined && deps.attribution.mode === 'v1'
+          ? { attribution: { hierarchyId: deps.attribution.hierarchyId, v1Ssid: deps.attribution.v1Ssid } }
+          : {}),
         cgroupPath: detectCgroup2Mount(config.enrich.cgroupBase, config.enrich.procBase)?.base ?? '',
       });
   }
