@@ -32,7 +32,7 @@ describeIf(isRoot() ? null : 'podtrace exec against a CRI-O-shaped runtime needs
       await new Promise<void>((resolve) => container.stdout?.once('data', () => resolve()));
       cri.runtimeName = 'cri-o';
       cri.addPod({ id: 'sb-crio', name: 'crio-pod-0', namespace: 'shop', uid: 'crio-uid' }, [
-        { id: CID, name: 'app', image: 'quay.io/shop/app:1', pid: container.pid as number },
+        { id: CID, name: 'app', image: 'quay.io/shop/app:1', pid: container.pid },
       ]);
       await cri.start();
     });

@@ -54,7 +54,7 @@ describe('locatePod', () => {
     cri = new FakeCriServer(join(dir, 'crio.sock'));
     cri.runtimeName = 'cri-o';
     cri.addPod({ id: 'sb-api', name: 'api-0', namespace: 'shop', uid: UID }, [
-      { id: CID, name: 'api', image: 'quay.io/shop/api:2.1', pid: sleeper.pid as number },
+      { id: CID, name: 'api', image: 'quay.io/shop/api:2.1', pid: sleeper.pid },
       { id: SIDECAR, name: 'envoy', image: 'envoyproxy/envoy:v1.31' },
     ]);
     cri.addPod(
