@@ -72,7 +72,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       shutdownTimeoutMs: config.shutdown.timeoutMs,
       instanceId: agentInstanceId(),
     });
-    readiness.register('sinks.otlp', otlp);
+    readiness.registerHealth('sinks.otlp', otlp); // reported, never gates readiness
     sinks.push(otlp);
   }
   if (config.sinks.kafka.enabled) {
@@ -87,7 +87,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       redact: [],
       lossSource: () => Promise.resolve(source instanceof EbpfSource ? source.kernelLosses() : {}),
     });
-    readiness.register('sinks.kafka', kafka);
+    readiness.registerHealth('sinks.kafka', kafka); // reported, never gates readiness
     sinks.push(kafka);
   }
   let enricher: Enricher | null = null;
