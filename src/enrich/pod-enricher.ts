@@ -227,7 +227,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     }
     // Cgroup ids are never reused: paths of new cgroups before the batch's events, removals after.
     const changes = batch.cgroups;
-    if (changes !== undefined) this.learnCgroups(changes);
+    if (changes !== undefined) this.learnCgroups(changes, batch.events);
     if (this.held.length > 0) this.releaseHeld(false);
     const now = this.now();
     const seq = ++this.batchSeq;
@@ -261,9 +261,27 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     if (changes !== undefined) this.forgetCgroups(changes);
   }
 
-  private learnCgroups(changes: readonly CgroupChange[]): void {
+  /**
+   * A cgroup created and removed within the same batch is learned only when one of the batch's
+   * events belongs to it: churn of short-lived, silent cgroups never displaces live entries.
+   */
+  private learnCgroups(changes: readonly CgroupChange[], events: readonly PodtraceEvent[]): void {
     if (this.resolver === null) return;
-    for (const c of changes) if (c.op === 'mkdir' && !c.truncated) this.resolver.learn(c.id, c.path);
+    let removed: Set<number> | null = null;
+    for (const c of changes) if (c.op === 'rmdir') (removed ??= new Set()).add(c.id);
+    let used: Set<number> | null = null;
+    if (removed !== null) {
+      used = new Set();
+      for (const ev of events) {
+        used.add(ev.cgroupId);
+        used.add(cgroupKey(ev).id);
+      }
+    }
+    for (const c of changes) {
+      if (c.op !== 'mkdir' || c.truncated) continue;
+      if (removed !== null && removed.has(c.id) && used?.has(c.id) !== true) continue;
+      this.resolver.learn(c.id, c.path);
+    }
   }
 
   /** rmdir: the kernel's own eviction signal, for the path and the workload entry alike. */
