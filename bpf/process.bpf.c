@@ -58,6 +58,8 @@ int handle_exec(struct trace_event_raw_sched_process_exec *ctx)
 	if (size > PT_EXEC_MAX_SIZE)
 		size = PT_EXEC_MAX_SIZE;
 	e->h.size = size;
+	if (!pt_admit(e->h.cgroup_id, PT_EVENT_PROCESS_EXEC))
+		return 0;
 	if (bpf_ringbuf_output(&events, e, size, pt_flags_for_submit()) != 0)
 		pt_count_loss(PT_EVENT_PROCESS_EXEC);
 	return 0;

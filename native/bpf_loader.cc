@@ -5,6 +5,9 @@
 #include <bpf/libbpf.h>
 #include <linux/btf.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -19,12 +22,16 @@ BpfLoader::BpfLoader(LoaderOptions options) : options_(std::move(options)) {}
 BpfLoader::~BpfLoader() {
   links_.clear();  // detach before the programs go away
   objects_.clear();
+  if (cgroup_fd_ >= 0) close(cgroup_fd_);
 }
 
 namespace {
 
+const char *const kSharedMaps[] = {"events", "losses", "pt_drops", "pt_scope", "pt_rate"};
+
 // Sets a `const volatile` global in .rodata before load, found by name through the object's BTF.
-void set_rodata(bpf_object *obj, const char *name, const void *value, size_t size) {
+// Returns false when the object does not declare it and `required` is false.
+bool set_rodata(bpf_object *obj, const char *name, const void *value, size_t size, bool required = true) {
   bpf_map *rodata = nullptr;
   bpf_map *m;
   bpf_object__for_each_map(m, obj) {
@@ -32,8 +39,10 @@ void set_rodata(bpf_object *obj, const char *name, const void *value, size_t siz
     if (n && std::strstr(n, ".rodata")) rodata = m;
   }
   const btf *b = bpf_object__btf(obj);
+  if ((!rodata || !b) && !required) return false;
   if (!rodata || !b) throw NativeFailure(std::string("set ") + name + ": no .rodata in object", ENOENT);
   int sec_id = btf__find_by_name_kind(b, ".rodata", BTF_KIND_DATASEC);
+  if (sec_id < 0 && !required) return false;
   if (sec_id < 0) throw NativeFailure(std::string("set ") + name + ": no .rodata section", ENOENT);
   const btf_type *sec = btf__type_by_id(b, sec_id);
   const btf_var_secinfo *vs = btf_var_secinfos(sec);
@@ -49,8 +58,9 @@ void set_rodata(bpf_object *obj, const char *name, const void *value, size_t siz
     std::memcpy(data.data() + vs->offset, value, size);
     int err = bpf_map__set_initial_value(rodata, data.data(), data.size());
     if (err) throw NativeFailure(std::string("set ") + name, -err);
-    return;
+    return true;
   }
+  if (!required) return false;
   throw NativeFailure(std::string("set ") + name + ": not found", ENOENT);
 }
 
@@ -81,14 +91,28 @@ void BpfLoader::load_group(const std::string &group, bool optional) {
 
   set_rodata(obj.get(), "pt_argv_bytes", &options_.argv_bytes, sizeof(options_.argv_bytes));
   set_rodata(obj.get(), "pt_wakeup_bytes", &options_.wakeup_bytes, sizeof(options_.wakeup_bytes));
+  set_rodata(obj.get(), "pt_cgroup_hierarchy", &options_.cgroup_hierarchy, sizeof(options_.cgroup_hierarchy));
+  set_rodata(obj.get(), "pt_cgroup_v1_ssid", &options_.cgroup_v1_ssid, sizeof(options_.cgroup_v1_ssid));
+  for (const auto &kv : options_.rodata)
+    set_rodata(obj.get(), kv.first.c_str(), kv.second.data(), kv.second.size(), false);
+  for (const auto &kv : options_.map_sizes) {
+    bpf_map *m = bpf_object__find_map_by_name(obj.get(), kv.first.c_str());
+    if (!m) continue;
+    int err = bpf_map__set_max_entries(m, kv.second);
+    if (err) throw NativeFailure("probe group " + group + ": size map " + kv.first, -err);
+  }
 
   bpf_map *events = bpf_object__find_map_by_name(obj.get(), "events");
   bpf_map *losses = bpf_object__find_map_by_name(obj.get(), "losses");
   if (!events || !losses) throw NativeFailure("probe group " + group + ": missing events/losses map", ENOENT);
   if (ring_fd_ >= 0) {
-    int err = bpf_map__reuse_fd(events, ring_fd_);
-    if (!err) err = bpf_map__reuse_fd(losses, losses_fd_);
-    if (err) throw NativeFailure("probe group " + group + ": share ring buffer", -err);
+    for (const char *name : kSharedMaps) {
+      bpf_map *m = bpf_object__find_map_by_name(obj.get(), name);
+      auto fd = shared_fds_.find(name);
+      if (!m || fd == shared_fds_.end()) continue;
+      int err = bpf_map__reuse_fd(m, fd->second);
+      if (err) throw NativeFailure("probe group " + group + ": share map " + name, -err);
+    }
   } else {
     int err = bpf_map__set_max_entries(events, options_.ring_buffer_bytes);
     if (err) throw NativeFailure("probe group " + group + ": size ring buffer", -err);
@@ -98,10 +122,26 @@ void BpfLoader::load_group(const std::string &group, bool optional) {
   if (err) throw NativeFailure("probe group " + group + ": load", -err);
 
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links;
+  std::vector<bpf_program *> iterators;
   bpf_program *prog;
   bpf_object__for_each_program(prog, obj.get()) {
     const char *sec = bpf_program__section_name(prog);
-    bpf_link *link = bpf_program__attach(prog);
+    if (sec && std::strncmp(sec, "iter/", 5) == 0) {
+      iterators.push_back(prog);  // run once, after the group's hooks are attached
+      continue;
+    }
+    bpf_link *link = nullptr;
+    if (sec && std::strncmp(sec, "cgroup", 6) == 0) {
+      if (cgroup_fd_ < 0 && !options_.cgroup_path.empty())
+        cgroup_fd_ = open(options_.cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (cgroup_fd_ < 0) {
+        int e = options_.cgroup_path.empty() ? ENOENT : errno;
+        throw NativeFailure("probe group " + group + ": open cgroup2 root '" + options_.cgroup_path + "'", e);
+      }
+      link = bpf_program__attach_cgroup(prog, cgroup_fd_);
+    } else {
+      link = bpf_program__attach(prog);
+    }
     if (!link) {
       int e = errno ? errno : EINVAL;
       std::string hook = sec ? sec : bpf_program__name(prog);
@@ -113,12 +153,61 @@ void BpfLoader::load_group(const std::string &group, bool optional) {
     links.emplace_back(link);
     hooks_.push_back({group, sec ? sec : "", true, ""});
   }
+  // State that predates podtrace (e.g. sockets opened before start), learned once. The hooks are
+  // already attached, so nothing created from now on is missed; an iterator the kernel refuses is
+  // reported and skipped (the events then say their owner is unknown).
+  for (bpf_program *it : iterators) {
+    const char *sec = bpf_program__section_name(it);
+    try {
+      size_t n = run_iterator(it);
+      hooks_.push_back({group, sec ? sec : "", true, std::to_string(n) + " existing objects learned"});
+    } catch (const NativeFailure &f) {
+      hooks_.push_back({group, sec ? sec : "", false, f.what()});
+    }
+  }
   if (ring_fd_ < 0) {
     ring_fd_ = bpf_map__fd(events);
     losses_fd_ = bpf_map__fd(losses);
+    for (const char *name : kSharedMaps) {
+      bpf_map *m = bpf_object__find_map_by_name(obj.get(), name);
+      if (m) shared_fds_[name] = bpf_map__fd(m);
+    }
   }
   for (auto &l : links) links_.push_back(std::move(l));
   objects_.push_back(std::move(obj));
+}
+
+size_t BpfLoader::run_iterator(bpf_program *prog) {
+  bpf_link *link = bpf_program__attach_iter(prog, nullptr);
+  if (!link) throw NativeFailure("attach iterator", errno ? errno : EINVAL);
+  std::unique_ptr<bpf_link, LinkDeleter> guard(link);
+  int fd = bpf_iter_create(bpf_link__fd(link));
+  if (fd < 0) throw NativeFailure("create iterator", errno ? errno : EINVAL);
+  size_t total = 0;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      int e = errno;
+      close(fd);
+      throw NativeFailure("read iterator", e);
+    }
+    total += static_cast<size_t>(n);
+  }
+  close(fd);
+  return total;
+}
+
+int BpfLoader::map_fd(const std::string &name) const {
+  auto shared = shared_fds_.find(name);
+  if (shared != shared_fds_.end()) return shared->second;
+  for (const auto &o : objects_) {
+    bpf_map *m = bpf_object__find_map_by_name(o.get(), name.c_str());
+    if (m) return bpf_map__fd(m);
+  }
+  return -1;
 }
 
 std::vector<uint64_t> BpfLoader::losses() const {

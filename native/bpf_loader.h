@@ -2,12 +2,14 @@
 // ring buffer and one loss table (the first object creates them, the others reuse the fds).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 struct bpf_object;
 struct bpf_link;
+struct bpf_program;
 
 struct LoaderOptions {
   std::string object_dir;
@@ -16,6 +18,15 @@ struct LoaderOptions {
   uint32_t ring_buffer_bytes = 8u << 20;
   uint32_t argv_bytes = 512;
   uint64_t wakeup_bytes = 4u << 20;
+  // Attribution hierarchy: 0 = cgroup2; else a cgroup v1 hierarchy id and its controller's subsystem id.
+  uint32_t cgroup_hierarchy = 0;
+  uint32_t cgroup_v1_ssid = 0;
+  // Further `const volatile` globals, by name: set in every object that declares them (size checked).
+  std::map<std::string, std::vector<uint8_t>> rodata;
+  // Maps resized before load, by name, in every object declaring them.
+  std::map<std::string, uint32_t> map_sizes;
+  // cgroup2 directory the cgroup programs (cgroup_skb/*) attach to; empty: none can attach.
+  std::string cgroup_path;
 };
 
 struct HookReport {
@@ -36,6 +47,8 @@ class BpfLoader {
   void load();
   int ring_fd() const { return ring_fd_; }
   int losses_fd() const { return losses_fd_; }
+  // fd of a map by name in any loaded object (shared maps are one map), or -1.
+  int map_fd(const std::string &name) const;
   const std::vector<HookReport> &hooks() const { return hooks_; }
   // Detaches every program (no new records); maps stay until destruction.
   void detach() { links_.clear(); }
@@ -44,6 +57,8 @@ class BpfLoader {
 
  private:
   void load_group(const std::string &group, bool optional);
+  // Runs a one-shot iterator program (iter/...) to its end; returns the bytes it wrote.
+  static size_t run_iterator(bpf_program *prog);
 
   struct ObjectDeleter {
     void operator()(bpf_object *o) const;
@@ -58,4 +73,7 @@ class BpfLoader {
   std::vector<HookReport> hooks_;
   int ring_fd_ = -1;
   int losses_fd_ = -1;
+  // Maps every object declares (common.bpf.h) and shares: created by the first object, reused after.
+  std::map<std::string, int> shared_fds_;
+  int cgroup_fd_ = -1;
 };

@@ -2,12 +2,15 @@
 
 #include <bpf/libbpf.h>
 
+#include <time.h>
+
 #include <cstdarg>
 #include <cstdio>
 #include <deque>
 #include <string>
 #include <vector>
 
+#include "kernel_maps.h"
 #include "native_error.h"
 #include "podtrace.h"
 
@@ -48,6 +51,25 @@ std::vector<std::string> get_strings(const Napi::Object &o, const char *key) {
   return out;
 }
 
+std::vector<uint64_t> get_ids(Napi::Env env, const Napi::Value &v, const char *what) {
+  std::vector<uint64_t> out;
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsArray()) throw Napi::TypeError::New(env, std::string(what) + " must be an array of cgroup ids");
+  auto arr = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value x = arr.Get(i);
+    if (x.IsBigInt()) {
+      bool lossless = true;
+      out.push_back(x.As<Napi::BigInt>().Uint64Value(&lossless));
+    } else if (x.IsNumber() && x.As<Napi::Number>().DoubleValue() >= 0) {
+      out.push_back(static_cast<uint64_t>(x.As<Napi::Number>().DoubleValue()));
+    } else {
+      throw Napi::TypeError::New(env, std::string(what) + "[" + std::to_string(i) + "] is not a cgroup id");
+    }
+  }
+  return out;
+}
+
 Napi::Error to_js(Napi::Env env, const NativeFailure &f) {
   Napi::Error err = Napi::Error::New(env, f.what());
   err.Set("errno", Napi::Number::New(env, f.err));
@@ -62,7 +84,12 @@ Napi::Function Tracer::Define(Napi::Env env) {
   return DefineClass(env, "Tracer",
                      {InstanceMethod("start", &Tracer::Start), InstanceMethod("next", &Tracer::Next),
                       InstanceMethod("losses", &Tracer::Losses), InstanceMethod("stats", &Tracer::Stats),
-                      InstanceMethod("close", &Tracer::Close)});
+                      InstanceMethod("close", &Tracer::Close), InstanceMethod("drops", &Tracer::Drops),
+                      InstanceMethod("scopeMode", &Tracer::ScopeMode),
+                      InstanceMethod("scopeUpdate", &Tracer::ScopeUpdate),
+                      InstanceMethod("scopeClear", &Tracer::ScopeClear),
+                      InstanceMethod("scopeList", &Tracer::ScopeList),
+                      InstanceMethod("drainSched", &Tracer::DrainSched)});
 }
 
 Tracer::Tracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Tracer>(info) {
@@ -75,6 +102,8 @@ Tracer::Tracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Tracer>(info) 
   loader_options_.optional = get_strings(o, "optional");
   loader_options_.ring_buffer_bytes = get_u32(o, "ringBufferBytes", loader_options_.ring_buffer_bytes);
   loader_options_.argv_bytes = get_u32(o, "argvBytes", loader_options_.argv_bytes);
+  loader_options_.cgroup_hierarchy = get_u32(o, "cgroupHierarchy", 0);
+  loader_options_.cgroup_v1_ssid = get_u32(o, "cgroupV1Ssid", 0);
   loader_options_.wakeup_bytes = get_u32(o, "wakeupBytes", static_cast<uint32_t>(loader_options_.ring_buffer_bytes / 2));
   if (loader_options_.argv_bytes > PT_ARGV_MAX - 8)
     throw Napi::RangeError::New(info.Env(), "options.argvBytes must be <= " + std::to_string(PT_ARGV_MAX - 8));
@@ -83,6 +112,29 @@ Tracer::Tracer(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Tracer>(info) 
   poller_options_.max_pending = get_u32(o, "maxPendingBatches", static_cast<uint32_t>(poller_options_.max_pending));
   if (poller_options_.drain_interval_ms == 0 || poller_options_.max_pending == 0 || poller_options_.batch_bytes < 4096)
     throw Napi::RangeError::New(info.Env(), "drainIntervalMs and maxPendingBatches must be > 0, batchBytes >= 4096");
+  Napi::Value rodata = o.Get("rodata");
+  if (rodata.IsObject()) {
+    Napi::Object r = rodata.As<Napi::Object>();
+    Napi::Array names = r.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string name = names.Get(i).ToString().Utf8Value();
+      Napi::Value v = r.Get(name);
+      if (!v.IsBuffer()) throw Napi::TypeError::New(info.Env(), "options.rodata." + name + " must be a Buffer");
+      auto b = v.As<Napi::Buffer<uint8_t>>();
+      loader_options_.rodata[name] = std::vector<uint8_t>(b.Data(), b.Data() + b.Length());
+    }
+  }
+  Napi::Value sizes = o.Get("mapSizes");
+  if (sizes.IsObject()) {
+    Napi::Object m = sizes.As<Napi::Object>();
+    Napi::Array names = m.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string name = names.Get(i).ToString().Utf8Value();
+      loader_options_.map_sizes[name] = get_u32(m, name.c_str(), 0);
+    }
+  }
+  Napi::Value cg = o.Get("cgroupPath");
+  if (cg.IsString()) loader_options_.cgroup_path = cg.As<Napi::String>().Utf8Value();
   Napi::Value log = o.Get("log");
   if (log.IsFunction()) log_ = Napi::Persistent(log.As<Napi::Function>());
 }
@@ -207,7 +259,10 @@ Napi::Value Tracer::Close(const Napi::CallbackInfo &info) {
       leftover_ = poller_->take_all();
       last_error_ = poller_->error();
     }
-    if (loader_) final_losses_ = loader_->losses();
+    if (loader_) {
+      final_losses_ = loader_->losses();
+      final_drops_ = kernel_maps::read_drops(loader_->map_fd("pt_drops"));
+    }
     poller_.reset();  // frees the ring buffer, epoll fd and eventfd
     loader_.reset();  // closes every BPF object and map
     if (wake_live_) {
@@ -217,6 +272,74 @@ Napi::Value Tracer::Close(const Napi::CallbackInfo &info) {
     Deliver(env);  // hand the waiting next() a batch, or null
   }
   return env.Undefined();
+}
+
+int Tracer::MapFd(Napi::Env env, const char *name) const {
+  int fd = loader_ ? loader_->map_fd(name) : -1;
+  if (fd < 0) throw Napi::Error::New(env, std::string("Tracer: map ") + name + " not loaded (not started, or closed)");
+  return fd;
+}
+
+Napi::Value Tracer::Drops(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::vector<std::vector<uint64_t>> d =
+      loader_ ? kernel_maps::read_drops(loader_->map_fd("pt_drops")) : final_drops_;
+  if (d.empty()) d = kernel_maps::read_drops(-1);
+  Napi::Array out = Napi::Array::New(env, d.size());
+  for (uint32_t r = 0; r < d.size(); r++) {
+    Napi::Array row = Napi::Array::New(env, d[r].size());
+    for (uint32_t k = 0; k < d[r].size(); k++) row.Set(k, Napi::Number::New(env, static_cast<double>(d[r][k])));
+    out.Set(r, row);
+  }
+  return out;
+}
+
+Napi::Value Tracer::ScopeMode(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "scopeMode(mode): mode 0 off, 1 deny, 2 allow");
+  try {
+    kernel_maps::scope_set_mode(MapFd(env, "pt_scope"), info[0].As<Napi::Number>().Uint32Value());
+  } catch (const NativeFailure &f) {
+    throw to_js(env, f);
+  }
+  return env.Undefined();
+}
+
+Napi::Value Tracer::ScopeUpdate(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto add = get_ids(env, info.Length() > 0 ? info[0] : env.Undefined(), "scopeUpdate(add)");
+  auto remove = get_ids(env, info.Length() > 1 ? info[1] : env.Undefined(), "scopeUpdate(_, remove)");
+  try {
+    kernel_maps::scope_update(MapFd(env, "pt_scope"), add, remove);
+  } catch (const NativeFailure &f) {
+    throw to_js(env, f);
+  }
+  return env.Undefined();
+}
+
+Napi::Value Tracer::ScopeClear(const Napi::CallbackInfo &info) {
+  kernel_maps::scope_clear(MapFd(info.Env(), "pt_scope"));
+  return info.Env().Undefined();
+}
+
+Napi::Value Tracer::ScopeList(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  auto ids = kernel_maps::scope_list(MapFd(env, "pt_scope"));
+  Napi::Array out = Napi::Array::New(env, ids.size());
+  for (uint32_t i = 0; i < ids.size(); i++) out.Set(i, Napi::Number::New(env, static_cast<double>(ids[i])));
+  return out;
+}
+
+Napi::Value Tracer::DrainSched(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "drainSched(intervalNs)");
+  int fd = loader_ ? loader_->map_fd("pt_rq_hist") : -1;
+  if (fd < 0) return env.Null();
+  timespec t{};
+  clock_gettime(CLOCK_BOOTTIME, &t);
+  uint64_t now = static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec);
+  auto bytes = kernel_maps::drain_sched(fd, now, static_cast<uint64_t>(info[0].As<Napi::Number>().DoubleValue()));
+  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
 }
 
 void Tracer::Shutdown() {

@@ -22,6 +22,13 @@ class Tracer : public Napi::ObjectWrap<Tracer> {
   Napi::Value Losses(const Napi::CallbackInfo &info);
   Napi::Value Stats(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
+  Napi::Value Drops(const Napi::CallbackInfo &info);
+  Napi::Value ScopeMode(const Napi::CallbackInfo &info);
+  Napi::Value ScopeUpdate(const Napi::CallbackInfo &info);
+  Napi::Value ScopeClear(const Napi::CallbackInfo &info);
+  Napi::Value ScopeList(const Napi::CallbackInfo &info);
+  Napi::Value DrainSched(const Napi::CallbackInfo &info);
+  int MapFd(Napi::Env env, const char *name) const;
 
   void Shutdown();
   // Main thread: resolves the waiting next() with a batch, or null once the poller has stopped.
@@ -40,5 +47,6 @@ class Tracer : public Napi::ObjectWrap<Tracer> {
   // After close(): batches drained but not yet taken, and the final loss counts.
   std::deque<std::unique_ptr<RingPoller::Batch>> leftover_;
   std::vector<uint64_t> final_losses_;
+  std::vector<std::vector<uint64_t>> final_drops_;
   std::string last_error_;
 };

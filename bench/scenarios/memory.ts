@@ -1,34 +1,88 @@
-import { runWorker } from '../lib/proc';
+import { NODE, lastJson, runWorker, start, waitForOutput, workerPath } from '../lib/proc';
 import { fmtMb, median } from '../lib/stats';
+import type { KubeApiArgs, KubeApiReport } from '../workers/kube-api-worker';
 import type { MemoryResult } from '../workers/memory-worker';
-import type { BenchContext, ScenarioResult } from './types';
+import type { BenchContext, Row, ScenarioResult } from './types';
+
+const BENCH_NODE = 'bench-node';
+
+interface ClusterRun {
+  cluster: KubeApiArgs;
+  runs: MemoryResult[];
+  requests: KubeApiReport;
+}
+
+/** One cluster size: its API server in a process of its own, the enricher measured `reps` times. */
+async function runCluster(ctx: BenchContext, cluster: KubeApiArgs): Promise<ClusterRun> {
+  const api = start(NODE, [workerPath('kube-api-worker'), JSON.stringify(cluster)]);
+  try {
+    await waitForOutput(api, /"kubeconfig"/, 'kube-api-worker', 120_000);
+    const { kubeconfig } = lastJson<{ kubeconfig: string }>(api.stdout(), 'kube-api-worker');
+    const runs: MemoryResult[] = [];
+    for (let rep = 0; rep < ctx.reps; rep++)
+      runs.push(
+        await runWorker<MemoryResult>(
+          'memory-worker',
+          { kubeconfig, node: BENCH_NODE, pods: cluster.nodePods, containersPerPod: 2 },
+          ['--expose-gc'],
+        ),
+      );
+    api.proc.stdin?.write('report\n');
+    await waitForOutput(api, /"requests"/, 'kube-api-worker report');
+    const { requests } = lastJson<{ requests: KubeApiReport }>(api.stdout(), 'kube-api-worker report');
+    return { cluster, runs, requests };
+  } finally {
+    api.proc.kill();
+    await api.exited;
+  }
+}
 
 /**
- * Scenario 5, memory under metadata load — PROVISIONAL: the structures are shaped like the
- * enricher's caches (informer pod store, per-container metadata, cgroup map) until the real
- * enricher is merged; then build them through its own caches instead.
+ * Scenario 5, memory under metadata load: the real PodEnricher with this node's pods (5,000, two
+ * containers each) in a small cluster (500 ReplicaSets, 200 Jobs) and in a large one (50,000
+ * ReplicaSets, 20,000 Jobs). Owners are looked up per owner of this node's pods, so the RSS must
+ * be the same in both.
  */
 export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult> {
-  const args = ctx.smoke
-    ? { pods: 500, containersPerPod: 2, cgroups: 10_000 }
-    : { pods: 5000, containersPerPod: 2, cgroups: 100_000 };
-  const runs: MemoryResult[] = [];
-  for (let rep = 0; rep < ctx.reps; rep++)
-    runs.push(await runWorker<MemoryResult>('memory-worker', args, ['--expose-gc']));
-  const rss = median(runs.map((r) => r.rssBytes));
-  const base = median(runs.map((r) => r.rssBaselineBytes));
-  const heap = median(runs.map((r) => r.heapUsedDeltaBytes));
-  ctx.log(`  memory: RSS ${fmtMb(rss)} (baseline ${fmtMb(base)})`);
-  return {
-    name: 'memory',
-    rows: [
-      {
-        scenario: '5 memory (provisional)',
-        case: `${args.pods} pods, ${args.cgroups} cgroups: RSS`,
-        value: fmtMb(rss),
-        detail: `+${fmtMb(rss - base)} over an idle process (${fmtMb(base)}); heap +${fmtMb(heap)}; stand-in caches, not the real enricher`,
-      },
-    ],
-    data: { args, runs },
-  };
+  const nodePods = ctx.smoke ? 200 : 5000;
+  const sizes: KubeApiArgs[] = ctx.smoke
+    ? [
+        { node: BENCH_NODE, nodePods, clusterReplicaSets: 200, clusterJobs: 100 },
+        { node: BENCH_NODE, nodePods, clusterReplicaSets: 2_000, clusterJobs: 1_000 },
+      ]
+    : [
+        { node: BENCH_NODE, nodePods, clusterReplicaSets: 500, clusterJobs: 200 },
+        { node: BENCH_NODE, nodePods, clusterReplicaSets: 50_000, clusterJobs: 20_000 },
+      ];
+  const results: ClusterRun[] = [];
+  for (const size of sizes) results.push(await runCluster(ctx, size));
+  const rows: Row[] = results.map((r) => {
+    const rss = median(r.runs.map((x) => x.rssBytes));
+    const base = median(r.runs.map((x) => x.rssBaselineBytes));
+    const heap = median(r.runs.map((x) => x.heapUsedDeltaBytes));
+    const last = r.runs[r.runs.length - 1] as MemoryResult;
+    const q = r.requests;
+    ctx.log(
+      `  memory: ${r.cluster.clusterReplicaSets} RS / ${r.cluster.clusterJobs} Jobs cluster-wide: RSS ${fmtMb(rss)}`,
+    );
+    return {
+      scenario: '5 memory',
+      case: `${nodePods} pods on the node, cluster ${r.cluster.clusterReplicaSets.toLocaleString('en-US')} RS / ${r.cluster.clusterJobs.toLocaleString('en-US')} Jobs: RSS`,
+      value: fmtMb(rss),
+      detail:
+        `+${fmtMb(rss - base)} over the idle worker (${fmtMb(base)}); heap +${fmtMb(heap)}; ` +
+        `${last.containers} containers, ${last.complete} complete, ${last.withWorkload} with Deployment/CronJob, ` +
+        `${last.ownersCached} owners cached; API: ${q.ownerGets} owner GETs (${q.ownerGetsMetadataOnly} metadata-only), ` +
+        `${q.ownerListsAndWatches} RS/Job lists+watches`,
+    };
+  });
+  const [small, large] = results.map((r) => median(r.runs.map((x) => x.rssBytes)));
+  if (small !== undefined && large !== undefined)
+    rows.push({
+      scenario: '5 memory',
+      case: 'RSS, large cluster minus small cluster',
+      value: `${large >= small ? '+' : '−'}${fmtMb(Math.abs(large - small))}`,
+      detail: 'same node, same pods: what the cluster-wide ReplicaSet/Job count costs the agent',
+    });
+  return { name: 'memory', rows, data: { results } };
 }

@@ -1,16 +1,23 @@
 /**
- * Memory under metadata load (PROVISIONAL until the real enricher lands): builds, in one process,
- * structures shaped like the enricher's caches — an informer store of V1Pod-like objects for
- * `pods` pods, one frozen WorkloadMeta per container, and a cgroup id → resolution map with
- * `cgroups` entries — and reports RSS and heap before and after. Run with --expose-gc.
+ * Memory under metadata load: the real PodEnricher, fed by the test Kubernetes API server (run by
+ * bench/workers/kube-api-worker.ts in another process) and a cgroup tree in a temp directory with
+ * one cgroup per container of this node's pods. Starts the enricher, waits for the pod list and
+ * every owner lookup, sends one event per container through it, and reports RSS and heap before
+ * and after. Run with --expose-gc.
  */
-import type { WorkloadMeta } from '../../src/events/workload-meta';
-import { podUid, syntheticWorkloadMeta } from '../../src/sources/synthetic-workloads';
+import { Subject } from 'rxjs';
+import { silentLogger } from '../../src/core/logger';
+import { PodEnricher } from '../../src/enrich/pod-enricher';
+import type { EventBatch, PodtraceEvent } from '../../src/events/event';
+import { Metrics } from '../../src/telemetry/metrics';
+import { FakeNode, NO_FILTER, enrichConfig, execEvent } from '../../test/enrich/enrich-fixtures';
+import { containerIdOf, podUidOf } from './kube-api-worker';
 
 export interface MemoryArgs {
+  kubeconfig: string;
+  node: string;
   pods: number;
   containersPerPod: number;
-  cgroups: number;
 }
 
 export interface MemoryResult {
@@ -19,72 +26,13 @@ export interface MemoryResult {
   heapUsedDeltaBytes: number;
   pods: number;
   containers: number;
-  cgroups: number;
+  ownersCached: number;
+  complete: number;
+  withWorkload: number;
 }
 
-/** Roughly what @kubernetes/client-node deserialises for a Deployment's pod (fields the informer keeps). */
-function podObject(p: number, containers: number, meta: WorkloadMeta): Record<string, unknown> {
-  const labels: Record<string, string> = {
-    app: meta.serviceName,
-    team: meta.serviceNamespace,
-    'pod-template-hash': `h${p.toString(16)}`,
-    'app.kubernetes.io/name': meta.serviceName,
-    'app.kubernetes.io/version': `1.${p % 10}.0`,
-    tier: p % 2 === 0 ? 'backend' : 'frontend',
-  };
-  const cs = Array.from({ length: containers }, (_, c) => ({
-    name: `c${c}`,
-    image: `registry.example/${meta.serviceName}:1.${p % 10}.0`,
-    ports: [{ containerPort: 8080 + c, protocol: 'TCP', name: 'http' }],
-    env: Array.from({ length: 5 }, (_, i) => ({ name: `ENV_${i}`, value: `value-${p}-${i}` })),
-    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } },
-    volumeMounts: [
-      { name: 'kube-api-access', mountPath: '/var/run/secrets/kubernetes.io/serviceaccount', readOnly: true },
-    ],
-  }));
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: meta.podName,
-      namespace: meta.namespace,
-      uid: podUid(p),
-      resourceVersion: String(100000 + p),
-      creationTimestamp: new Date(1_760_000_000_000 + p * 1000),
-      labels,
-      annotations: {
-        'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z',
-        'prometheus.io/scrape': 'true',
-        'prometheus.io/port': '9090',
-      },
-      ownerReferences: [
-        {
-          apiVersion: 'apps/v1',
-          kind: 'ReplicaSet',
-          name: `${meta.serviceName}-rs`,
-          uid: podUid(p + 1e6),
-          controller: true,
-        },
-      ],
-    },
-    spec: { nodeName: 'bench-node', serviceAccountName: 'default', containers: cs },
-    status: {
-      phase: 'Running',
-      podIP: `10.244.${(p >> 8) & 255}.${p & 255}`,
-      hostIP: '10.0.0.5',
-      containerStatuses: cs.map((c, i) => ({
-        name: c.name,
-        containerID: `containerd://${podUid(p * 64 + i).replace(/-/g, '')}${'0'.repeat(32)}`,
-        image: c.image,
-        imageID: `registry.example/${meta.serviceName}@sha256:${'ab'.repeat(32)}`,
-        ready: true,
-        restartCount: 0,
-        started: true,
-        state: { running: { startedAt: new Date(1_760_000_000_000) } },
-      })),
-    },
-  };
-}
+const cgroupPath = (p: number, c: number): string =>
+  `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${podUidOf(p).replace(/-/g, '_')}.slice/cri-containerd-${containerIdOf(p, c)}.scope`;
 
 function gc(): void {
   const g = (globalThis as { gc?: () => void }).gc;
@@ -94,54 +42,95 @@ function gc(): void {
   }
 }
 
-function main(): void {
-  const args = JSON.parse(process.argv[2] ?? '{}') as MemoryArgs;
-  gc();
-  const rss0 = process.memoryUsage().rss;
-  const heap0 = process.memoryUsage().heapUsed;
-  const store = new Map<string, Record<string, unknown>>();
-  const metaByContainer = new Map<string, WorkloadMeta>();
-  const metas: WorkloadMeta[] = [];
-  for (let p = 0; p < args.pods; p++) {
-    for (let c = 0; c < args.containersPerPod; c++) {
-      const m = syntheticWorkloadMeta(p, c, 'bench-node');
-      metaByContainer.set(m.containerId as string, m);
-      metas.push(m);
-    }
-    const first = metas[metas.length - args.containersPerPod] as WorkloadMeta;
-    store.set(`${first.namespace ?? ''}/${first.podName ?? ''}`, podObject(p, args.containersPerPod, first));
+async function until(cond: () => boolean, what: string, limitMs = 120_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > limitMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
-  // cgroups seen: containers' cgroups plus the churn of exited containers and host slices, each
-  // resolved once to an entry the event path looks up by id.
-  interface CgroupEntry {
-    containerId: string | null;
-    meta: WorkloadMeta | null;
-    resolvedAtMs: number;
-    path: string;
-  }
-  const cgroups = new Map<number, CgroupEntry>();
-  for (let i = 0; i < args.cgroups; i++) {
-    const m = i < metas.length * 4 ? (metas[i % metas.length] as WorkloadMeta) : null;
-    cgroups.set(1_000_000 + i, {
-      containerId: m?.containerId ?? null,
-      meta: m,
-      resolvedAtMs: 1_760_000_000_000 + i,
-      path: m
-        ? `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${(m.podUid ?? '').replace(/-/g, '_')}.slice/cri-containerd-${m.containerId ?? ''}.scope`
-        : `/system.slice/session-${i}.scope`,
-    });
-  }
-  gc();
-  const mem = process.memoryUsage();
-  const result: MemoryResult = {
-    rssBaselineBytes: rss0,
-    rssBytes: mem.rss,
-    heapUsedDeltaBytes: mem.heapUsed - heap0,
-    pods: store.size,
-    containers: metaByContainer.size,
-    cgroups: cgroups.size,
-  };
-  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-main();
+async function main(): Promise<void> {
+  const args = JSON.parse(process.argv[2] ?? '{}') as MemoryArgs;
+  const t00 = Date.now();
+  const fake = new FakeNode();
+  try {
+    const cgroups: { id: number; pid: number }[] = [];
+    for (let p = 0; p < args.pods; p++)
+      for (let c = 0; c < args.containersPerPod; c++) {
+        const path = cgroupPath(p, c);
+        cgroups.push({ id: fake.cgroup(path), pid: fake.process(path) });
+      }
+    if (process.env.PT_BENCH_TRACE === '1') process.stderr.write(`cgroups made in ${Date.now() - t00} ms\n`);
+    // The Kubernetes client is loaded before the baseline: the figure is the enricher's state.
+    await import('@kubernetes/client-node');
+    gc();
+    const rss0 = process.memoryUsage().rss;
+    const t0 = Date.now();
+    const phase = (what: string): void => {
+      if (process.env.PT_BENCH_TRACE === '1') process.stderr.write(`${what} at ${Date.now() - t0} ms\n`);
+    };
+    const heap0 = process.memoryUsage().heapUsed;
+    const enricher = new PodEnricher(
+      enrichConfig({
+        cgroupBase: fake.cgroupBase,
+        procBase: fake.procBase,
+        holdMs: 60_000,
+        cri: { enabled: false },
+        kubernetes: { kubeconfig: args.kubeconfig },
+      }),
+      NO_FILTER,
+      { logger: silentLogger(), metrics: new Metrics(), nodeName: args.node },
+    );
+    const input = new Subject<EventBatch>();
+    const out: PodtraceEvent[] = [];
+    const sub = enricher.attach(input).subscribe((b) => out.push(...b.events));
+    await enricher.start();
+    await until(() => enricher.kube.synced, 'the pod list');
+    phase('synced');
+    await until(() => {
+      for (let p = 0; p < args.pods; p++) {
+        const uid = podUidOf(p);
+        if (enricher.kube.podByUid(uid) === undefined || !enricher.kube.ownerSettled(uid)) return false;
+      }
+      return true;
+    }, 'every pod and owner');
+    phase('owners');
+    for (let i = 0; i < cgroups.length; i += 1000)
+      input.next({ events: cgroups.slice(i, i + 1000).map((g) => execEvent(g.id, g.pid)) });
+    await until(() => out.length === cgroups.length, 'one event per container out');
+    phase('events');
+    gc();
+    const mem = process.memoryUsage();
+    const result: MemoryResult = {
+      rssBaselineBytes: rss0,
+      rssBytes: mem.rss,
+      heapUsedDeltaBytes: mem.heapUsed - heap0,
+      pods: args.pods,
+      containers: cgroups.length,
+      ownersCached: enricher.kube.ownersCached,
+      complete: out.filter((e) => e.enrichment === 'complete').length,
+      withWorkload: out.filter(
+        (e) =>
+          e.meta?.attributes['k8s.deployment.name'] !== undefined ||
+          e.meta?.attributes['k8s.cronjob.name'] !== undefined,
+      ).length,
+    };
+    input.complete();
+    await enricher.shutdown();
+    phase('shutdown');
+    sub.unsubscribe();
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    fake.cleanup();
+  }
+}
+
+main().then(
+  // The Kubernetes client's idle keep-alive connections would hold the process a few seconds more.
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`${String(err)}\n`);
+    process.exit(1);
+  },
+);

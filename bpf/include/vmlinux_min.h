@@ -30,17 +30,35 @@ struct kernfs_node {
 	u64 id;
 };
 
-struct cgroup {
-	struct kernfs_node *kn;
+struct cgroup_root {
+	int hierarchy_id;
 };
 
+struct cgroup {
+	struct kernfs_node *kn;
+	struct cgroup_root *root;
+	int level;
+};
+
+struct cgroup_subsys_state {
+	struct cgroup *cgroup;
+};
+
+/* CGROUP_SUBSYS_COUNT varies by kernel config; only indexed below the count the kernel reports. */
 struct css_set {
+	struct cgroup_subsys_state *subsys[16];
 	struct cgroup *dfl_cgrp;
+};
+
+struct percpu_counter {
+	s64 count;
 };
 
 struct mm_struct {
 	unsigned long arg_start;
 	unsigned long arg_end;
+	unsigned long total_vm;
+	struct percpu_counter rss_stat[4]; /* MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES */
 };
 
 struct task_struct {
@@ -69,17 +87,58 @@ typedef struct {
 } possible_net_t;
 
 struct sock_common {
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	u16 skc_num; /* local port, host order */
 	possible_net_t skc_net;
+};
+
+/* Since Linux 5.15: the socket's cgroup2 cgroup as a plain pointer. */
+struct sock_cgroup_data {
+	struct cgroup *cgroup;
+};
+
+/* Before 5.15: a union whose `val` is the cgroup pointer unless the low bit says "classid data". */
+struct sock_cgroup_data___old {
+	u64 val;
+};
+
+struct sock___old {
+	struct sock_cgroup_data___old sk_cgrp_data;
 };
 
 struct sock {
 	struct sock_common __sk_common;
 	int sk_err;
+	u16 sk_protocol;
+	struct sock_cgroup_data sk_cgrp_data;
 };
+
+struct socket {
+	struct sock *sk;
+};
+
+struct file;
 
 struct tcp_sock {
 	u64 bytes_received;
 	u64 bytes_acked;
+	u32 srtt_us; /* smoothed RTT << 3, microseconds */
+};
+
+struct seq_file;
+
+struct bpf_iter_meta {
+	struct seq_file *seq;
+	u64 session_id;
+	u64 seq_num;
+};
+
+struct bpf_iter__task_file {
+	struct bpf_iter_meta *meta;
+	struct task_struct *task;
+	u32 fd;
+	struct file *file;
 };
 
 struct trace_entry {
@@ -152,6 +211,22 @@ struct trace_event_raw_mark_victim {
 	unsigned long anon_rss;
 	unsigned long file_rss;
 	unsigned long shmem_rss;
+};
+
+/* cgroup:cgroup_mkdir, cgroup_rmdir (and the rest of the cgroup event class) */
+struct trace_event_raw_cgroup {
+	struct trace_entry ent;
+	int root; /* hierarchy id: 0 is cgroup2 */
+	int level;
+	u64 id;
+	u32 __data_loc_path;
+};
+
+/* The fields of siginfo sit in an anonymous struct; CO-RE matches them through it. */
+struct kernel_siginfo {
+	int si_signo;
+	int si_errno;
+	int si_code;
 };
 
 #pragma clang attribute pop

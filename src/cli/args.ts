@@ -7,12 +7,27 @@ export interface RunArgs {
   config?: string;
   probes?: ProbeGroup[];
   output?: 'text' | 'json';
+  /** `--set key.path=value`, in order (later wins). */
+  set?: string[];
+  help?: boolean;
 }
 
+export const RUN_USAGE = `usage: podtrace run [--config FILE] [--probes process,tcp,oom] [--output text|json] [--set key.path=value ...]
+
+  --config FILE        the YAML configuration (default: config/podtrace.yaml when it exists)
+  --probes LIST        probe groups to attach (source.ebpf.probes)
+  --output text|json   print events on stdout (sinks.console.enabled and .format)
+  --set key.path=value set any configuration key; the value is YAML ([a, b], true, 42);
+                       repeatable, beats the file and the environment
+  --help               this text`;
+
 export const USAGE = `usage:
-  podtrace run [--config FILE] [--probes process,tcp,oom] [--output text|json]
+  podtrace run [--config FILE] [--probes process,tcp,oom] [--output text|json] [--set key.path=value ...] [--help]
   podtrace record --out FILE [--duration 10s] [--probes process,tcp,oom] [--config FILE]
   podtrace check [--config FILE]
+  podtrace trace [-n NAMESPACE] POD [-c CONTAINER] [--duration 30s] [--output text|json] [--probes …] [--config FILE]
+                 [--diagnose 20s [--report FILE] [--report-format text|json]]
+  podtrace exec [-n NAMESPACE] POD [-c CONTAINER] [--ns net,uts,ipc,pid,mnt,cgroup] [--config FILE] -- CMD [ARGS…]
   podtrace config print [--config FILE]
   podtrace config validate FILE
   podtrace --version`;
@@ -34,8 +49,22 @@ export function parseFlags(argv: readonly string[], allowed: readonly string[]):
 }
 
 export function parseRunArgs(argv: readonly string[]): RunArgs {
-  const flags = parseFlags(argv, ['config', 'probes', 'output']);
+  const rest: string[] = [];
+  const set: string[] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--help' || a === '-h') help = true;
+    else if (a === '--set' || a.startsWith('--set=')) {
+      const value = a === '--set' ? argv[++i] : a.slice('--set='.length);
+      if (value === undefined || value === '') throw new UsageError('--set needs key.path=value');
+      set.push(value);
+    } else rest.push(a);
+  }
+  if (help) return { help: true };
+  const flags = parseFlags(rest, ['config', 'probes', 'output']);
   const args: RunArgs = {};
+  if (set.length > 0) args.set = set;
   const config = flags.get('config');
   if (config !== undefined) args.config = config;
   const probes = flags.get('probes');

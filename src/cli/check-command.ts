@@ -4,7 +4,10 @@ import { PROBE_GROUPS } from '../events/event-kind';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import { errorMessage } from '../core/errors';
 import type { PodtraceConfig } from '../config/config';
+import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
+import { ebpfMapSizes, ebpfRodata } from '../sources/ebpf-settings';
 import { cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
+import { execCheck } from './exec-check';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -132,24 +135,39 @@ export function kernelChecks(procBase = '/proc'): CheckResult[] {
   return out;
 }
 
-/** Tries to load and attach each probe group on its own. */
-export function probeChecks(groups: readonly string[] = PROBE_GROUPS): CheckResult[] {
+/**
+ * Loads and attaches every probe group on its own (with the configured settings): an enabled group
+ * that fails is a failure, an opt-in group that is not enabled is reported as such, or as a warning
+ * when this kernel could not run it either.
+ */
+export function probeChecks(config: PodtraceConfig, groups: readonly string[] = PROBE_GROUPS): CheckResult[] {
   let addon;
   try {
     addon = loadNativeAddon();
   } catch (err) {
     return [{ status: 'fail', name: 'addon', detail: errorMessage(err), hint: 'npm run build' }];
   }
+  const enabled = new Set<string>(config.source.ebpf.probes);
+  const cgroupPath = detectCgroup2Mount(config.enrich.cgroupBase, config.enrich.procBase)?.base ?? '';
   return groups.map((g) => {
-    const t = new addon.Tracer({ objectDir: bpfObjectDir(), probes: [g], ringBufferBytes: 4096 * 16 });
+    const t = new addon.Tracer({
+      objectDir: bpfObjectDir(),
+      probes: [g],
+      ringBufferBytes: 4096 * 16,
+      rodata: ebpfRodata(config.source.ebpf),
+      mapSizes: ebpfMapSizes(config.source.ebpf),
+      cgroupPath,
+    });
+    const name = `probes ${g}`;
+    const off = enabled.has(g) ? '' : ' (opt-in: not enabled in source.ebpf.probes)';
     try {
       const hooks = t.start();
-      return { status: 'ok' as const, name: `probes ${g}`, detail: hooks.map((h) => h.hook).join(', ') };
+      return { status: 'ok' as const, name, detail: hooks.map((h) => h.hook).join(', ') + off };
     } catch (err) {
       return {
-        status: 'fail' as const,
-        name: `probes ${g}`,
-        detail: errorMessage(err),
+        status: enabled.has(g) ? ('fail' as const) : ('warn' as const),
+        name,
+        detail: errorMessage(err) + off,
         hint: 'see the hook and errno above; `podtrace run --probes` can leave this group out',
       };
     } finally {
@@ -169,11 +187,12 @@ export async function checkCommand(
 ): Promise<number> {
   const results = [
     ...kernelChecks(config.enrich.procBase),
-    ...probeChecks(config.source.ebpf.probes),
+    ...probeChecks(config),
     cgroupLayoutCheck(config),
     await criCheck(config),
     await kubernetesCheck(config),
     ...(await sinkChecks(config)),
+    execCheck(`${config.enrich.procBase}/self/status`),
   ];
   for (const r of results) out.write(`${formatCheck(r)}\n`);
   const failed = results.filter((r) => r.status === 'fail');

@@ -51,7 +51,8 @@ export function parseSetFlag(text: string): ConfigOverride {
   try {
     value = parseYaml(text.slice(eq + 1));
   } catch (err) {
-    throw new ConfigError(`--set ${key}: ${errorMessage(err)}`);
+    // The first line only: yaml's excerpt of the source would quote the value, maybe a secret.
+    throw new ConfigError(`--set ${key}: ${errorMessage(err).split('\n')[0] ?? ''}`);
   }
   return { key, value: value ?? '', origin: `--set ${key}` };
 }

@@ -3,12 +3,26 @@ import { ConfigError, errorMessage } from '../core/errors';
 import { USAGE, UsageError, parseFlags, parseRunArgs } from './args';
 import { loadConfig } from '../config/load-config';
 import { checkCommand } from './check-command';
+import { execCommand } from './exec-command';
+import { parseExecArgs, parseTraceArgs } from './pod-args';
+import { traceCommand } from './trace-command';
 import { resolveConfigPath, runConfigPrint, runConfigValidate } from './config-command';
 import { recordCommand } from './record-command';
 import { runCommand } from './run-command';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { version } = require('../../../package.json') as { version: string };
+/** The package version: package.json is three levels up from dist/src/cli, two from src/cli (tests). */
+function packageVersion(): string {
+  for (const p of ['../../../package.json', '../../package.json']) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return (require(p) as { version: string }).version;
+    } catch {
+      // next candidate
+    }
+  }
+  return 'unknown';
+}
+const version = packageVersion();
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -18,6 +32,10 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await runCommand(parseRunArgs(rest));
       case 'record':
         return await recordCommand(rest);
+      case 'exec':
+        return await execCommand(parseExecArgs(rest));
+      case 'trace':
+        return await traceCommand(parseTraceArgs(rest));
       case 'check': {
         const flags = parseFlags(rest, ['config']);
         return await checkCommand(loadConfig(resolveConfigPath(flags.get('config')), process.env));

@@ -79,7 +79,7 @@ export async function kubernetesCheck(config: PodtraceConfig): Promise<CheckResu
       status: 'warn',
       name: 'kubernetes',
       detail: errorMessage(err),
-      hint: 'check the API server address and that the ClusterRole grants list/watch on pods, replicasets and jobs',
+      hint: 'check the API server address and that the ClusterRole grants list/watch on pods and get on replicasets and jobs',
     };
   }
 }
@@ -109,19 +109,23 @@ export async function sinkChecks(
 ): Promise<CheckResult[]> {
   const out: CheckResult[] = [];
   if (config.sinks.otlp.enabled) {
-    const t = resolveOtlpTarget(config.sinks.otlp, env);
-    const [host, port] = splitHostPort(t.address);
-    const err = await tcpReachable(host, port);
-    out.push(
-      err === null
-        ? { status: 'ok', name: 'sink otlp', detail: `${t.endpoint} (${t.source}) reachable` }
-        : {
-            status: 'warn',
-            name: 'sink otlp',
-            detail: `${t.endpoint} (${t.source}): ${err}`,
-            hint: 'spans queue (bounded) and retry until the Collector is reachable',
-          },
-    );
+    for (const signal of config.sinks.otlp.signals) {
+      const t = resolveOtlpTarget(config.sinks.otlp, env, signal);
+      const name = signal === 'traces' ? 'sink otlp' : `sink otlp ${signal}`;
+      const endpoint = `${t.url ?? t.endpoint} (${t.protocol}, ${t.source})`;
+      const [host, port] = splitHostPort(t.address);
+      const err = await tcpReachable(host, port);
+      out.push(
+        err === null
+          ? { status: 'ok', name, detail: `${endpoint} reachable` }
+          : {
+              status: 'warn',
+              name,
+              detail: `${endpoint}: ${err}`,
+              hint: `${signal === 'traces' ? 'spans' : 'log records'} queue (bounded) and retry until the Collector is reachable`,
+            },
+      );
+    }
   }
   if (config.sinks.kafka.enabled) {
     const results = await Promise.all(

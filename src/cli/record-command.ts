@@ -2,8 +2,8 @@ import { hostname, release } from 'node:os';
 import { errorMessage } from '../core/errors';
 import { loadConfig } from '../config/load-config';
 import { createLogger } from '../core/logger';
-import { EVENT_NAMES, MAX_EVENT_KIND, PROBE_GROUPS } from '../events/event-kind';
-import type { EventKind, ProbeGroup } from '../events/event-kind';
+import { NAMED_KINDS, PROBE_GROUPS, eventName } from '../events/event-kind';
+import type { ProbeGroup } from '../events/event-kind';
 import { RECORD_VERSION, layoutMismatches } from '../events/layout';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import { cgroup2Root } from '../record/cgroup-paths';
@@ -124,7 +124,7 @@ export async function recordCommand(argv: readonly string[]): Promise<number> {
   }
   const losses = tracer.losses();
   const kernelLost: Record<string, number> = {};
-  for (let k = 1; k <= MAX_EVENT_KIND; k++) kernelLost[EVENT_NAMES[k as EventKind]] = losses[k] ?? 0;
+  for (const k of NAMED_KINDS) kernelLost[eventName(k)] = losses[k] ?? 0;
   const trailer = writer.close(kernelLost);
   const s = writer.stats;
   const lost = Object.values(kernelLost).reduce((a, b) => a + b, 0);

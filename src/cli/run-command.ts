@@ -6,6 +6,7 @@ import { createLogger } from '../core/logger';
 import type { Logger } from '../core/logger';
 import { errorMessage } from '../core/errors';
 import { EXIT_UNCLEAN, shutdownOnSignal } from '../core/shutdown';
+import { routeProcessWarnings } from '../core/process-warnings';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Enricher, Sink, Source } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
@@ -14,16 +15,19 @@ import { createKafkaSink } from '../sinks/kafka/kafka-sink';
 import { PodEnricher } from '../enrich/pod-enricher';
 import { EbpfSource } from '../sources/ebpf-source';
 import { createSource } from '../sources/create-source';
+import { ReplaySource } from '../sources/replay-source';
 import { Metrics } from '../telemetry/metrics';
 import { Readiness, ReadinessFlag } from '../telemetry/readiness';
 import { TelemetryServer } from '../telemetry/telemetry-server';
+import { RUN_USAGE } from './args';
 import type { RunArgs } from './args';
-import { resolveConfigPath } from './config-command';
+import { parseSetFlag, resolveConfigPath } from './config-command';
 import { formatCheck, kernelChecks } from './check-command';
 
 /** Flags become config overrides, so errors name the flag (`--probes`) as the origin. */
 export function runOverrides(args: RunArgs): ConfigOverride[] {
-  const out: ConfigOverride[] = [];
+  // --set first: the dedicated flags (--probes, --output) win over a --set of the same key.
+  const out: ConfigOverride[] = (args.set ?? []).map(parseSetFlag);
   if (args.probes) out.push({ key: 'source.ebpf.probes', value: args.probes, origin: '--probes' });
   if (args.output) {
     out.push({ key: 'sinks.console.format', value: args.output, origin: '--output' });
@@ -81,6 +85,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       logger: logger.child({ component: 'enrich' }),
       metrics,
       nodeName,
+      ...(source instanceof EbpfSource ? { kernelScope: source.scope } : {}),
     });
     readiness.register('enrich', pods);
     enricher = pods;
@@ -89,7 +94,11 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
   return { pipeline, source, sinks, readiness, attached };
 }
 
-function summary(source: Source): string {
+export function summary(source: Source): string {
+  if (source instanceof ReplaySource) {
+    const { records, malformed } = source.decodeStats;
+    return `podtrace: replayed ${records} events, ${malformed} malformed records skipped`;
+  }
   if (!(source instanceof EbpfSource)) return `podtrace: ${source.name} source stopped`;
   const { perKind, malformed } = source.decodeStats();
   const losses = source.kernelLosses();
@@ -120,6 +129,10 @@ export function withPreflight(err: unknown, config: PodtraceConfig): unknown {
 }
 
 export async function runCommand(args: RunArgs): Promise<number> {
+  if (args.help === true) {
+    process.stdout.write(`${RUN_USAGE}\n`);
+    return 0;
+  }
   const config = loadConfig(resolveConfigPath(args.config), process.env, runOverrides(args));
   config.nodeName ??= hostname();
   // Logs go to stderr while the console sink owns stdout.
@@ -128,6 +141,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     format: config.telemetry.log.format,
     destination: config.sinks.console.enabled ? process.stderr : process.stdout,
   });
+  routeProcessWarnings(logger);
   const metrics = new Metrics({ defaultMetrics: true });
   const agent = buildAgent(config, logger, metrics);
   const telemetry = config.telemetry.enabled

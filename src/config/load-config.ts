@@ -7,6 +7,8 @@ import { configSchema } from './schema';
 import type { PodtraceConfig } from './config';
 import { applyOverrides, environmentOverrides } from './environment';
 import type { ConfigOverride } from './environment';
+import { crossFieldProblems } from './config-checks';
+import { MASK, isSecretPath, maskForMessage } from './mask-secrets';
 
 /** `host:port` with a port in 1..65535; hosts are names, IPv4 or bracketed IPv6. */
 export function isHostPort(value: string): boolean {
@@ -49,10 +51,32 @@ function valueAt(root: unknown, pointer: string): unknown {
 
 const MAX_VALUE_CHARS = 80;
 
-/** The bad value as it appears in messages: JSON, shortened when long. */
+/** YAML's names for the numbers JSON cannot write (JSON.stringify would print `null`). */
+function yamlNumber(n: number): string {
+  return Number.isNaN(n) ? '.nan' : n > 0 ? '.inf' : '-.inf';
+}
+
+/**
+ * The bad value as it appears in messages: JSON (±.inf and .nan by their YAML names), shortened
+ * when long. Mask secrets first (maskForMessage).
+ */
 export function showValue(value: unknown): string {
-  const text = value === undefined ? 'undefined' : JSON.stringify(value);
+  let text: string;
+  if (value === undefined) text = 'undefined';
+  else if (value === MASK) text = MASK;
+  else if (typeof value === 'number' && !Number.isFinite(value)) text = yamlNumber(value);
+  else
+    text = JSON.stringify(value, (_k, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? yamlNumber(v) : v,
+    );
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 3)}...` : text;
+}
+
+const partsOf = (pointer: string): string[] => pointer.split('/').slice(1).map(unescape);
+
+/** The value at `pointer` as it may be quoted in a message: secrets masked. */
+function shownAt(root: unknown, pointer: string): string {
+  return showValue(maskForMessage(valueAt(root, pointer), partsOf(pointer)));
 }
 
 function editDistance(a: string, b: string): number {
@@ -82,20 +106,57 @@ function suggestion(unknown: string, parentSchema: unknown): string | undefined 
   return best !== undefined && best.d <= Math.max(1, Math.floor(unknown.length / 4)) ? best.key : undefined;
 }
 
+function hasSecretSibling(parentSchema: unknown): boolean {
+  const props = (parentSchema as { properties?: Record<string, unknown> } | undefined)?.properties;
+  return props !== undefined && Object.keys(props).some((k) => isSecretPath([k]));
+}
+
+/** `oneOf: [{ required: [a] }, { required: [b] }]` → ['a', 'b'], else null. */
+function exclusiveKeys(branches: unknown): string[] | null {
+  if (!Array.isArray(branches)) return null;
+  const keys: string[] = [];
+  for (const b of branches as Array<{ required?: unknown }>) {
+    const req = b.required;
+    if (!Array.isArray(req) || req.length !== 1 || Object.keys(b).length !== 1) return null;
+    keys.push(String(req[0]));
+  }
+  return keys;
+}
+
 function describeError(err: ErrorObject, root: unknown): { key: string; text: string } {
   const params = err.params as Record<string, unknown>;
   if (err.keyword === 'additionalProperties') {
     const name = String(params.additionalProperty);
     const pointer = `${err.instancePath}/${name.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     const hint = suggestion(name, err.parentSchema);
-    const text = `unknown key (value ${showValue(valueAt(root, pointer))})${hint === undefined ? '' : `; did you mean "${hint}"?`}`;
+    // A misspelt secret key ("pasword", "kye") is still a secret: an unknown key next to a
+    // secret-named one is masked like it.
+    const value = hasSecretSibling(err.parentSchema)
+      ? showValue(maskForMessage(valueAt(root, pointer), ['key']))
+      : shownAt(root, pointer);
+    const text = `unknown key (value ${value})${hint === undefined ? '' : `; did you mean "${hint}"?`}`;
     return { key: keyPath(pointer), text };
   }
   if (err.keyword === 'required') {
     return { key: keyPath(`${err.instancePath}/${String(params.missingProperty)}`), text: 'is required' };
   }
   const key = keyPath(err.instancePath) || '(root)';
-  const value = showValue(valueAt(root, err.instancePath));
+  const raw = valueAt(root, err.instancePath);
+  if (typeof raw === 'number' && Number.isNaN(raw)) return { key, text: '.nan is not a number' };
+  if (err.keyword === 'dependencies' || err.keyword === 'dependentRequired') {
+    const missing = String(params.missingProperty);
+    return { key, text: `sets ${String(params.property)} but not ${missing} (set both or neither)` };
+  }
+  const value = shownAt(root, err.instancePath);
+  if (err.keyword === 'oneOf') {
+    const keys = exclusiveKeys(err.schema);
+    if (keys !== null) {
+      const here = valueAt(root, err.instancePath) as Record<string, unknown>;
+      const set = keys.filter((k) => here[k] !== undefined);
+      const has = set.length === 0 ? 'sets none' : `sets ${set.join(' and ')}`;
+      return { key, text: `needs exactly one of ${keys.join(', ')} (${has})` };
+    }
+  }
   if (err.keyword === 'enum') {
     const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ');
     return { key, text: `${value} is not one of ${allowed}` };
@@ -103,8 +164,10 @@ function describeError(err: ErrorObject, root: unknown): { key: string; text: st
   if (err.keyword === 'format' && params.format === 'host-port')
     return { key, text: `${value} is not host:port` };
   if (err.keyword === 'uniqueItems') {
-    const items = valueAt(root, err.instancePath) as unknown[];
-    return { key, text: `${value} lists ${showValue(items[Number(params.i)])} more than once` };
+    return {
+      key,
+      text: `${value} lists ${shownAt(root, `${err.instancePath}/${Number(params.i)}`)} more than once`,
+    };
   }
   return { key, text: `${value} ${err.message ?? 'is invalid'}` };
 }
@@ -130,7 +193,11 @@ export function validateConfig(raw: unknown, overrides: readonly ConfigOverride[
   }
   if (!validate(doc)) {
     const problems: string[] = [];
-    for (const err of validate.errors ?? []) {
+    const errors = validate.errors ?? [];
+    // A oneOf is reported once, in its own words, not with each branch's failures.
+    const oneOfs = errors.filter((e) => e.keyword === 'oneOf').map((e) => `${e.schemaPath}/`);
+    for (const err of errors) {
+      if (oneOfs.some((prefix) => err.schemaPath.startsWith(prefix))) continue;
       const { key, text } = describeError(err, doc);
       const origin = originOf(key, overrides);
       const line = `${key}: ${text}${origin === undefined ? '' : ` (from ${origin})`}`;
@@ -138,33 +205,128 @@ export function validateConfig(raw: unknown, overrides: readonly ConfigOverride[
     }
     throw new ConfigError(problems);
   }
-  return doc as unknown as PodtraceConfig;
+  const config = doc as unknown as PodtraceConfig;
+  const problems = crossFieldProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }
 
-/** Parses YAML text; syntax errors name the file, line and column. */
+/** The first line of a YAML error (prettyErrors adds an excerpt of the source, which may hold a secret). */
+const firstLine = (message: string): string => (message.split('\n')[0] ?? '').replace(/:$/, '');
+
+/** Parses YAML text; syntax errors name the file, line and column; alias cycles name the key. */
 export function parseConfigText(text: string, file: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    // prettyErrors adds a code excerpt after the first line; the first line has the line and column.
-    throw new ConfigError(
-      doc.errors.map((e) => `${file}: ${(e.message.split('\n')[0] ?? '').replace(/:$/, '')}`),
-    );
+    throw new ConfigError(doc.errors.map((e) => `${file}: ${firstLine(e.message)}`));
   }
-  return doc.toJS() ?? {};
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (err) {
+    // Unresolved aliases, alias bombs (more aliases than yaml's maxAliasCount).
+    throw new ConfigError(`${file}: ${firstLine(errorMessage(err))}`);
+  }
+  const cycle = aliasCycle(js);
+  if (cycle !== null)
+    throw new ConfigError(
+      `${cycle || '(root)'}: a YAML alias refers to a node that contains it (an alias cycle)`,
+    );
+  return js ?? {};
 }
 
-/** Reads and parses a YAML config file without validating it. */
+/** The key path of the first value that contains itself (through a YAML alias), else null. */
+function aliasCycle(value: unknown): string | null {
+  const ancestors = new Set<object>();
+  const visit = (v: unknown, path: string): string | null => {
+    if (v === null || typeof v !== 'object') return null;
+    if (ancestors.has(v)) return path;
+    ancestors.add(v);
+    const entries: Array<[string, unknown]> = Array.isArray(v)
+      ? v.map((x, i) => [`${path}[${i}]`, x])
+      : Object.entries(v).map(([k, x]) => [path ? `${path}.${k}` : k, x]);
+    for (const [p, x] of entries) {
+      const found = visit(x, p);
+      if (found !== null) return found;
+    }
+    ancestors.delete(v);
+    return null;
+  };
+  return visit(value, '');
+}
+
+/** Reads and parses a YAML config file without validating it; the file must be UTF-8. */
 export function readConfigFile(file: string): unknown {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8');
+    bytes = readFileSync(file);
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
     const why =
       code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
     throw new ConfigError(`config file ${file}: ${why}`);
   }
-  return parseConfigText(text, file);
+  const bad = firstInvalidUtf8(bytes);
+  if (bad < 0) return parseConfigText(bytes.toString('utf8'), file);
+  // Name the key whose key or value holds the bad bytes (decoded as U+FFFD), else the line.
+  const line = bytes.subarray(0, bad).toString('latin1').split('\n').length;
+  const where = `byte ${bad}, line ${line}`;
+  let key: string | null;
+  try {
+    key = keyWithReplacementChar(parseConfigText(bytes.toString('utf8'), file));
+  } catch {
+    key = null; // the file does not parse either: name the byte and line alone
+  }
+  throw new ConfigError(
+    key === null
+      ? `${file}: ${where} is not valid UTF-8`
+      : `${key}: not valid UTF-8 (${file}, ${where}); save the file as UTF-8`,
+  );
+}
+
+/** The offset of the first byte that is not part of well-formed UTF-8, or -1. */
+export function firstInvalidUtf8(b: Buffer): number {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  try {
+    decoder.decode(b);
+    return -1;
+  } catch {
+    // Find the offset: the longest prefix that decodes, trimmed to a character boundary.
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      let ok = true;
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(0, mid), { stream: true });
+      } catch {
+        ok = false;
+      }
+      if (ok) lo = mid;
+      else hi = mid - 1;
+    }
+    // A streamed prefix may end inside a sequence that the next byte breaks: report its lead byte.
+    for (let i = Math.max(0, lo - 3); i < lo; i++) {
+      const lead = b[i] as number;
+      const len = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+      if (len > 1 && i + len > lo) return i;
+    }
+    return lo;
+  }
+}
+
+function keyWithReplacementChar(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return value.includes('\uFFFD') ? path || '(root)' : null;
+  if (value === null || typeof value !== 'object') return null;
+  const entries: Array<[string, unknown]> = Array.isArray(value)
+    ? value.map((x, i) => [`${path}[${i}]`, x])
+    : Object.entries(value).map(([k, x]) => [path ? `${path}.${k}` : k, x]);
+  for (const [p, x] of entries) {
+    if (p.includes('\uFFFD')) return p;
+    const found = keyWithReplacementChar(x, p);
+    if (found !== null) return found;
+  }
+  return null;
 }
 
 /**

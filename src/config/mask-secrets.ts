@@ -27,7 +27,7 @@ function maskValue(value: unknown): unknown {
 }
 
 /** `https://user:secret@host` → `https://user:***@host`. */
-function maskUrlPassword(value: string): string {
+export function maskUrlPassword(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/:@\s]*):[^/@\s]+@/i, `$1:${MASK}@`);
 }
 
@@ -52,4 +52,54 @@ function walk(value: unknown, parent: string, secretMap: boolean): unknown {
  */
 export function maskSecrets<T>(config: T): T {
   return walk(config, '', false) as T;
+}
+
+/**
+ * Stricter than config print, for values quoted in error messages (a wrong value is often a
+ * secret put in the wrong place): any key whose name contains one of these, and every value
+ * inside a `sasl` or `headers` block.
+ */
+const MESSAGE_SECRET_KEY = /(password|passphrase|secret|token|credential|authorization|key|cookie)/i;
+const MESSAGE_SECRET_BLOCK = /^(sasl|headers)$/i;
+
+/** Whether a value at this key path (`['sinks', 'kafka', 'sasl', 'password']`) is masked in messages. */
+export function isSecretPath(parts: readonly string[]): boolean {
+  return parts.some((p) => MESSAGE_SECRET_BLOCK.test(p) || MESSAGE_SECRET_KEY.test(p));
+}
+
+function maskAll(value: unknown, seen: Set<object>): unknown {
+  if (value === null || typeof value !== 'object') return value === undefined || value === '' ? value : MASK;
+  if (seen.has(value)) return '[cycle]';
+  seen.add(value);
+  const out = Array.isArray(value)
+    ? value.map((v) => maskAll(v, seen))
+    : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskAll(v, seen)]));
+  seen.delete(value);
+  return out;
+}
+
+function maskInMessage(value: unknown, seen: Set<object>): unknown {
+  if (typeof value === 'string') return maskUrlPassword(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[cycle]';
+  seen.add(value);
+  const out = Array.isArray(value)
+    ? value.map((v) => maskInMessage(v, seen))
+    : Object.fromEntries(
+        Object.entries(value).map(([k, v]) => [
+          k,
+          isSecretPath([k]) ? maskAll(v, seen) : maskInMessage(v, seen),
+        ]),
+      );
+  seen.delete(value);
+  return out;
+}
+
+/**
+ * `value` (found at key path `parts`) as it may appear in an error or log message: masked whole
+ * when the path is secret, else with secret keys and blocks inside it and URL passwords masked.
+ * Never throws on cyclic values.
+ */
+export function maskForMessage(value: unknown, parts: readonly string[]): unknown {
+  return isSecretPath(parts) ? maskAll(value, new Set()) : maskInMessage(value, new Set());
 }

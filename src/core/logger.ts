@@ -55,9 +55,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       base: { name: 'podtrace' },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: [...REDACTED_LOG_PATHS], censor: '***' },
+      onChild: uniqueBindings,
     },
     stream,
   );
+}
+
+/**
+ * pino appends a child's bindings to its parent's, so `log.child({ component: 'kafka' })` of a
+ * logger already bound to `component` wrote the key twice (`"component":"kafka","component":"kafka"`,
+ * which JSON readers resolve differently). Rebuild every child's bindings as one object: the
+ * innermost value of a key wins. Children of children inherit the hook; creating a child is rare.
+ */
+function uniqueBindings(child: Logger): void {
+  const merged = child.bindings();
+  (child as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] = '';
+  child.setBindings(merged);
 }
 
 /** A logger that writes nothing, for tests and benchmarks. */

@@ -167,12 +167,13 @@ export interface RbacRule {
 }
 
 /**
- * The Kubernetes API access enrichment needs: pods of this node, and the owners it resolves
- * (ReplicaSet → Deployment, Job → CronJob). Read-only. `podtrace check` asks SelfSubjectAccessReview,
- * which every authenticated identity may create (system:basic-user), so it needs no rule here.
+ * The Kubernetes API access enrichment needs, read-only: list and watch the pods of this node
+ * (fieldSelector spec.nodeName), and get, by name, the owners it resolves (ReplicaSet →
+ * Deployment, Job → CronJob, metadata only). No list or watch of ReplicaSets or Jobs: a node
+ * agent's API cost follows its own pods, not the cluster. `podtrace check` lists pods with limit=1.
  */
 export const RBAC_RULES: readonly RbacRule[] = [
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get'] },
+  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'] },
 ];

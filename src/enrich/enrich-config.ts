@@ -17,6 +17,10 @@ export const DEFAULT_CRI_BACKOFF_INITIAL_MS = 500;
 export const DEFAULT_CRI_BACKOFF_MAX_MS = 30000;
 export const DEFAULT_KUBE_BACKOFF_INITIAL_MS = 1000;
 export const DEFAULT_KUBE_BACKOFF_MAX_MS = 30000;
+/** A cached owner (ReplicaSet → Deployment, Job → CronJob) is looked up again after this long. */
+export const DEFAULT_OWNER_TTL_SECONDS = 600;
+/** Owners cached at once; a node's pods name far fewer (the least recently used is evicted past it). */
+export const DEFAULT_MAX_OWNERS = 4096;
 
 /**
  * The CRI endpoints tried in order when none is configured (EKS, Bottlerocket, legacy, CRI-O, k3s).
@@ -50,8 +54,10 @@ export interface KubernetesConfig {
   kubeconfig: string;
   /** Pod labels copied to events as `k8s.pod.label.<key>`. */
   labels: string[];
-  /** Watch ReplicaSets (→ Deployment) and Jobs (→ CronJob) to resolve owners. */
+  /** Resolve ReplicaSet → Deployment and Job → CronJob by named metadata GETs of this node's pods' owners. */
   resolveOwners: boolean;
+  ownerTtlSeconds: number;
+  maxOwners: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
 }
@@ -131,6 +137,8 @@ export const enrichSchema: JsonSchema = {
         kubeconfig: { type: 'string', default: '' },
         labels: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, default: [] },
         resolveOwners: { type: 'boolean', default: true },
+        ownerTtlSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: DEFAULT_OWNER_TTL_SECONDS },
+        maxOwners: { type: 'integer', minimum: 16, maximum: 1000000, default: DEFAULT_MAX_OWNERS },
         ...backoff(DEFAULT_KUBE_BACKOFF_INITIAL_MS, DEFAULT_KUBE_BACKOFF_MAX_MS),
       },
     },

@@ -16,6 +16,8 @@ import { detectCgroup2Mount } from './cgroup/cgroup-mount';
 import { CgroupPathResolver } from './cgroup/cgroup-path-resolver';
 import { CriStore } from './cri/cri-store';
 import type { EnrichConfig } from './enrich-config';
+import { KernelScopeSync } from './kernel-scope-sync';
+import type { KernelScopeWriter } from './kernel-scope-sync';
 import { KubeStore } from './kube/kube-store';
 import type { LabelSelector } from './meta/label-selector';
 import { parseLabelSelector } from './meta/label-selector';
@@ -46,12 +48,16 @@ interface CgroupEntry {
 interface Held {
   event: PodtraceEvent;
   entry: CgroupEntry;
+  /** A second cgroup the event waits for (a signal's sender), or null. */
+  other: CgroupEntry | null;
 }
 
 /** The cgroup an event is attributed to: the victim's for an OOM kill (when the kernel gave one). */
 function cgroupKey(e: PodtraceEvent): { id: number; pid: number } {
   if (e.kind === EventKind.OomKill && e.victimCgroupId !== 0)
     return { id: e.victimCgroupId, pid: e.victimPid };
+  if (e.kind === EventKind.ProcessSignal && e.targetCgroupId !== 0)
+    return { id: e.targetCgroupId, pid: e.targetPid };
   return { id: e.cgroupId, pid: e.pid };
 }
 
@@ -82,11 +88,19 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   private releasing = false;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private readonly scopeSync: KernelScopeSync;
 
   constructor(
     private readonly config: EnrichConfig,
     private readonly filter: FilterConfig,
-    private readonly deps: { logger: Logger; metrics: Metrics; nodeName: string; now?: () => number },
+    private readonly deps: {
+      logger: Logger;
+      metrics: Metrics;
+      nodeName: string;
+      now?: () => number;
+      /** The in-kernel scope to keep in step with the filters (the eBPF source's). */
+      kernelScope?: KernelScopeWriter;
+    },
   ) {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'enrich' });
@@ -94,6 +108,9 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     this.selector = parseLabelSelector(filter.podSelector);
     this.namespaces = new Set(filter.namespaces);
     this.excluded = new Set(filter.excludeNamespaces);
+    const filtering =
+      this.namespaces.size > 0 || this.excluded.size > 0 || !this.selector.empty || !filter.includeHost;
+    this.scopeSync = new KernelScopeSync(deps.kernelScope ?? null, filtering, this.log);
     const graceMs = config.deletedGraceSeconds * 1000;
     this.cri = new CriStore(config.cri, graceMs, { logger: this.log, metrics: deps.metrics }, this.now);
     this.kube = new KubeStore(
@@ -193,12 +210,13 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       if (entry === undefined) entry = this.newEntry(id, pid, now);
       else if (!entry.resolving && entry.outcome !== 'complete' && now >= entry.nextRetryAt)
         this.resolve(entry, pid);
-      if (this.isFinal(entry, now)) {
+      const other = ev.kind === EventKind.ProcessSignal ? this.senderEntry(ev.cgroupId, ev.pid, now) : null;
+      if (this.isFinal(entry, now) && (other === null || this.isFinal(other, now))) {
         const e = this.apply(ev, entry);
         if (e !== null) out.push(e);
       } else {
         ev.enrichment = 'pending';
-        this.held.push({ event: ev, entry });
+        this.held.push({ event: ev, entry, other });
       }
     }
     this.deps.metrics.queueDepth.set({ queue: 'enrich_hold' }, this.held.length);
@@ -219,12 +237,24 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   private apply(ev: PodtraceEvent, entry: CgroupEntry): PodtraceEvent | null {
     ev.meta = entry.meta;
     ev.enrichment = entry.outcome;
+    if (ev.kind === EventKind.ProcessSignal) ev.senderMeta = this.senderMeta(ev.cgroupId);
     this.deps.metrics.enrichment.inc({ outcome: entry.outcome });
     if (!entry.keep) {
       this.deps.metrics.drop('enrich', 'filtered');
       return null;
     }
     return ev;
+  }
+
+  /** The entry of a signal's sender cgroup (created and resolved like any other), or null when unknown. */
+  private senderEntry(cgroupId: number, pid: number, now: number): CgroupEntry | null {
+    if (cgroupId === 0) return null;
+    return this.entries.get(cgroupId) ?? this.newEntry(cgroupId, pid, now);
+  }
+
+  /** The sender's metadata as far as known when the signal leaves. */
+  private senderMeta(cgroupId: number): WorkloadMeta | null {
+    return this.entries.get(cgroupId)?.meta ?? null;
   }
 
   private emit(events: PodtraceEvent[]): void {
@@ -255,6 +285,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
 
   private forget(entry: CgroupEntry): void {
     this.entries.delete(entry.id);
+    this.scopeSync.forgotten(entry.id);
     const uid = this.podUidOf(entry);
     if (uid !== null) this.byPod.get(uid)?.delete(entry);
   }
@@ -313,6 +344,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       entry.meta = this.host;
       entry.outcome = 'complete';
       entry.keep = this.filter.includeHost;
+      this.scopeSync.decided(entry.id, entry.keep);
       return;
     }
     const containerId = c.kind === 'container' ? c.containerId : null;
@@ -337,7 +369,9 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       owner: pod?.owner ?? null,
     };
     const containerKnown = facts.containerName !== null || isSandbox || c.kind === 'pod';
-    const podKnown = pod !== undefined || (!this.kube.active && facts.podName !== null);
+    // A pod whose owner's parent (Deployment, CronJob) is still being looked up is not complete yet.
+    const podKnown =
+      (pod !== undefined && this.kube.ownerSettled(pod.uid)) || (!this.kube.active && facts.podName !== null);
     entry.outcome = containerKnown && podKnown ? 'complete' : 'partial';
     const o = facts.owner;
     const parent =
@@ -357,6 +391,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     }
     entry.meta = meta;
     entry.keep = this.keep(facts);
+    // Only a complete answer goes into the kernel: a partial one may still flip when metadata arrives.
+    this.scopeSync.decided(entry.id, entry.keep || entry.outcome !== 'complete');
   }
 
   private keep(f: ContainerFacts): boolean {
@@ -399,7 +435,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       const keep: Held[] = [];
       const out: PodtraceEvent[] = [];
       for (const h of this.held.drain()) {
-        if (all || this.isFinal(h.entry, now)) {
+        if (all || (this.isFinal(h.entry, now) && (h.other === null || this.isFinal(h.other, now)))) {
           const e = this.apply(h.event, h.entry);
           if (e !== null) out.push(e);
         } else {

@@ -1,8 +1,25 @@
 import { constants as osConstants } from 'node:os';
 import type { BootClock } from './clock';
-import type { EventBase, PodtraceEvent } from './event';
-import { EventKind, MAX_EVENT_KIND } from './event-kind';
-import { EXEC, EXIT, FLAG_ARGV_TRUNCATED, FLAG_IPV6, FORK, HEADER, OOM, TCP } from './layout';
+import type { CgroupChange, EventBase, PodtraceEvent } from './event';
+import { EventKind, MAX_EVENT_KIND, RecordKind } from './event-kind';
+import {
+  CGROUP,
+  CGROUP_PATH_MAX,
+  EXEC,
+  EXIT,
+  FLAG_ARGV_TRUNCATED,
+  FLAG_FILENAME_TRUNCATED,
+  FLAG_IPV6,
+  FLAG_PREEXISTING,
+  FORK,
+  HEADER,
+  OOM,
+  TCP,
+} from './layout';
+import { formatIPv4, formatIPv6 } from './ip-format';
+import { decodeDns, decodeFile, decodeSched, decodeSignal } from './decode-breadth';
+
+export { formatIPv4, formatIPv6 } from './ip-format';
 
 const TCP_STATES = [
   'UNKNOWN',
@@ -67,45 +84,17 @@ class CommCache {
   }
 }
 
-/** A NUL-terminated latin1 string inside a fixed field. */
+/**
+ * A NUL-terminated string inside a fixed field. The kernel hands bytes (comm, argv, paths) and users
+ * write UTF-8: decoded as UTF-8, each invalid byte sequence becomes U+FFFD.
+ */
 export function cString(buf: Buffer, off: number, max: number): string {
   const end = buf.indexOf(0, off);
-  return buf.toString('latin1', off, end < 0 || end > off + max ? off + max : end);
+  return buf.toString('utf8', off, end < 0 || end > off + max ? off + max : end);
 }
 
 function readU64(buf: Buffer, off: number): number {
   return buf.readUInt32LE(off) + buf.readUInt32LE(off + 4) * 4294967296;
-}
-
-export function formatIPv4(buf: Buffer, off: number): string {
-  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
-}
-
-/** RFC 5952 text form: lower case, longest run of ≥2 zero groups compressed, IPv4-mapped as ::ffff:a.b.c.d. */
-export function formatIPv6(buf: Buffer, off: number): string {
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(buf.readUInt16BE(off + i * 2));
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${formatIPv4(buf, off + 12)}`;
-  }
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 type EventHeader = Omit<EventBase, 'kind'>;
@@ -120,6 +109,7 @@ function decodeTcp(
   kind: EventKind,
   flags: number,
   base: EventHeader,
+  comms: CommCache,
 ): PodtraceEvent {
   const v6 = (flags & FLAG_IPV6) !== 0;
   const family: 4 | 6 = v6 ? 6 : 4;
@@ -129,6 +119,8 @@ function decodeTcp(
   const remotePort = buf.readUInt16LE(off + TCP.dport);
   const netns = buf.readUInt32LE(off + TCP.netns);
   const duration = readU64(buf, off + TCP.durationNs);
+  const threadName = comms.get(buf, off + TCP.threadComm);
+  const observedSinceStart = (flags & FLAG_PREEXISTING) !== 0;
   switch (kind) {
     case EventKind.TcpConnect: {
       const ok = buf[off + TCP.newState] === TCP_ESTABLISHED;
@@ -143,6 +135,8 @@ function decodeTcp(
         remoteAddr,
         remotePort,
         netns,
+        threadName,
+        observedSinceStart,
         latencyNs: duration,
         errno,
         error: errno === 0 ? null : errnoName(errno),
@@ -158,6 +152,8 @@ function decodeTcp(
         remoteAddr,
         remotePort,
         netns,
+        threadName,
+        observedSinceStart,
         latencyNs: duration,
       };
     case EventKind.TcpClose:
@@ -170,6 +166,8 @@ function decodeTcp(
         remoteAddr,
         remotePort,
         netns,
+        threadName,
+        observedSinceStart,
         durationNs: duration,
         bytesSent: readU64(buf, off + TCP.bytesSent),
         bytesReceived: readU64(buf, off + TCP.bytesReceived),
@@ -185,15 +183,33 @@ function decodeTcp(
         remoteAddr,
         remotePort,
         netns,
+        threadName,
+        observedSinceStart,
         state: tcpStateName(buf[off + TCP.oldState] ?? 0),
       };
   }
 }
 
+/** cgroup.mkdir / cgroup.rmdir: the record carries only the used part of its path. */
+function decodeCgroup(buf: Buffer, off: number, kind: RecordKind, size: number): CgroupChange | null {
+  if (size < CGROUP.path) return null;
+  const pathLen = Math.min(buf.readUInt16LE(off + CGROUP.pathLen), CGROUP_PATH_MAX - 1, size - CGROUP.path);
+  const start = off + CGROUP.path;
+  const raw = buf.toString('utf8', start, start + pathLen);
+  return {
+    op: kind === RecordKind.CgroupMkdir ? 'mkdir' : 'rmdir',
+    id: readU64(buf, off + CGROUP.id),
+    path: raw === '' ? '/' : raw,
+    truncated: (buf.readUInt16LE(off + HEADER.flags) & FLAG_FILENAME_TRUNCATED) !== 0,
+    bootNs: readU64(buf, off + HEADER.tsNs),
+  };
+}
+
 /**
  * Decodes a batch of raw records (as the addon hands them: contiguous, 8-byte aligned, each
  * starting with pt_header) and appends the events to `out`. Malformed records are counted and
- * skipped; a record whose size would overrun the batch ends decoding of that batch.
+ * skipped; a record whose size would overrun the batch, or trailing bytes shorter than a header,
+ * end decoding of that batch and count as one malformed record. Never throws on any input.
  */
 export class RecordDecoder {
   private readonly comms = new CommCache();
@@ -201,7 +217,11 @@ export class RecordDecoder {
 
   constructor(private readonly clock: BootClock) {}
 
-  decode(buf: Buffer, out: PodtraceEvent[]): void {
+  /**
+   * `cgroups` receives the cgroup.mkdir / cgroup.rmdir records (attribution, not events); without
+   * it they are counted and skipped.
+   */
+  decode(buf: Buffer, out: PodtraceEvent[], cgroups?: CgroupChange[]): void {
     this.clock.refresh();
     const offset = this.clock.offset;
     let off = 0;
@@ -212,6 +232,18 @@ export class RecordDecoder {
         this.stats.malformed++;
         return;
       }
+      const recordKind = kind as RecordKind;
+      if (recordKind === RecordKind.CgroupMkdir || recordKind === RecordKind.CgroupRmdir) {
+        const c = decodeCgroup(buf, off, recordKind, size);
+        if (c === null) this.stats.malformed++;
+        else {
+          cgroups?.push(c);
+          this.stats.records++;
+          this.stats.perKind[kind] = (this.stats.perKind[kind] ?? 0) + 1;
+        }
+        off += (size + 7) & ~7;
+        continue;
+      }
       const e = this.decodeOne(buf, off, kind, size, offset);
       if (e === null) this.stats.malformed++;
       else {
@@ -221,6 +253,8 @@ export class RecordDecoder {
       }
       off += (size + 7) & ~7;
     }
+    // Bytes too few for a record header: the addon never hands out a partial record.
+    if (off < buf.length) this.stats.malformed++;
   }
 
   private decodeOne(
@@ -251,7 +285,7 @@ export class RecordDecoder {
         const fnLen = Math.min(buf.readUInt16LE(off + EXEC.filenameLen), 255);
         const argvStart = off + EXEC.size;
         if (argvStart + argvLen > off + size) return null;
-        const args = argvLen > 0 ? buf.toString('latin1', argvStart, argvStart + argvLen).split('\0') : [];
+        const args = argvLen > 0 ? buf.toString('utf8', argvStart, argvStart + argvLen).split('\0') : [];
         // argv is NUL-terminated: the split leaves one empty tail (or a cut last argument).
         if (args.length > 0 && args[args.length - 1] === '') args.pop();
         return {
@@ -260,7 +294,7 @@ export class RecordDecoder {
           ppid: buf.readUInt32LE(off + EXEC.ppid),
           parentStartNs: readU64(buf, off + EXEC.parentStartNs),
           uid: buf.readUInt32LE(off + EXEC.uid),
-          filename: buf.toString('latin1', off + EXEC.filename, off + EXEC.filename + fnLen),
+          filename: buf.toString('utf8', off + EXEC.filename, off + EXEC.filename + fnLen),
           args,
           argsTruncated: (flags & FLAG_ARGV_TRUNCATED) !== 0,
         };
@@ -289,18 +323,30 @@ export class RecordDecoder {
       case EventKind.TcpAccept:
       case EventKind.TcpClose:
       case EventKind.TcpRetransmit:
-        return size < TCP.size ? null : decodeTcp(buf, off, kind, flags, base);
+        return size < TCP.size ? null : decodeTcp(buf, off, kind, flags, base, this.comms);
       case EventKind.OomKill:
         if (size < OOM.size) return null;
         return {
           ...base,
           kind: EventKind.OomKill,
           victimPid: buf.readUInt32LE(off + OOM.victimPid),
+          triggerPid: buf.readUInt32LE(off + OOM.triggerPid),
           victimComm: cString(buf, off + OOM.victimComm, 16),
           victimCgroupId: readU64(buf, off + OOM.victimCgroupId),
           pages: readU64(buf, off + OOM.totalVmPages),
           rssPages: readU64(buf, off + OOM.rssPages),
         };
+      case EventKind.ProcessSignal:
+        return decodeSignal(buf, off, size, base);
+      case EventKind.DnsQuery:
+        return decodeDns(buf, off, size, base);
+      case EventKind.FileRead:
+      case EventKind.FileWrite:
+      case EventKind.FileFsync:
+      case EventKind.FileOpen:
+        return decodeFile(buf, off, size, kind, base, errnoName);
+      case EventKind.SchedRunqueue:
+        return decodeSched(buf, off, size, base);
       default:
         return null;
     }

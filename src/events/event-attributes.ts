@@ -1,6 +1,12 @@
 import type { PodtraceEvent } from './event';
 import { EventKind } from './event-kind';
 import { DEFAULT_REDACT_PATTERNS, redactArgs } from './redact';
+import {
+  addDnsAttributes,
+  addFileAttributes,
+  addSchedAttributes,
+  addSignalAttributes,
+} from './breadth-attributes';
 
 export type AttributeValue = string | number | boolean | readonly string[];
 export type Attributes = Record<string, AttributeValue>;
@@ -20,6 +26,15 @@ export function eventDurationNs(e: PodtraceEvent): number {
       return e.durationNs;
     case EventKind.ProcessExit:
       return e.lifetimeNs;
+    case EventKind.DnsQuery:
+      return e.latencyNs;
+    case EventKind.FileRead:
+    case EventKind.FileWrite:
+    case EventKind.FileFsync:
+    case EventKind.FileOpen:
+      return e.durationNs;
+    case EventKind.SchedRunqueue:
+      return e.intervalNs;
     default:
       return 0;
   }
@@ -36,6 +51,9 @@ function addTcp(
   out['network.local.port'] = e.localPort;
   out['network.peer.address'] = e.remoteAddr;
   out['network.peer.port'] = e.remotePort;
+  // The thread that owns the socket, where it is not the process itself (semconv thread.*).
+  if (e.threadName !== '' && e.threadName !== e.comm) out['thread.name'] = e.threadName;
+  if (e.observedSinceStart) out['podtrace.tcp.observed_since_start'] = true;
   if (role === 'server') {
     out['server.address'] = e.remoteAddr;
     out['server.port'] = e.remotePort;
@@ -56,6 +74,7 @@ export function eventAttributes(e: PodtraceEvent, options: AttributeOptions = {}
     'process.executable.name': e.comm,
     'podtrace.enrichment': e.enrichment,
   };
+  if (e.tid !== 0 && e.tid !== e.pid) out['thread.id'] = e.tid;
   switch (e.kind) {
     case EventKind.ProcessExec:
       out['process.parent_pid'] = e.ppid;
@@ -93,7 +112,22 @@ export function eventAttributes(e: PodtraceEvent, options: AttributeOptions = {}
       out['process.executable.name'] = e.victimComm;
       out['podtrace.oom.pages'] = e.pages;
       out['podtrace.oom.rss_pages'] = e.rssPages;
-      out['podtrace.oom.trigger_pid'] = e.pid;
+      out['podtrace.oom.trigger_pid'] = e.triggerPid;
+      break;
+    case EventKind.ProcessSignal:
+      addSignalAttributes(out, e);
+      break;
+    case EventKind.DnsQuery:
+      addDnsAttributes(out, e);
+      break;
+    case EventKind.FileRead:
+    case EventKind.FileWrite:
+    case EventKind.FileFsync:
+    case EventKind.FileOpen:
+      addFileAttributes(out, e);
+      break;
+    case EventKind.SchedRunqueue:
+      addSchedAttributes(out, e);
       break;
   }
   return out;

@@ -23,8 +23,12 @@ export interface EventBase {
   tid: number;
   /** Boot-time ns at which the process (thread-group leader) started: (pid, procStartNs) names a process uniquely. */
   procStartNs: number;
-  /** cgroup v2 id (inode of the cgroup directory) of the process. 0 when unknown. */
+  /**
+   * Id of the cgroup in the attribution hierarchy (cgroup2, or the v1 controller's in cgroup-v1 mode):
+   * the inode of its directory. For tcp.* the socket's own cgroup. 0 when unknown.
+   */
   cgroupId: number;
+  /** The process's name: the thread-group leader's comm (UTF-8, invalid bytes as U+FFFD). */
   comm: string;
   /** Header flags (PT_FLAG_*). */
   flags: number;
@@ -73,6 +77,10 @@ export interface TcpEndpoints {
   remotePort: number;
   /** Network namespace inode of the socket. */
   netns: number;
+  /** comm of the thread (`tid`) that owns the socket; '' when the owner is unknown. */
+  threadName: string;
+  /** The connection existed before podtrace started: its duration cannot be known (reported as 0). */
+  observedSinceStart: boolean;
 }
 
 export interface TcpConnectEvent extends EventBase, TcpEndpoints {
@@ -87,7 +95,10 @@ export interface TcpConnectEvent extends EventBase, TcpEndpoints {
 
 export interface TcpAcceptEvent extends EventBase, TcpEndpoints {
   kind: EventKind.TcpAccept;
-  /** SYN_RECV → ESTABLISHED of the server side, ns (0 if unknown). */
+  /**
+   * SYN received → ESTABLISHED on the server side, ns: the kernel's first RTT sample of the
+   * handshake (SYN-ACK sent → ACK received). 0 when the kernel took no sample (not reported).
+   */
   latencyNs: number;
 }
 
@@ -106,15 +117,99 @@ export interface TcpRetransmitEvent extends EventBase, TcpEndpoints {
   state: string;
 }
 
+/** The header (pid, comm, cgroupId) describes the victim; `triggerPid` is the allocating process. */
 export interface OomKillEvent extends EventBase {
   kind: EventKind.OomKill;
   victimPid: number;
+  /** The process whose allocation invoked the OOM killer (often not the victim). */
+  triggerPid: number;
   victimComm: string;
   victimCgroupId: number;
   /** Pages of the victim (total_vm) at the kill. */
   pages: number;
   /** Resident pages (anon + file + shmem) when the kernel reports them, else 0. */
   rssPages: number;
+}
+
+/**
+ * A signal generated to a process. The header (pid, tid, comm, cgroupId) is the sender's; the event
+ * is attributed to the target (enrichment resolves `targetCgroupId`; `senderMeta` is the sender's).
+ */
+export interface ProcessSignalEvent extends EventBase {
+  kind: EventKind.ProcessSignal;
+  signal: number;
+  /** `SIGTERM`, `SIGUSR1`, …, `SIGRTMIN+3`. */
+  signalName: string;
+  /** si_code name: `SI_USER` (kill), `SI_TKILL`, `SI_QUEUE`, `SI_KERNEL`, or the number. */
+  code: string;
+  /** `delivered`, `ignored`, `already_pending`, `overflow_fail`, `lose_info`. */
+  result: string;
+  /** Sent to the whole process (kill) rather than one thread (tgkill). */
+  group: boolean;
+  targetPid: number;
+  targetTid: number;
+  targetComm: string;
+  targetCgroupId: number;
+  targetStartNs: number;
+  /** Filled by enrichment: the sender's container, or null for the host / unknown. */
+  senderMeta: WorkloadMeta | null;
+}
+
+/** One DNS query and its answer (or its timeout). */
+export interface DnsQueryEvent extends EventBase {
+  kind: EventKind.DnsQuery;
+  transport: 'udp' | 'tcp';
+  family: 4 | 6;
+  clientAddr: string;
+  clientPort: number;
+  serverAddr: string;
+  serverPort: number;
+  /** DNS message id. */
+  id: number;
+  /** `example.com` (no trailing dot); '' when the message could not be parsed. */
+  questionName: string;
+  /** `A`, `AAAA`, `SRV`, … or `TYPE<n>`. */
+  queryType: string;
+  /** Response code; null on timeout. */
+  rcode: number | null;
+  answerCount: number;
+  /** A/AAAA addresses in the answer section (as far as the captured bytes reach). */
+  answers: string[];
+  /** Query → answer, ns; on timeout how long podtrace waited. */
+  latencyNs: number;
+  timedOut: boolean;
+  /** rcode name when not NOERROR (`NXDOMAIN`, `SERVFAIL`, …), `timeout`, or null. */
+  error: string | null;
+  /** The message was longer than the captured bytes. */
+  truncated: boolean;
+}
+
+export type FileKind = EventKind.FileRead | EventKind.FileWrite | EventKind.FileFsync | EventKind.FileOpen;
+
+/** A slow read/write/fsync or a failed open. */
+export interface FileEvent extends EventBase {
+  kind: FileKind;
+  /** The syscall: `read`, `pread64`, `write`, `fsync`, `fdatasync`, `sync_file_range`, `openat`, …. */
+  operation: string;
+  path: string;
+  /** The path is cut (deeper than the walk bound or longer than the field); it starts with `…/`. */
+  pathTruncated: boolean;
+  fd: number;
+  bytes: number;
+  durationNs: number;
+  errno: number;
+  error: string | null;
+}
+
+/** Run-queue latency (wakeup → on CPU) of one container over one interval, aggregated in the kernel. */
+export interface SchedRunqueueEvent extends EventBase {
+  kind: EventKind.SchedRunqueue;
+  intervalNs: number;
+  count: number;
+  p50Ns: number;
+  p99Ns: number;
+  maxNs: number;
+  meanNs: number;
 }
 
 export type PodtraceEvent =
@@ -125,9 +220,32 @@ export type PodtraceEvent =
   | TcpAcceptEvent
   | TcpCloseEvent
   | TcpRetransmitEvent
-  | OomKillEvent;
+  | OomKillEvent
+  | ProcessSignalEvent
+  | DnsQueryEvent
+  | FileEvent
+  | SchedRunqueueEvent;
+
+/**
+ * A cgroup created or removed in the attribution hierarchy (cgroup:cgroup_mkdir / cgroup_rmdir):
+ * attribution plumbing that feeds the enricher's id → path cache; never exported by sinks.
+ */
+export interface CgroupChange {
+  op: 'mkdir' | 'rmdir';
+  id: number;
+  /** Relative to the hierarchy's root (not to any cgroup namespace), UTF-8. */
+  path: string;
+  /** The kernel cut the path at its field size: resolve it another way. */
+  truncated: boolean;
+  bootNs: number;
+}
 
 /** The unit of flow: a batch of events, in kernel order within one source. */
 export interface EventBatch {
   events: PodtraceEvent[];
+  /**
+   * cgroup changes seen in the same records. Ids are never reused, so a consumer applies the
+   * mkdirs before the batch's events and the rmdirs after them.
+   */
+  cgroups?: CgroupChange[];
 }

@@ -15,6 +15,6 @@ export interface WorkloadMeta {
   readonly containerId: string | null;
   readonly serviceName: string;
   readonly serviceNamespace: string;
-  /** Flat OTel attributes: k8s.node.name, k8s.namespace.name, k8s.pod.name, k8s.pod.uid, k8s.container.name, container.id, container.image.name, container.runtime, owner names, k8s.pod.label.<key>, service.name, service.namespace. */
+  /** Flat OTel attributes: k8s.node.name, k8s.namespace.name, k8s.pod.name, k8s.pod.uid, k8s.container.name, container.id, container.image.name, container.runtime.name, owner names, k8s.pod.label.<key>, service.name, service.namespace. */
   readonly attributes: Readonly<Record<string, string>>;
 }

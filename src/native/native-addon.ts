@@ -19,6 +19,16 @@ export interface TracerOptions {
   drainIntervalMs?: number;
   batchBytes?: number;
   maxPendingBatches?: number;
+  /** Attribution hierarchy: 0 (default) = cgroup2; else a cgroup v1 hierarchy id (see cgroupV1Ssid). */
+  cgroupHierarchy?: number;
+  /** Subsystem id (line index in /proc/cgroups) of the v1 controller whose hierarchy attributes. */
+  cgroupV1Ssid?: number;
+  /** Further `const volatile` globals by name (little-endian bytes), set in every object declaring them. */
+  rodata?: Record<string, Buffer>;
+  /** Maps resized before load, by name (e.g. the dns in-flight table). */
+  mapSizes?: Record<string, number>;
+  /** The cgroup2 directory cgroup programs attach to (the root of the hierarchy). */
+  cgroupPath?: string;
   /** libbpf's log lines (level 0 warn, 1 info, 2 debug) during start(). */
   log?: (level: number, message: string) => void;
 }
@@ -43,6 +53,15 @@ export interface NativeTracer {
   stats(): TracerStats;
   /** Detaches, stops the drain thread after a final drain, frees every fd. Idempotent. */
   close(): void;
+  /** Records not produced on purpose, summed over CPUs: [reason][kind] (reasons: 0 scope, 1 rate limit, 2 table full). */
+  drops(): number[][];
+  /** Scope mode: 0 off, 1 deny listed cgroups, 2 allow only listed cgroups. */
+  scopeMode(mode: number): void;
+  scopeUpdate(add: readonly number[], remove: readonly number[]): void;
+  scopeClear(): void;
+  scopeList(): number[];
+  /** Takes the run-queue histograms out of the kernel as sched.runqueue records (null without `sched`). */
+  drainSched(intervalNs: number): Buffer | null;
 }
 
 export interface NativeAddon {

@@ -2,6 +2,7 @@ import type { PodtraceConfig } from '../config/config';
 import type { Logger } from '../core/logger';
 import type { Source } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
+import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
 import { EbpfSource } from './ebpf-source';
 import { ReplaySource } from './replay-source';
 import { SyntheticSource } from './synthetic-source';
@@ -24,6 +25,7 @@ export function createSource(config: PodtraceConfig, deps: { logger: Logger; met
       return new EbpfSource(config.source.ebpf, {
         logger: deps.logger.child({ component: 'ebpf' }),
         metrics: deps.metrics,
+        cgroupPath: detectCgroup2Mount(config.enrich.cgroupBase, config.enrich.procBase)?.base ?? '',
       });
   }
 }

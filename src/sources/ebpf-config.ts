@@ -1,8 +1,9 @@
 import type { ProbeGroup } from '../events/event-kind';
-import { PROBE_GROUPS } from '../events/event-kind';
+import { EVENT_NAMES, PROBE_GROUPS } from '../events/event-kind';
 import type { JsonSchema } from '../config/schema-types';
 
-export const DEFAULT_PROBES: readonly ProbeGroup[] = ['process', 'tcp', 'oom'];
+/** Default probe groups: those within the overhead target (BENCHMARKS.md); dns, file and sched are opt-in. */
+export const DEFAULT_PROBES: readonly ProbeGroup[] = ['process', 'tcp', 'oom', 'signal'];
 /** 8 MiB: ~80k process.exec records or ~130k tcp records of headroom. */
 export const DEFAULT_RING_BUFFER_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_ARGV_BYTES = 512;
@@ -15,6 +16,17 @@ export const DEFAULT_BATCH_BYTES = 1024 * 1024;
 /** Batches the addon holds for JS before it stops draining (the kernel ring then absorbs, and counts, the rest). */
 export const DEFAULT_MAX_PENDING_BATCHES = 16;
 
+/** Signals not reported: SIGCHLD accompanies every process exit (process.exit already says it). */
+export const DEFAULT_SIGNAL_IGNORE: readonly string[] = ['SIGCHLD'];
+export const DEFAULT_DNS_PORTS: readonly number[] = [53];
+/** A query without an answer after this long is reported with error.type=timeout. */
+export const DEFAULT_DNS_TIMEOUT_MS = 5000;
+/** Queries awaiting their answer in the kernel table; more are not tracked (counted). */
+export const DEFAULT_DNS_MAX_INFLIGHT = 8192;
+/** Reads/writes/fsyncs faster than this produce no record (filtered in the kernel). */
+export const DEFAULT_FILE_MIN_LATENCY_US = 1000;
+export const DEFAULT_SCHED_INTERVAL_SECONDS = 10;
+
 export interface EbpfSourceConfig {
   probes: ProbeGroup[];
   ringBufferBytes: number;
@@ -23,6 +35,11 @@ export interface EbpfSourceConfig {
   wakeupPercent: number;
   batchBytes: number;
   maxPendingBatches: number;
+  signal: { ignore: string[] };
+  dns: { ports: number[]; timeoutMs: number; maxInflight: number };
+  file: { minLatencyUs: number; includePseudoFilesystems: boolean };
+  sched: { intervalSeconds: number };
+  rateLimit: { eventsPerSecondPerCgroup: number; perKind: Record<string, number> };
 }
 
 export const ebpfSourceSchema: JsonSchema = {
@@ -49,5 +66,76 @@ export const ebpfSourceSchema: JsonSchema = {
     wakeupPercent: { type: 'integer', minimum: 1, maximum: 100, default: DEFAULT_WAKEUP_PERCENT },
     batchBytes: { type: 'integer', minimum: 4096, maximum: 67108864, default: DEFAULT_BATCH_BYTES },
     maxPendingBatches: { type: 'integer', minimum: 1, maximum: 4096, default: DEFAULT_MAX_PENDING_BATCHES },
+    signal: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        ignore: {
+          type: 'array',
+          items: { type: 'string', pattern: '^(SIG)?[A-Z0-9+]+$' },
+          uniqueItems: true,
+          default: [...DEFAULT_SIGNAL_IGNORE],
+        },
+      },
+    },
+    dns: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        ports: {
+          type: 'array',
+          items: { type: 'integer', minimum: 1, maximum: 65535 },
+          uniqueItems: true,
+          minItems: 1,
+          maxItems: 8,
+          default: [...DEFAULT_DNS_PORTS],
+        },
+        timeoutMs: { type: 'integer', minimum: 10, maximum: 60000, default: DEFAULT_DNS_TIMEOUT_MS },
+        maxInflight: { type: 'integer', minimum: 16, maximum: 1048576, default: DEFAULT_DNS_MAX_INFLIGHT },
+      },
+    },
+    file: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        minLatencyUs: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 60000000,
+          default: DEFAULT_FILE_MIN_LATENCY_US,
+        },
+        includePseudoFilesystems: { type: 'boolean', default: false },
+      },
+    },
+    sched: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        intervalSeconds: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 3600,
+          default: DEFAULT_SCHED_INTERVAL_SECONDS,
+        },
+      },
+    },
+    rateLimit: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        eventsPerSecondPerCgroup: { type: 'integer', minimum: 0, maximum: 1000000000, default: 0 },
+        perKind: {
+          type: 'object',
+          propertyNames: { enum: Object.values(EVENT_NAMES) },
+          additionalProperties: { type: 'integer', minimum: 1, maximum: 1000000000 },
+          default: {},
+        },
+      },
+    },
   },
 };

@@ -30,3 +30,8 @@ export const replaySchema: JsonSchema = {
     },
   },
 };
+
+/** Checks what the schema cannot: `file` is required for this source kind. */
+export function replayConfigProblems(config: ReplaySourceConfig): string[] {
+  return config.file === '' ? ['source.replay.file: "" is required when source.kind is replay'] : [];
+}

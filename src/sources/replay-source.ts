@@ -4,14 +4,15 @@ import { ConfigError, errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
-import type { EventBatch, PodtraceEvent } from '../events/event';
+import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
 import { recordOffsets } from '../events/record-encoder';
 import type { Source } from '../pipeline/stages';
-import { RecordFileReader, mergeCgroupChunk } from '../record/record-reader';
+import { RecordFileReader, RecordFormatError, mergeCgroupChunk } from '../record/record-reader';
 import { ChunkType } from '../record/record-format';
 import type { RecordHeader } from '../record/record-format';
 import type { Metrics } from '../telemetry/metrics';
 import { ReceivedCounter } from './received-counter';
+import { replayConfigProblems } from './replay-config';
 import type { ReplaySourceConfig } from './replay-config';
 import { Pacer, realSourceClock } from './source-clock';
 import type { SourceClock } from './source-clock';
@@ -22,10 +23,7 @@ export interface ReplaySourceDeps {
   clock?: SourceClock;
 }
 
-/** Checks what the schema cannot: `file` is required for this source kind. */
-export function replayConfigProblems(config: ReplaySourceConfig): string[] {
-  return config.file === '' ? ['source.replay.file: "" is required when source.kind is replay'] : [];
-}
+export { replayConfigProblems } from './replay-config';
 
 /**
  * Plays a `podtrace record` file through the same RecordDecoder as the live source, with the
@@ -75,7 +73,16 @@ export class ReplaySource implements Source {
     let reader: RecordFileReader;
     try {
       reader = await RecordFileReader.open(this.config.file);
+      // One checking pass before anything is played: a corrupt file is refused whole (naming the
+      // byte), not half replayed.
+      const scan = await reader.scan();
+      if (scan.truncatedAt !== null)
+        this.deps.logger.warn(
+          { file: this.config.file, byte: scan.truncatedAt, chunks: scan.chunks },
+          'recording is cut short (the recorder was killed?); replaying up to its last complete chunk',
+        );
     } catch (err) {
+      if (err instanceof RecordFormatError) throw new ConfigError(`source.replay.file: ${err.message}`);
       throw new ConfigError(`source.replay.file: ${JSON.stringify(this.config.file)}: ${errorMessage(err)}`);
     }
     this.reader = reader;
@@ -101,9 +108,12 @@ export class ReplaySource implements Source {
             const end = i + n < offsets.length ? (offsets[i + n] as number) : chunk.payload.length;
             await pacer.take(n, signal);
             const events: PodtraceEvent[] = [];
-            decoder.decode(chunk.payload.subarray(offsets[i], end), events);
+            const cgroups: CgroupChange[] = [];
+            decoder.decode(chunk.payload.subarray(offsets[i], end), events, cgroups);
             counter.update();
-            if (events.length > 0) this.subject.next({ events });
+            for (const c of cgroups) if (c.op === 'mkdir' && !c.truncated) this.paths.set(c.id, c.path);
+            if (cgroups.length > 0) this.subject.next({ events, cgroups });
+            else if (events.length > 0) this.subject.next({ events });
           }
         }
         if (!signal.aborted) this.loops++;

@@ -71,3 +71,11 @@ export const syntheticSchema: JsonSchema = {
     },
   },
 };
+
+/** Problems the schema cannot express, each naming its key. */
+export function syntheticConfigProblems(config: SyntheticSourceConfig): string[] {
+  const total = Object.values(config.mix).reduce((a, b) => a + b, 0);
+  return total > 0
+    ? []
+    : [`source.synthetic.mix: ${JSON.stringify(config.mix)} must give some kind a weight above 0`];
+}

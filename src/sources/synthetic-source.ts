@@ -6,12 +6,17 @@ import { BootClock, jsClockOffsetNs } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
 import type { EventBatch, PodtraceEvent } from '../events/event';
 import { EVENT_NAMES, EventKind } from '../events/event-kind';
+import { buildDnsMessage } from '../events/dns-message';
 import {
+  dnsRecord,
   execRecord,
   exitRecord,
+  fileRecord,
   forkRecord,
   oomRecord,
+  schedRecord,
   setRecordTimestamp,
+  signalRecord,
   tcpRecord,
 } from '../events/record-encoder';
 import type { Source } from '../pipeline/stages';
@@ -19,6 +24,7 @@ import type { Metrics } from '../telemetry/metrics';
 import { ReceivedCounter } from './received-counter';
 import { realSourceClock } from './source-clock';
 import type { SourceClock } from './source-clock';
+import { syntheticConfigProblems } from './synthetic-config';
 import type { SyntheticSourceConfig } from './synthetic-config';
 import { syntheticWorkloads } from './synthetic-workloads';
 import type { SyntheticContainer, SyntheticWorkloads } from './synthetic-workloads';
@@ -42,13 +48,7 @@ const KIND_BY_NAME = new Map<string, EventKind>(
   Object.entries(EVENT_NAMES).map(([k, name]) => [name, Number(k) as EventKind]),
 );
 
-/** Problems the schema cannot express, each naming its key. */
-export function syntheticConfigProblems(config: SyntheticSourceConfig): string[] {
-  const total = Object.values(config.mix).reduce((a, b) => a + b, 0);
-  return total > 0
-    ? []
-    : [`source.synthetic.mix: ${JSON.stringify(config.mix)} must give some kind a weight above 0`];
-}
+export { syntheticConfigProblems } from './synthetic-config';
 
 /** The kind sequence a mix produces: smooth weighted round robin, so any window keeps the proportions. */
 export function kindSchedule(mix: Readonly<Record<string, number>>, length = SCHEDULE_LENGTH): EventKind[] {
@@ -159,6 +159,49 @@ function template(kind: EventKind, c: SyntheticContainer, i: number): Buffer {
         pages: 262_144,
         rssPages: 200_000,
       });
+    case EventKind.ProcessSignal:
+      return signalRecord(h, {
+        sig: 15,
+        targetPid: c.pid + 1,
+        targetComm: c.comm,
+        targetCgroupId: c.cgroupId,
+      });
+    case EventKind.DnsQuery: {
+      const name = `svc-${i % 97}.default.svc.cluster.local`;
+      const nx = i % 10 === 0;
+      return dnsRecord(h, {
+        saddr: local,
+        daddr: ipv4(10, 96, 0, 10),
+        sport: 30_000 + (i % 30_000),
+        dport: 53,
+        latencyNs: 400_000,
+        message: buildDnsMessage({
+          id: i & 0xffff,
+          name,
+          rcode: nx ? 3 : 0,
+          answers: nx ? [] : ['10.96.3.7'],
+        }),
+      });
+    }
+    case EventKind.FileRead:
+    case EventKind.FileWrite:
+    case EventKind.FileFsync:
+    case EventKind.FileOpen:
+      return fileRecord(
+        { ...h, kind },
+        {
+          durationNs: 2_500_000,
+          bytes: kind === EventKind.FileRead || kind === EventKind.FileWrite ? 4096 : 0,
+          err: kind === EventKind.FileOpen ? 2 : 0,
+          fd: kind === EventKind.FileOpen ? -1 : 5,
+          path: `/var/lib/app/data-${i % 13}.db`,
+        },
+      );
+    case EventKind.SchedRunqueue:
+      return schedRecord(
+        { cgroupId: c.cgroupId },
+        { intervalNs: 10_000_000_000, latenciesNs: [2_000, 5_000, 9_000, 40_000, 1_200_000] },
+      );
   }
 }
 

@@ -68,7 +68,7 @@ export function syntheticWorkloadMeta(
     'k8s.container.name': containerName,
     'container.id': containerId,
     'container.image.name': `registry.example/${app}`,
-    'container.runtime': 'containerd',
+    'container.runtime.name': 'containerd',
     'k8s.deployment.name': app,
     'k8s.replicaset.name': `${app}-${hex(podIndex + 7, 10)}`,
     'k8s.pod.label.app': app,

@@ -20,6 +20,24 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'podtrace_rate_limited_events_total',
+    help: 'Events the kernel did not record because their cgroup was over source.ebpf.rateLimit, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly scopeFiltered = new Counter({
+    name: 'podtrace_scope_filtered_events_total',
+    help: 'Events the kernel did not record because the in-kernel scope (filter.*) excludes their cgroup, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly kernelUntracked = new Counter({
+    name: 'podtrace_kernel_untracked_total',
+    help: 'Requests the kernel could not track because its in-flight table was full (dns queries), by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly dropped = new Counter({
     name: 'podtrace_dropped_total',
     help: 'Events or spans dropped after the kernel, by stage and reason',
@@ -48,6 +66,12 @@ export class Metrics {
     name: 'podtrace_metadata_errors_total',
     help: 'Errors talking to the CRI runtime or the Kubernetes API',
     labelNames: ['backend', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheEvictions = new Counter({
+    name: 'podtrace_cache_evictions_total',
+    help: 'Entries a bounded cache evicted to stay within its size, by cache',
+    labelNames: ['cache'] as const,
     registers: [this.registry],
   });
   readonly sinkExported = new Counter({

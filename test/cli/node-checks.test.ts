@@ -57,6 +57,24 @@ describe('kubernetesCheck', () => {
 });
 
 describe('sinkChecks', () => {
+  it('checks the endpoint of every OTLP signal, the logs endpoint as OTEL_EXPORTER_OTLP_LOGS_ENDPOINT names it', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const config = validateConfig({ sinks: { otlp: { enabled: true, signals: ['traces', 'logs'] } } });
+    const checks = await sinkChecks(config, {
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `http://127.0.0.1:${closedPort}/v1/logs`,
+    });
+    expect(checks.map((c) => c.name)).toEqual(['sink otlp', 'sink otlp logs']);
+    expect(checks[1]).toMatchObject({ status: 'warn' });
+    expect(checks[1]?.detail).toContain(
+      `http://127.0.0.1:${closedPort}/v1/logs (http/protobuf, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT)`,
+    );
+    expect(checks[1]?.detail).toContain('ECONNREFUSED');
+  });
+
   it('reports a reachable OTLP endpoint and unreachable Kafka brokers by address', async () => {
     const server = createServer((s) => s.destroy());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

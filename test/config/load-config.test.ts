@@ -37,7 +37,12 @@ describe('loadConfig', () => {
       ['shutdown-timeout-wrong-type', ['shutdown.timeoutMs: "10s" must be integer']],
       ['shutdown-timeout-out-of-range', ['shutdown.timeoutMs: 900000 must be <= 600000']],
       ['ring-buffer-not-power-of-two', ['source.ebpf.ringBufferBytes: 100000 must be a power of two']],
-      ['unknown-probe-group', ['source.ebpf.probes[1]: "udp" is not one of "process", "tcp", "oom"']],
+      [
+        'unknown-probe-group',
+        [
+          'source.ebpf.probes[1]: "udp" is not one of "process", "tcp", "oom", "signal", "dns", "file", "sched"',
+        ],
+      ],
       ['duplicate-probe-group', ['source.ebpf.probes: ["tcp","tcp"] lists "tcp" more than once']],
       ['argv-bytes-negative', ['source.ebpf.argvBytes: -1 must be >= 0']],
       ['source-kind-unknown', ['source.kind: "bpf" is not one of "ebpf", "replay", "synthetic"']],
@@ -97,7 +102,7 @@ describe('loadConfig', () => {
         listen: '0.0.0.0:9464',
         log: { level: 'info', format: 'auto' },
       });
-      expect(config.source.ebpf.probes).toEqual(['process', 'tcp', 'oom']);
+      expect(config.source.ebpf.probes).toEqual(['process', 'tcp', 'oom', 'signal']);
     });
 
     it('names a missing file in the error', () => {
@@ -166,9 +171,9 @@ describe('loadConfig', () => {
 
     it('names the flag when its value is rejected, and the file for file values, in one error', () => {
       const f = writeTemp('shutdown:\n  timeoutMs: -1\n');
-      const flags = [{ key: 'source.ebpf.probes', value: ['tcp', 'dns'], origin: '--probes' }];
+      const flags = [{ key: 'source.ebpf.probes', value: ['tcp', 'udp'], origin: '--probes' }];
       expect(problemsOf(() => loadConfig(f, {}, flags))).toEqual([
-        'source.ebpf.probes[1]: "dns" is not one of "process", "tcp", "oom" (from --probes)',
+        'source.ebpf.probes[1]: "udp" is not one of "process", "tcp", "oom", "signal", "dns", "file", "sched" (from --probes)',
         'shutdown.timeoutMs: -1 must be >= 0',
       ]);
     });

@@ -31,6 +31,21 @@ describe('createLogger', () => {
       expect(rec.time).toMatch(/^\d{4}-\d\d-\d\dT/);
     });
 
+    it('writes each binding once when a child rebinds a key of its parent', () => {
+      const s = sink();
+      const kafka = createLogger({ destination: s.stream, level: 'info', format: 'json' }).child({
+        component: 'kafka',
+      });
+      kafka.child({ component: 'kafka' }).info('a');
+      kafka.child({ component: 'kafkajs', broker: 'k1' }).child({ broker: 'k2' }).info('b');
+      const [a, b] = s.text().trim().split('\n');
+      expect(a?.match(/"component"/g)).toHaveLength(1);
+      expect(b?.match(/"component"/g)).toHaveLength(1);
+      expect(b?.match(/"broker"/g)).toHaveLength(1);
+      expect(b?.match(/"name"/g)).toHaveLength(1);
+      expect(JSON.parse(b ?? '')).toMatchObject({ name: 'podtrace', component: 'kafkajs', broker: 'k2' });
+    });
+
     it('drops records below the level', () => {
       const s = sink();
       createLogger({ destination: s.stream, level: 'warn', format: 'json' }).info('hidden');

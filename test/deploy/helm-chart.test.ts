@@ -152,9 +152,9 @@ describe('deploy/helm/podtrace', () => {
     });
 
     it('rejects a bad probe name in values through the config validation', () => {
-      const cm = kind(render({ config: { source: { ebpf: { probes: ['dns'] } } } }), 'ConfigMap');
+      const cm = kind(render({ config: { source: { ebpf: { probes: ['dnsx'] } } } }), 'ConfigMap');
       expect(() => validateConfig(parse(cm.data['podtrace.yaml']))).toThrow(
-        'source.ebpf.probes[0]: "dns" is not one of',
+        'source.ebpf.probes[0]: "dnsx" is not one of',
       );
     });
   });

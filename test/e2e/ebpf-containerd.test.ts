@@ -115,7 +115,7 @@ describeIf(missingBpf() ?? containerdMissing())(
           'k8s.pod.uid': uid,
           'k8s.container.name': 'server',
           'container.id': pod.containerId,
-          'container.runtime': 'containerd',
+          'container.runtime.name': 'containerd',
           'k8s.replicaset.name': 'api-6d4f9',
           'k8s.deployment.name': 'api',
           'service.name': 'api',

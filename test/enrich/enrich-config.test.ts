@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load-config';
 import { ConfigError } from '../../src/core/errors';
-import { DEFAULT_HOLD_MS } from '../../src/enrich/enrich-config';
+import {
+  DEFAULT_HOLD_MS,
+  DEFAULT_MAX_OWNERS,
+  DEFAULT_OWNER_TTL_SECONDS,
+} from '../../src/enrich/enrich-config';
 
 const bad = (name: string): string => join(__dirname, '../fixtures/bad-config', `${name}.yaml`);
 
@@ -18,6 +22,8 @@ describe('enrichSchema', () => {
         kubeconfig: '',
         labels: [],
         resolveOwners: true,
+        ownerTtlSeconds: DEFAULT_OWNER_TTL_SECONDS,
+        maxOwners: DEFAULT_MAX_OWNERS,
       });
       expect(c.enrich.kubelet).toEqual({ cgroupDriver: '', cgroupRoot: '', detect: true });
     });
@@ -45,6 +51,7 @@ describe('enrichSchema', () => {
         'enrich.kubelet.cgroupDriver: "systemdd" is not one of "", "systemd", "cgroupfs"',
       ],
       ['enrich-kubernetes-unknown-key', 'enrich.kubernetes.labelz: unknown key'],
+      ['enrich-max-owners-too-small', 'enrich.kubernetes.maxOwners: 2 must be >= 16'],
     ])('rejects %s naming the key and value', (name, message) => {
       expect(() => loadConfig(bad(name), {})).toThrow(ConfigError);
       expect(() => loadConfig(bad(name), {})).toThrow(message);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Subject, lastValueFrom, tap, toArray } from 'rxjs';
 import type { FilterConfig } from '../../src/config/config';
 import { createLogger, silentLogger } from '../../src/core/logger';
+import type { Logger } from '../../src/core/logger';
 import type {
   CriConfig,
   EnrichConfig,
@@ -47,6 +48,8 @@ export function enrichConfig(over: EnrichOverrides): EnrichConfig {
       kubeconfig: '',
       labels: [],
       resolveOwners: true,
+      ownerTtlSeconds: 600,
+      maxOwners: 4096,
       backoffInitialMs: 50,
       backoffMaxMs: 200,
       ...over.kubernetes,
@@ -138,6 +141,7 @@ export function oomEvent(
     meta: null,
     enrichment: 'pending',
     victimPid,
+    triggerPid: pid,
     victimComm: 'hog',
     victimCgroupId,
     pages: 10,
@@ -155,11 +159,14 @@ export class Harness {
   /** Resolves with every batch once the output completes. */
   readonly done: Promise<EventBatch[]>;
 
-  constructor(config: EnrichConfig, filter: FilterConfig = NO_FILTER, nodeName = 'node-1') {
-    const logger =
-      process.env.PT_TEST_LOG === '1'
-        ? createLogger({ level: 'debug', destination: process.stderr })
-        : silentLogger();
+  constructor(
+    config: EnrichConfig,
+    filter: FilterConfig = NO_FILTER,
+    nodeName = 'node-1',
+    logger: Logger = process.env.PT_TEST_LOG === '1'
+      ? createLogger({ level: 'debug', destination: process.stderr })
+      : silentLogger(),
+  ) {
     this.enricher = new PodEnricher(config, filter, { logger, metrics: this.metrics, nodeName });
     const out$ = this.enricher.attach(this.input);
     this.done = lastValueFrom(

@@ -114,7 +114,7 @@ describe('PodEnricher', () => {
         'k8s.container.name': 'app',
         'container.id': C1,
         'container.image.name': 'registry.local/web:1.2',
-        'container.runtime': 'fake-cri',
+        'container.runtime.name': 'fake-cri',
         'k8s.replicaset.name': 'web-7d4f9',
         'k8s.deployment.name': 'web',
         'k8s.pod.label.team': 'a',
@@ -153,13 +153,8 @@ describe('PodEnricher', () => {
       const h = harness();
       await h.enricher.start();
       await until(() => h.enricher.kube.synced && h.enricher.cri.connected, 'synced');
-      await until(
-        () =>
-          ['/api/v1/pods', '/apis/apps/v1/replicasets', '/apis/batch/v1/jobs'].every(
-            (p) => api.count(p, 'watch') === 1,
-          ),
-        'watches open',
-      );
+      await until(() => api.count('/api/v1/pods', 'watch') === 1, 'pods watch open');
+      await until(() => h.enricher.kube.ownerSettled(UID1), 'owner looked up');
       const criBefore =
         cri.count('ContainerStatus') + cri.count('ListContainers') + cri.count('PodSandboxStatus');
       const apiBefore = api.requests.length;
@@ -309,7 +304,7 @@ describe('PodEnricher', () => {
       expect(h.out[1]?.meta?.attributes).toMatchObject({
         'container.id': C2,
         'k8s.pod.uid': UID3,
-        'container.runtime': 'containerd',
+        'container.runtime.name': 'containerd',
       });
       cri = new FakeCriServer(cri.socketPath);
       cri.addPod({ id: SB1, name: 'web-7d4f9-abcde', namespace: 'shop', uid: UID1 }, [

@@ -132,7 +132,7 @@ describe('buildWorkloadMeta', () => {
       'k8s.container.name': 'app',
       'container.id': 'c'.repeat(64),
       'container.image.name': 'registry/web:1',
-      'container.runtime': 'containerd',
+      'container.runtime.name': 'containerd',
       'k8s.replicaset.name': 'web-7d4f9',
       'k8s.deployment.name': 'web',
       'k8s.pod.label.team': 'a',

@@ -2,8 +2,9 @@ import { BootClock } from '../../src/events/clock';
 import { RecordDecoder, formatIPv6 } from '../../src/events/decode';
 import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
-import { FLAG_OWNER_UNKNOWN } from '../../src/events/layout';
-import { execRecord, exitRecord, forkRecord, oomRecord, tcpRecord } from '../helpers/records';
+import type { CgroupChange } from '../../src/events/event';
+import { EXEC, FLAG_OWNER_UNKNOWN, FLAG_PREEXISTING, HEADER } from '../../src/events/layout';
+import { cgroupRecord, execRecord, exitRecord, forkRecord, oomRecord, tcpRecord } from '../helpers/records';
 
 const OFFSET = 1_700_000_000_000_000_000;
 
@@ -162,18 +163,98 @@ describe('RecordDecoder', () => {
     it('decodes oom.kill', () => {
       const { events } = decode(
         oomRecord(
-          { pid: 3 },
-          { victimPid: 42, victimComm: 'hog', victimCgroupId: 99, pages: 1000, rssPages: 900 },
+          { pid: 42, comm: 'hog', cgroupId: 99 },
+          { victimPid: 42, triggerPid: 3, victimComm: 'hog', victimCgroupId: 99, pages: 1000, rssPages: 900 },
         ),
       );
       expect(events[0]).toMatchObject({
         kind: EventKind.OomKill,
+        pid: 42,
         victimPid: 42,
+        triggerPid: 3,
         victimComm: 'hog',
         victimCgroupId: 99,
         pages: 1000,
         rssPages: 900,
       });
+    });
+
+    it('decodes comm, argv and filename as UTF-8 and replaces invalid bytes with U+FFFD', () => {
+      const rec = execRecord(
+        { pid: 7, comm: 'grüße-wörker' },
+        { ppid: 1, uid: 0, parentStartNs: 0, filename: '/tmp/xx.bin', argv: ['/bin/echo', 'grüße', '日本'] },
+      );
+      // The kernel hands bytes: put an invalid sequence (0xff 0xfe) into the filename, as a file
+      // created with `printf '\xff\xfe'` would have.
+      rec[EXEC.filename + 5] = 0xff;
+      rec[EXEC.filename + 6] = 0xfe;
+      const { events } = decode(rec);
+      const e = events[0]!;
+      if (e.kind !== EventKind.ProcessExec) throw new Error('kind');
+      expect(e.comm).toBe('grüße-wörker');
+      expect(e.args).toEqual(['/bin/echo', 'grüße', '日本']);
+      expect(e.filename).toBe('/tmp/\ufffd\ufffd.bin');
+    });
+
+    it('keeps a comm cut inside a multi-byte character as U+FFFD, not as latin1 mojibake', () => {
+      const rec = exitRecord({ pid: 1, comm: 'x' }, { exitCode: 0, lifetimeNs: 0 });
+      // 14 ASCII bytes then the first byte of 'ü' (0xc3): what the kernel keeps of a 15-byte cut.
+      Buffer.from('abcdefghijklmn\xc3', 'latin1').copy(rec, HEADER.comm);
+      expect(decode(rec).events[0]!.comm).toBe('abcdefghijklmn\ufffd');
+    });
+
+    it('decodes the owning thread and a connection older than podtrace on tcp events', () => {
+      const { events } = decode(
+        tcpRecord(
+          { kind: EventKind.TcpConnect, pid: 50, tid: 53, comm: 'java', flags: 0 },
+          {
+            saddr: [10, 0, 0, 1],
+            daddr: [10, 0, 0, 2],
+            sport: 1,
+            dport: 2,
+            oldState: 2,
+            newState: 1,
+            threadComm: 'bar-worker-thr',
+          },
+        ),
+        tcpRecord(
+          { kind: EventKind.TcpClose, pid: 60, comm: 'python3', flags: FLAG_PREEXISTING },
+          { saddr: [10, 0, 0, 1], daddr: [10, 0, 0, 2], sport: 8080, dport: 40000, oldState: 1, newState: 7 },
+        ),
+      );
+      expect(events[0]).toMatchObject({
+        pid: 50,
+        tid: 53,
+        comm: 'java',
+        threadName: 'bar-worker-thr',
+        observedSinceStart: false,
+      });
+      expect(events[1]).toMatchObject({ pid: 60, comm: 'python3', observedSinceStart: true, durationNs: 0 });
+    });
+
+    it('hands cgroup.mkdir / cgroup.rmdir to the cgroup list, not to the events', () => {
+      const decoder = new RecordDecoder(new BootClock(() => OFFSET));
+      const events: PodtraceEvent[] = [];
+      const cgroups: CgroupChange[] = [];
+      const path = '/kubepods.slice/kubepods-pod1234.slice/cri-containerd-ab.scope';
+      decoder.decode(
+        Buffer.concat([
+          cgroupRecord({ tsNs: 5 }, { op: 'mkdir', id: 4711, path }),
+          forkRecord({ pid: 2 }, { childPid: 3, childStartNs: 0 }),
+          cgroupRecord({ tsNs: 6 }, { op: 'rmdir', id: 4711, path }),
+          cgroupRecord({ tsNs: 7 }, { op: 'mkdir', id: 4712, path: `/${'x'.repeat(600)}` }),
+        ]),
+        events,
+        cgroups,
+      );
+      expect(events.map((e) => e.kind)).toEqual([EventKind.ProcessFork]);
+      expect(cgroups).toEqual([
+        { op: 'mkdir', id: 4711, path, truncated: false, bootNs: 5 },
+        { op: 'rmdir', id: 4711, path, truncated: false, bootNs: 6 },
+        expect.objectContaining({ op: 'mkdir', id: 4712, truncated: true }),
+      ]);
+      expect(decoder.stats.malformed).toBe(0);
+      expect(decoder.stats.perKind[9]).toBe(2);
     });
 
     it('counts an unknown kind as malformed and keeps decoding', () => {

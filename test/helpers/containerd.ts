@@ -37,6 +37,26 @@ function busyboxPath(): string | null {
   return null;
 }
 
+/** Where Debian's containernetworking-plugins (and the upstream tarball) put the CNI plugins. */
+const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+/** The plugins of the test pod network: a veth pair per pod (ptp), host-local addresses, loopback. */
+const CNI_PLUGINS = ['loopback', 'ptp', 'host-local'];
+
+/** The directory holding the CNI plugins the test network needs, or null when they are not installed. */
+export function cniPluginDir(): string | null {
+  return CNI_DIRS.find((d) => CNI_PLUGINS.every((p) => existsSync(join(d, p)))) ?? null;
+}
+
+/** Why pods with their own network namespace cannot run here (null when they can). */
+export function podNetworkMissing(): string | null {
+  return (
+    containerdMissing() ??
+    (cniPluginDir() === null
+      ? `CNI plugins ${CNI_PLUGINS.join(', ')} not installed (apt-get install containernetworking-plugins)`
+      : null)
+  );
+}
+
 /** Why a real containerd cannot run here (null when it can). */
 export function containerdMissing(): string | null {
   if (process.getuid?.() !== 0) return 'real containerd tests need root';
@@ -95,17 +115,33 @@ export function buildBusyboxImage(dir: string): string {
   return out;
 }
 
+/** The PodSandboxConfig runPod sends (kept to create more containers in the same pod). */
+export interface TestSandboxConfig {
+  metadata: { name: string; uid: string; namespace: string; attempt: number };
+  hostname: string;
+  logDirectory: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  linux: {
+    cgroupParent: string;
+    securityContext: { namespaceOptions: { network: 'NODE' | 'POD'; pid: string; ipc: string } };
+  };
+}
+
 /**
  * A private containerd for tests: its own config, root, state and socket under a temp directory
  * (never /run/containerd), CRI plugin on with `restrict_oom_score_adj` (no CAP_SYS_RESOURCE
  * needed), the native snapshotter, runc with the cgroupfs driver, the busybox image imported as
- * sandbox image, host-network pods only (no CNI).
+ * sandbox image, host-network pods, and pods with their own network namespace (a ptp CNI
+ * network) when containernetworking-plugins is installed.
  */
 export class TestContainerd {
   readonly dir = mkdtempSync(join(tmpdir(), 'pt-containerd-'));
   /** `options.socketDir`: a directory holding only the socket (to mount it into a pod as the CRI dir). */
   readonly socketDir: string;
   readonly socket: string;
+  /** The pods' addresses (network: 'pod'): a /24 of 10.234.0.0/16 per instance, so parallel runs do not collide. */
+  readonly podSubnet = `10.234.${Math.floor(Math.random() * 250) + 1}.0/24`;
   private proc: ChildProcess | null = null;
   /** cgroup parents of the pods created, removed (when empty) at stop. */
   private readonly cgroupParents = new Set<string>();
@@ -208,6 +244,7 @@ plugin_dir = "${d}/plugins"
   async start(): Promise<void> {
     mkdirSync(join(this.dir, 'cni', 'bin'), { recursive: true });
     mkdirSync(join(this.dir, 'cni', 'conf'), { recursive: true });
+    this.writePodNetwork();
     const cfg = join(this.dir, 'config.toml');
     writeFileSync(cfg, this.config());
     const log = join(this.dir, 'containerd.log');
@@ -242,16 +279,54 @@ plugin_dir = "${d}/plugins"
     if (imp.status !== 0) throw new Error(`ctr images import: ${imp.stderr}`);
   }
 
-  /** Creates a host-network pod the way kubelet does (labels, cgroup parent) and starts one container. */
+  /**
+   * The test pod network: containerd 1.6 insists on an address on the pod's eth0 ("failed to find
+   * network info for sandbox" with a loopback-only network), so each pod gets a veth pair (ptp)
+   * with a host-local address from a /24 picked per instance (its lease files under this
+   * directory) and no masquerading. Skipped when the plugins are not installed: host-network pods
+   * need no CNI.
+   */
+  private writePodNetwork(): void {
+    const from = cniPluginDir();
+    if (from === null) return;
+    for (const p of CNI_PLUGINS) copyFileSync(join(from, p), join(this.dir, 'cni', 'bin', p));
+    spawnSync('chmod', ['0755', ...CNI_PLUGINS.map((p) => join(this.dir, 'cni', 'bin', p))]);
+    writeFileSync(
+      join(this.dir, 'cni', 'conf', '10-podtrace-test.conflist'),
+      JSON.stringify({
+        cniVersion: '0.4.0',
+        name: 'podtrace-test',
+        plugins: [
+          {
+            type: 'ptp',
+            ipMasq: false,
+            ipam: {
+              type: 'host-local',
+              subnet: this.podSubnet,
+              dataDir: join(this.dir, 'cni', 'leases'),
+              routes: [{ dst: '0.0.0.0/0' }],
+            },
+          },
+          { type: 'loopback' },
+        ],
+      }),
+    );
+  }
+
+  /**
+   * Creates a pod the way kubelet does (labels, cgroup parent) and starts one container. The pod
+   * shares the node's network namespace unless `network: 'pod'` (its own netns with lo and eth0).
+   */
   async runPod(p: {
     name: string;
     namespace: string;
     uid: string;
     cgroupParent: string;
     labels?: Record<string, string>;
+    network?: 'node' | 'pod';
+    hostname?: string;
     container: { name: string; command: string[] };
-  }): Promise<{ sandboxId: string; containerId: string; pid: number }> {
-    const cri = this.cri as CriClient;
+  }): Promise<{ sandboxId: string; containerId: string; pid: number; sandboxConfig: TestSandboxConfig }> {
     const podLabels = {
       ...p.labels,
       'io.kubernetes.pod.name': p.name,
@@ -260,36 +335,69 @@ plugin_dir = "${d}/plugins"
     };
     const logDir = join(this.dir, 'logs', p.uid);
     mkdirSync(logDir, { recursive: true });
-    const sandboxConfig = {
+    const network = p.network === 'pod' ? 'POD' : 'NODE';
+    const sandboxConfig: TestSandboxConfig = {
       metadata: { name: p.name, uid: p.uid, namespace: p.namespace, attempt: 0 },
-      hostname: '',
+      hostname: p.hostname ?? '',
       logDirectory: logDir,
       labels: podLabels,
       annotations: {},
       linux: {
         cgroupParent: p.cgroupParent,
-        securityContext: { namespaceOptions: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } },
+        securityContext: { namespaceOptions: { network, pid: 'CONTAINER', ipc: 'POD' } },
       },
     };
     this.cgroupParents.add(p.cgroupParent);
-    const run = await cri.call<{ podSandboxId: string }>('RunPodSandbox', { config: sandboxConfig }, 60000);
+    const run = await this.runSandbox(sandboxConfig);
+    const started = await this.startContainer(run.podSandboxId, sandboxConfig, p.container);
+    return { sandboxId: run.podSandboxId, ...started, sandboxConfig };
+  }
+
+  /**
+   * RunPodSandbox, retried while the CRI plugin has not seen the imported image yet (its image
+   * store follows containerd's image events asynchronously: "failed to get sandbox image").
+   */
+  private async runSandbox(config: TestSandboxConfig): Promise<{ podSandboxId: string }> {
+    const cri = this.cri as CriClient;
+    const deadline = Date.now() + 15000;
+    for (;;) {
+      try {
+        return await cri.call<{ podSandboxId: string }>('RunPodSandbox', { config }, 60000);
+      } catch (err) {
+        if (!String((err as Error).message).includes('failed to get sandbox image') || Date.now() > deadline)
+          throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** Creates and starts one more container in a running pod (as a restart or a sidecar would). */
+  async startContainer(
+    sandboxId: string,
+    sandboxConfig: TestSandboxConfig,
+    container: { name: string; command: string[]; attempt?: number },
+  ): Promise<{ containerId: string; pid: number }> {
+    const cri = this.cri as CriClient;
+    const m = sandboxConfig.metadata;
     const created = await cri.call<{ containerId: string }>(
       'CreateContainer',
       {
-        podSandboxId: run.podSandboxId,
+        podSandboxId: sandboxId,
         sandboxConfig,
         config: {
-          metadata: { name: p.container.name, attempt: 0 },
+          metadata: { name: container.name, attempt: container.attempt ?? 0 },
           image: { image: TEST_IMAGE },
-          command: p.container.command,
+          command: container.command,
           labels: {
-            'io.kubernetes.container.name': p.container.name,
-            'io.kubernetes.pod.name': p.name,
-            'io.kubernetes.pod.namespace': p.namespace,
-            'io.kubernetes.pod.uid': p.uid,
+            'io.kubernetes.container.name': container.name,
+            'io.kubernetes.pod.name': m.name,
+            'io.kubernetes.pod.namespace': m.namespace,
+            'io.kubernetes.pod.uid': m.uid,
           },
-          logPath: `${p.container.name}.log`,
-          linux: { securityContext: { namespaceOptions: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+          logPath: `${container.name}.${container.attempt ?? 0}.log`,
+          linux: {
+            securityContext: { namespaceOptions: sandboxConfig.linux.securityContext.namespaceOptions },
+          },
         },
       },
       60000,
@@ -300,7 +408,7 @@ plugin_dir = "${d}/plugins"
       verbose: true,
     });
     const info = JSON.parse(st.info.info ?? '{}') as { pid?: number };
-    return { sandboxId: run.podSandboxId, containerId: created.containerId, pid: info.pid ?? 0 };
+    return { containerId: created.containerId, pid: info.pid ?? 0 };
   }
 
   /**

@@ -51,7 +51,7 @@ export function workloadMeta(o: WorkloadOptions = {}): WorkloadMeta {
     'k8s.deployment.name': deployment,
     'container.id': containerId,
     'container.image.name': o.image ?? `registry.example/${deployment}`,
-    'container.runtime': 'containerd',
+    'container.runtime.name': 'containerd',
     'service.name': deployment,
     'service.namespace': namespace,
   };
@@ -150,11 +150,24 @@ interface Tcp {
   localPort?: number;
   remoteAddr?: string;
   remotePort?: number;
+  comm?: string;
+  threadName?: string;
+  observedSinceStart?: boolean;
 }
 
 function endpoints(
   o: Tcp,
-): Pick<TcpConnectEvent, 'family' | 'localAddr' | 'localPort' | 'remoteAddr' | 'remotePort' | 'netns'> {
+): Pick<
+  TcpConnectEvent,
+  | 'family'
+  | 'localAddr'
+  | 'localPort'
+  | 'remoteAddr'
+  | 'remotePort'
+  | 'netns'
+  | 'threadName'
+  | 'observedSinceStart'
+> {
   return {
     family: o.family ?? 4,
     localAddr: o.localAddr ?? '10.244.1.17',
@@ -162,6 +175,8 @@ function endpoints(
     remoteAddr: o.remoteAddr ?? '10.96.0.10',
     remotePort: o.remotePort ?? 5432,
     netns: 4026532281,
+    threadName: o.threadName ?? o.comm ?? 'app',
+    observedSinceStart: o.observedSinceStart ?? false,
   };
 }
 
@@ -205,6 +220,7 @@ export function oomKill(o: Common & { victimPid: number; victimComm: string }): 
     ...base(o),
     kind: EventKind.OomKill,
     victimPid: o.victimPid,
+    triggerPid: o.pid ?? o.victimPid,
     victimComm: o.victimComm,
     victimCgroupId: o.cgroupId ?? 4242,
     pages: 262144,

@@ -94,6 +94,8 @@ export function makeEvent(i: number, kind: EventKind, meta: WorkloadMeta | null)
     remoteAddr: '10.0.1.9',
     remotePort: 8080,
     netns: 4026531840,
+    threadName: b.comm,
+    observedSinceStart: false,
   };
   switch (kind) {
     case EventKind.ProcessExec:
@@ -153,10 +155,75 @@ export function makeEvent(i: number, kind: EventKind, meta: WorkloadMeta | null)
         ...b,
         kind,
         victimPid: 3000 + i,
+        triggerPid: 4000 + i,
         victimComm: 'java',
         victimCgroupId: 7001,
         pages: 262144,
         rssPages: 200000,
+      };
+    case EventKind.ProcessSignal:
+      return {
+        ...b,
+        kind,
+        signal: 15,
+        signalName: 'SIGTERM',
+        code: 'SI_USER',
+        result: 'delivered',
+        group: true,
+        targetPid: 4000 + i,
+        targetTid: 4000 + i,
+        targetComm: 'nginx',
+        targetCgroupId: 7002,
+        targetStartNs: 5,
+        senderMeta: i % 2 === 0 ? HOST_META : meta,
+      };
+    case EventKind.DnsQuery:
+      return {
+        ...b,
+        kind,
+        transport: 'udp',
+        family: 4,
+        clientAddr: '10.0.0.5',
+        clientPort: 40000 + (i % 1000),
+        serverAddr: '10.96.0.10',
+        serverPort: 53,
+        id: i & 0xffff,
+        questionName: 'api.shop.svc.cluster.local',
+        queryType: 'A',
+        rcode: i % 4 === 0 ? null : i % 4 === 1 ? 3 : 0,
+        answerCount: i % 4 >= 2 ? 1 : 0,
+        answers: i % 4 >= 2 ? ['10.96.4.2'] : [],
+        latencyNs: 1_200_000,
+        timedOut: i % 4 === 0,
+        error: i % 4 === 0 ? 'timeout' : i % 4 === 1 ? 'NXDOMAIN' : null,
+        truncated: false,
+      };
+    case EventKind.FileRead:
+    case EventKind.FileWrite:
+    case EventKind.FileFsync:
+    case EventKind.FileOpen:
+      return {
+        ...b,
+        kind,
+        operation: kind === EventKind.FileFsync ? 'fdatasync' : 'read',
+        path: '/var/lib/db/wal-0001',
+        pathTruncated: i % 7 === 0,
+        fd: kind === EventKind.FileOpen ? -1 : 7,
+        bytes: kind === EventKind.FileOpen ? 0 : 8192,
+        durationNs: 15_000_000,
+        errno: kind === EventKind.FileOpen ? 13 : 0,
+        error: kind === EventKind.FileOpen ? 'EACCES' : null,
+      };
+    case EventKind.SchedRunqueue:
+      return {
+        ...b,
+        kind,
+        intervalNs: 10_000_000_000,
+        count: 12_000,
+        p50Ns: 6_000,
+        p99Ns: 900_000,
+        maxNs: 4_000_000,
+        meanNs: 21_000,
       };
   }
 }
@@ -170,6 +237,13 @@ export const ALL_KINDS: readonly EventKind[] = [
   EventKind.TcpClose,
   EventKind.TcpRetransmit,
   EventKind.OomKill,
+  EventKind.ProcessSignal,
+  EventKind.DnsQuery,
+  EventKind.FileRead,
+  EventKind.FileWrite,
+  EventKind.FileFsync,
+  EventKind.FileOpen,
+  EventKind.SchedRunqueue,
 ];
 
 /** The workloads events are spread over: three pods, a bare container, the host, and unresolved. */

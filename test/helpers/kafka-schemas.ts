@@ -13,6 +13,21 @@ function load(name: string): ValidateFunction {
 /** The shipped JSON Schemas of the Kafka record values. */
 export const validateKafkaEvent = load('kafka-event.schema.json');
 export const validateKafkaLoss = load('kafka-loss.schema.json');
+/** One schema per topic of the breadth groups. */
+export const validateKafkaSignal = load('kafka-signal.schema.json');
+export const validateKafkaDns = load('kafka-dns.schema.json');
+export const validateKafkaFile = load('kafka-file.schema.json');
+export const validateKafkaSched = load('kafka-sched.schema.json');
+
+/** The schema of the topic an event name is written to. */
+export function kafkaValidatorFor(eventName: unknown): ValidateFunction {
+  const group = typeof eventName === 'string' ? eventName.split('.')[0] : '';
+  if (eventName === 'process.signal') return validateKafkaSignal;
+  if (group === 'dns') return validateKafkaDns;
+  if (group === 'file') return validateKafkaFile;
+  if (group === 'sched') return validateKafkaSched;
+  return validateKafkaEvent;
+}
 
 /** Throws with ajv's errors when `value` does not validate. */
 export function assertValid(validate: ValidateFunction, value: unknown, what: string): void {

@@ -31,9 +31,30 @@ interface Resource {
 
 interface Watcher {
   resource: string;
+  namespace: string | null;
   fieldSelector: string | null;
   res: ServerResponse;
 }
+
+/** One request as the server saw it. */
+export interface LoggedRequest {
+  method: string;
+  /** URL path without the query. */
+  path: string;
+  query: URLSearchParams;
+  accept: string;
+  /** `list`, `watch` (collection paths) or `get` (a named object). */
+  verb: 'list' | 'watch' | 'get';
+  /** The resource's collection path (`/apis/apps/v1/replicasets`), for namespaced paths too. */
+  resource: string | null;
+  /** Whether the answer was metadata only (PartialObjectMetadata / PartialObjectMetadataList). */
+  metadataOnly: boolean;
+}
+
+export type ResourcePath = '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs';
+
+/** `as=PartialObjectMetadata` (or …List) in an Accept header, as client-go's metadata client sends it. */
+const PARTIAL_METADATA = /as=PartialObjectMetadata(List)?;g=meta\.k8s\.io;v=v1/;
 
 interface LoggedEvent {
   rv: number;
@@ -49,8 +70,12 @@ interface LoggedEvent {
  * replays later events and then streams new ones as chunked JSON lines
  * `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":…}`; a resourceVersion older than the
  * compaction point gets an ERROR event with a 410 Status (or HTTP 410 with `expireWithHttp`).
- * `fieldSelector=spec.nodeName=X` is honoured. Requests are counted; objects can be changed while
- * watches are open; `down()` answers 503 to everything and drops open watches.
+ * `fieldSelector=spec.nodeName=X` is honoured. Named GETs (`/apis/apps/v1/namespaces/<ns>/replicasets/<name>`,
+ * the same for jobs and pods) answer the object, or its `PartialObjectMetadata` when the Accept
+ * header asks for it (`application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`); namespaced
+ * lists and watches work too. Every request is logged (`requestLog`); objects can be changed
+ * while watches are open; `down()` answers 503 to everything and drops open watches; `fault()`
+ * answers a chosen status to requests under a path prefix.
  */
 export class KubeApiServer {
   private server: Server | null = null;
@@ -68,6 +93,9 @@ export class KubeApiServer {
   ]);
   /** Every request as `METHOD path?query`. */
   readonly requests: string[] = [];
+  /** Every request, parsed. */
+  readonly requestLog: LoggedRequest[] = [];
+  private readonly faults = new Map<string, number>();
   private unavailable = false;
   private readonly tempDirs: string[] = [];
   expireWithHttp = false;
@@ -115,10 +143,23 @@ export class KubeApiServer {
     }).length;
   }
 
-  upsert(
-    resource: '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs',
-    obj: KubeObject,
-  ): void {
+  /** Answers `status` to every request whose path starts with `prefix` (null: stop). */
+  fault(prefix: string, status: number | null): void {
+    if (status === null) this.faults.delete(prefix);
+    else this.faults.set(prefix, status);
+  }
+
+  /** Logged requests for a resource's collection (list or watch, any namespace) or its named objects. */
+  requestsFor(resource: ResourcePath, verb?: LoggedRequest['verb']): LoggedRequest[] {
+    return this.requestLog.filter((r) => r.resource === resource && (verb === undefined || r.verb === verb));
+  }
+
+  /** Objects of a resource held now. */
+  size(resource: ResourcePath): number {
+    return (this.resources.get(resource) as Resource).objects.size;
+  }
+
+  upsert(resource: ResourcePath, obj: KubeObject): void {
     const r = this.resources.get(resource) as Resource;
     const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
     const type = r.objects.has(key) ? 'MODIFIED' : 'ADDED';
@@ -128,11 +169,7 @@ export class KubeApiServer {
     this.publish({ rv: this.rv, resource, type, object: stored });
   }
 
-  remove(
-    resource: '/api/v1/pods' | '/apis/apps/v1/replicasets' | '/apis/batch/v1/jobs',
-    namespace: string,
-    name: string,
-  ): void {
+  remove(resource: ResourcePath, namespace: string, name: string): void {
     const r = this.resources.get(resource) as Resource;
     const obj = r.objects.get(`${namespace}/${name}`);
     if (obj === undefined) return;
@@ -179,7 +216,11 @@ export class KubeApiServer {
   private publish(e: LoggedEvent): void {
     this.log.push(e);
     for (const w of this.watchers) {
-      if (w.resource === e.resource && this.selected(e.object, w.fieldSelector)) {
+      if (
+        w.resource === e.resource &&
+        (w.namespace === null || w.namespace === e.object.metadata.namespace) &&
+        this.selected(e.object, w.fieldSelector)
+      ) {
         w.res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
       }
     }
@@ -199,9 +240,37 @@ export class KubeApiServer {
     res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code }));
   }
 
+  /**
+   * `/api/v1/pods`, `/api/v1/namespaces/<ns>/pods[/<name>]`, the same under `/apis/<group>/<v>/`:
+   * the collection path, the namespace (null: all) and the name (null: the collection).
+   */
+  private route(path: string): { resource: string; namespace: string | null; name: string | null } | null {
+    const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?$/.exec(
+      path,
+    );
+    if (m === null) return null;
+    const [, prefix, namespace, plural, name] = m;
+    const resource = `${prefix ?? ''}/${plural ?? ''}`;
+    if (!this.resources.has(resource)) return null;
+    if (name !== undefined && namespace === undefined) return null;
+    return { resource, namespace: namespace ?? null, name: name ?? null };
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
+    const accept = req.headers.accept ?? '';
+    const route = this.route(url.pathname);
+    const metadataOnly = PARTIAL_METADATA.test(accept);
     this.requests.push(`${req.method ?? 'GET'} ${url.pathname}${url.search}`);
+    this.requestLog.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      accept,
+      verb: route?.name != null ? 'get' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list',
+      resource: route?.resource ?? null,
+      metadataOnly,
+    });
     if (this.unavailable)
       return this.status(
         res,
@@ -209,21 +278,52 @@ export class KubeApiServer {
         'ServiceUnavailable',
         'the server is currently unable to handle the request',
       );
+    for (const [prefix, code] of this.faults)
+      if (url.pathname.startsWith(prefix)) return this.status(res, code, 'Injected', `injected ${code}`);
     if (req.headers.authorization !== 'Bearer test-token')
       return this.status(res, 401, 'Unauthorized', 'Unauthorized');
-    const r = this.resources.get(url.pathname);
-    if (r === undefined || req.method !== 'GET')
+    const r = route === null ? undefined : this.resources.get(route.resource);
+    if (route === null || r === undefined || req.method !== 'GET')
       return this.status(res, 404, 'NotFound', `${url.pathname} not found`);
+    if (route.name !== null) {
+      const obj = r.objects.get(`${route.namespace ?? ''}/${route.name}`);
+      if (obj === undefined)
+        return this.status(res, 404, 'NotFound', `${r.kind.toLowerCase()} "${route.name}" not found`);
+      if (metadataOnly) {
+        res.writeHead(200, {
+          'content-type': 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+        });
+        res.end(
+          JSON.stringify({
+            kind: 'PartialObjectMetadata',
+            apiVersion: 'meta.k8s.io/v1',
+            metadata: obj.metadata,
+          }),
+        );
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(obj));
+      }
+      return;
+    }
     const fieldSelector = url.searchParams.get('fieldSelector');
+    const inNamespace = (o: KubeObject): boolean =>
+      route.namespace === null || o.metadata.namespace === route.namespace;
     if (url.searchParams.get('watch') !== 'true') {
-      const items = [...r.objects.values()].filter((o) => this.selected(o, fieldSelector));
+      const items = [...r.objects.values()].filter((o) => inNamespace(o) && this.selected(o, fieldSelector));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
-          kind: r.listKind,
-          apiVersion: r.apiVersion,
+          kind: metadataOnly ? 'PartialObjectMetadataList' : r.listKind,
+          apiVersion: metadataOnly ? 'meta.k8s.io/v1' : r.apiVersion,
           metadata: { resourceVersion: String(this.rv) },
-          items,
+          items: metadataOnly
+            ? items.map((o) => ({
+                kind: 'PartialObjectMetadata',
+                apiVersion: 'meta.k8s.io/v1',
+                metadata: o.metadata,
+              }))
+            : items,
         }),
       );
       return;
@@ -239,15 +339,20 @@ export class KubeApiServer {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    const path = url.pathname;
+    const path = route.resource;
     for (const e of this.log) {
-      if (e.resource === path && e.rv > from && this.selected(e.object, fieldSelector))
+      if (
+        e.resource === path &&
+        e.rv > from &&
+        inNamespace(e.object) &&
+        this.selected(e.object, fieldSelector)
+      )
         res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
     }
     res.write(
       `${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: r.apiVersion, metadata: { resourceVersion: String(this.rv) } } })}\n`,
     );
-    const w: Watcher = { resource: path, fieldSelector, res };
+    const w: Watcher = { resource: path, namespace: route.namespace, fieldSelector, res };
     this.watchers.add(w);
     req.on('close', () => this.watchers.delete(w));
   }

@@ -10,9 +10,12 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ProtobufWriter, WIRE_LEN, WIRE_VARINT } from '../../src/sinks/spans/protobuf-writer';
+import type { ReceivedLogRecord } from './otlp-decode';
+import { flattenLogsRequest } from './otlp-decode';
 
 const PROTO_ROOT = join(__dirname, 'proto');
 const SERVICE_PROTO = 'opentelemetry/proto/collector/trace/v1/trace_service.proto';
+const LOGS_SERVICE_PROTO = 'opentelemetry/proto/collector/logs/v1/logs_service.proto';
 
 export type DecodedValue = string | number | boolean | DecodedValue[] | null;
 
@@ -52,7 +55,17 @@ export interface ReceiverTls {
 }
 
 function loadService(): grpc.ServiceDefinition {
-  const def = protoLoader.loadSync(SERVICE_PROTO, {
+  return loadPackage(SERVICE_PROTO).opentelemetry.proto.collector.trace.v1.TraceService
+    .service as grpc.ServiceDefinition;
+}
+
+function loadLogsService(): grpc.ServiceDefinition {
+  return loadPackage(LOGS_SERVICE_PROTO).opentelemetry.proto.collector.logs.v1.LogsService
+    .service as grpc.ServiceDefinition;
+}
+
+function loadPackage(file: string): any {
+  const def = protoLoader.loadSync(file, {
     includeDirs: [PROTO_ROOT],
     keepCase: false,
     longs: String,
@@ -61,8 +74,7 @@ function loadService(): grpc.ServiceDefinition {
     defaults: true,
     oneofs: true,
   });
-  const pkg = grpc.loadPackageDefinition(def) as any;
-  return pkg.opentelemetry.proto.collector.trace.v1.TraceService.service as grpc.ServiceDefinition;
+  return grpc.loadPackageDefinition(def) as any;
 }
 
 function anyValue(v: any): DecodedValue {
@@ -160,8 +172,18 @@ export class OtlpReceiver {
   private partial: { rejected: number; message: string }[] = [];
   private waiters: { n: number; resolve: () => void }[] = [];
   private readonly service = loadService();
+  private readonly logsService = loadLogsService();
+  /** Log records that arrived through LogsService/Export (which shares failNext and partialSuccessNext). */
+  readonly logs: ReceivedLogRecord[] = [];
 
-  constructor(private readonly tls?: ReceiverTls) {}
+  /** Times of every call (ms, Date.now()), failed ones included. */
+  readonly callTimes: number[] = [];
+
+  /** `maxReceiveBytes`: the server's receive limit (as the Collector's `max_recv_msg_size_mib`; grpc-js answers RESOURCE_EXHAUSTED past it). */
+  constructor(
+    private readonly tls?: ReceiverTls,
+    private readonly options: { maxReceiveBytes?: number } = {},
+  ) {}
 
   get port(): number {
     return this.boundPort;
@@ -174,8 +196,15 @@ export class OtlpReceiver {
 
   /** Starts listening (on `port`, e.g. the previous one after stop(), or an ephemeral port). */
   async start(port = this.boundPort): Promise<void> {
-    const server = new grpc.Server();
+    const server = new grpc.Server(
+      this.options.maxReceiveBytes === undefined
+        ? {}
+        : { 'grpc.max_receive_message_length': this.options.maxReceiveBytes },
+    );
     server.addService(this.service, { Export: (call: any, callback: any) => this.onExport(call, callback) });
+    server.addService(this.logsService, {
+      Export: (call: any, callback: any) => this.onExport(call, callback, 'logs'),
+    });
     const creds = this.tls
       ? grpc.ServerCredentials.createSsl(
           this.tls.clientCa ?? null,
@@ -226,8 +255,13 @@ export class OtlpReceiver {
     });
   }
 
-  private onExport(call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>): void {
+  private onExport(
+    call: grpc.ServerUnaryCall<any, any>,
+    callback: grpc.sendUnaryData<any>,
+    signal: 'traces' | 'logs' = 'traces',
+  ): void {
     this.calls++;
+    this.callTimes.push(Date.now());
     const failure = this.failures.shift();
     if (failure !== undefined) {
       const metadata = new grpc.Metadata();
@@ -240,12 +274,14 @@ export class OtlpReceiver {
     const metadata: Record<string, string> = {};
     for (const [k, v] of Object.entries(call.metadata.getMap())) metadata[k] = String(v);
     this.requests.push({ body: call.request, metadata });
-    this.spans.push(...flattenRequest(call.request));
+    if (signal === 'logs') this.logs.push(...flattenLogsRequest(call.request));
+    else this.spans.push(...flattenRequest(call.request));
     const partial = this.partial.shift();
+    const rejected = signal === 'logs' ? 'rejectedLogRecords' : 'rejectedSpans';
     callback(
       null,
       partial
-        ? { partialSuccess: { rejectedSpans: String(partial.rejected), errorMessage: partial.message } }
+        ? { partialSuccess: { [rejected]: String(partial.rejected), errorMessage: partial.message } }
         : {},
     );
     this.waiters = this.waiters.filter((w) => {

@@ -48,7 +48,7 @@ describeIf(missingBpf())('EbpfSource (real kernel)', () => {
         expect.arrayContaining([
           'tracepoint/sched/sched_process_exec',
           'tracepoint/sock/inet_sock_set_state',
-          'tracepoint/oom/mark_victim',
+          'tp_btf/mark_victim',
         ]),
       );
     });
@@ -205,7 +205,7 @@ describeIf(missingBpf())('Tracer optional groups (real kernel)', () => {
       const hooks = tracer.start();
       expect(hooks.find((h) => h.group === 'oom')).toMatchObject({
         attached: true,
-        hook: 'tracepoint/oom/mark_victim',
+        hook: 'tp_btf/mark_victim',
       });
       const skipped = hooks.find((h) => h.group === 'no-such-extra');
       expect(skipped?.attached).toBe(false);

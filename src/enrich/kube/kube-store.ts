@@ -1,19 +1,14 @@
 import { existsSync } from 'node:fs';
 import type * as K8s from '@kubernetes/client-node';
-import type {
-  KubeConfig,
-  KubernetesObject,
-  ListWatch,
-  V1Job,
-  V1OwnerReference,
-  V1Pod,
-  V1ReplicaSet,
-} from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, ListWatch, V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../core/logger';
 import { errorMessage } from '../../core/errors';
 import type { Metrics } from '../../telemetry/metrics';
 import type { KubernetesConfig } from '../enrich-config';
 import type { OwnerRef } from '../meta/owner';
+import { KubeMetadataClient, controllerOf } from './kube-metadata-client';
+import type { OwnedKind } from './kube-metadata-client';
+import { OWNER_FETCH_CONCURRENCY, OwnerCache } from './owner-cache';
 
 /** The part of a Pod podtrace keeps (never the whole object). */
 export interface SlimPod {
@@ -29,12 +24,6 @@ export interface SlimPod {
 }
 
 export type KubeChangeListener = (podUid: string, removed: boolean) => void;
-
-function controllerOf(refs: V1OwnerReference[] | undefined): OwnerRef | null {
-  if (refs === undefined || refs.length === 0) return null;
-  const c = refs.find((r) => r.controller === true) ?? refs[0];
-  return c === undefined ? null : { kind: c.kind, name: c.name };
-}
 
 function slimPod(p: V1Pod): SlimPod {
   const containers = new Map<string, { name: string; image: string }>();
@@ -57,24 +46,23 @@ function slimPod(p: V1Pod): SlimPod {
 
 export type K8sModule = typeof K8s;
 
-const key = (namespace: string, name: string): string => `${namespace}/${name}`;
-
 /**
  * The Kubernetes side of enrichment: watches the pods on this node (fieldSelector
- * spec.nodeName=<node>), and ReplicaSets and Jobs (started, and listed, before pods) to resolve
- * owners. Keeps slim copies indexed by pod uid. Watch expiry (410) relists (client-node's ListWatch
- * does that); any other error keeps the cache and restarts the watch with exponential backoff.
- * Deleted pods stay resolvable for the grace period.
+ * spec.nodeName=<node>) and keeps slim copies indexed by pod uid; their owners' parents
+ * (ReplicaSet → Deployment, Job → CronJob) come from an OwnerCache of named metadata GETs — no
+ * cluster-wide list or watch. Watch expiry (410) relists (client-node's ListWatch does that); any
+ * other error keeps the cache and restarts the watch with exponential backoff. Deleted pods stay
+ * resolvable for the grace period.
  */
 export class KubeStore {
   private readonly pods = new Map<string, SlimPod>();
   private readonly deleted = new Map<string, number>();
-  private readonly rsOwners = new Map<string, OwnerRef | null>();
-  private readonly jobOwners = new Map<string, OwnerRef | null>();
   private readonly listeners: KubeChangeListener[] = [];
   private readonly informers: ListWatch<KubernetesObject>[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly backoff = new Map<string, number>();
+  private owners: OwnerCache | null = null;
+  private client: KubeMetadataClient | null = null;
   private stopped = false;
   /** true once the initial pod list arrived. */
   synced = false;
@@ -98,11 +86,21 @@ export class KubeStore {
   }
 
   /** The owner of a ReplicaSet (→ Deployment) or Job (→ CronJob), null when unknown. */
-  parentOf(kind: 'ReplicaSet' | 'Job', namespace: string, name: string): OwnerRef | null {
-    return (kind === 'ReplicaSet' ? this.rsOwners : this.jobOwners).get(key(namespace, name)) ?? null;
+  parentOf(kind: OwnedKind, namespace: string, name: string): OwnerRef | null {
+    return this.owners?.parentOf(kind, namespace, name) ?? null;
   }
 
-  /** Starts the informers in the background; resolves quickly, never throws. */
+  /** False while the first lookup of the pod's owner's parent is under way. */
+  ownerSettled(podUid: string): boolean {
+    return this.owners?.settled(podUid) ?? true;
+  }
+
+  /** Owners cached now (at most enrich.kubernetes.maxOwners). */
+  get ownersCached(): number {
+    return this.owners?.size ?? 0;
+  }
+
+  /** Starts the pod informer in the background; resolves quickly, never throws. */
   async start(): Promise<void> {
     if (!this.config.enabled) return;
     this.stopped = false;
@@ -129,29 +127,28 @@ export class KubeStore {
       this.active = false;
       return;
     }
+    if (this.config.resolveOwners) {
+      const client = new KubeMetadataClient(kc, OWNER_FETCH_CONCURRENCY);
+      this.client = client;
+      this.owners = new OwnerCache(
+        (kind, namespace, name, signal) => client.ownerOf(kind, namespace, name, signal),
+        {
+          ttlMs: this.config.ownerTtlSeconds * 1000,
+          maxEntries: this.config.maxOwners,
+          backoffInitialMs: this.config.backoffInitialMs,
+          backoffMaxMs: this.config.backoffMaxMs,
+        },
+        this.deps,
+        (uids) => {
+          for (const uid of uids) for (const l of this.listeners) l(uid, false);
+        },
+        this.now,
+      );
+      this.owners.start();
+    }
     const watch = new k8s.Watch(kc);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const fieldSelector = `spec.nodeName=${this.nodeName}`;
-    if (this.config.resolveOwners) {
-      const apps = kc.makeApiClient(k8s.AppsV1Api);
-      const batch = kc.makeApiClient(k8s.BatchV1Api);
-      const rs = new k8s.ListWatch<V1ReplicaSet>(
-        '/apis/apps/v1/replicasets',
-        watch,
-        () => this.listed('replicasets', apps.listReplicaSetForAllNamespaces()),
-        false,
-      );
-      this.follow('replicasets', rs, (o, removed) => this.putOwner(this.rsOwners, o, removed));
-      const jobs = new k8s.ListWatch<V1Job>(
-        '/apis/batch/v1/jobs',
-        watch,
-        () => this.listed('jobs', batch.listJobForAllNamespaces()),
-        false,
-      );
-      this.follow('jobs', jobs, (o, removed) => this.putOwner(this.jobOwners, o, removed));
-      // Owners before pods, so a pod's first metadata already names its Deployment / CronJob.
-      await Promise.all([this.startInformer('replicasets', rs), this.startInformer('jobs', jobs)]);
-    }
     const pods = new k8s.ListWatch<V1Pod>(
       '/api/v1/pods',
       watch,
@@ -178,6 +175,8 @@ export class KubeStore {
     lw.on('update', (o) => put(o, false));
     lw.on('delete', (o) => put(o, true));
     lw.on('error', (err: unknown) => {
+      // stop() aborts the open watches: their AbortErrors are the shutdown, not a failure.
+      if (this.stopped) return;
       const backoff = this.backoff.get(what) ?? this.config.backoffInitialMs;
       // ListWatch stops on errors other than 410; the cache stays, the watch restarts after a backoff.
       const code =
@@ -190,7 +189,6 @@ export class KubeStore {
         { what, err: errorMessage(err), retryInMs: backoff },
         'Kubernetes watch failed; serving cached metadata',
       );
-      if (this.stopped) return;
       const t = setTimeout(() => {
         this.timers.delete(t);
         void this.startInformer(what, lw);
@@ -217,20 +215,6 @@ export class KubeStore {
     }
   }
 
-  private putOwner(map: Map<string, OwnerRef | null>, o: V1ReplicaSet | V1Job, removed: boolean): void {
-    const namespace = o.metadata?.namespace ?? '';
-    const name = o.metadata?.name ?? '';
-    const k = key(namespace, name);
-    if (removed) map.delete(k);
-    else map.set(k, controllerOf(o.metadata?.ownerReferences));
-    // Pods that arrived before their ReplicaSet / Job get their Deployment / CronJob now.
-    const kind = map === this.rsOwners ? 'ReplicaSet' : 'Job';
-    for (const p of this.pods.values()) {
-      if (p.namespace === namespace && p.owner?.kind === kind && p.owner.name === name)
-        for (const l of this.listeners) l(p.uid, false);
-    }
-  }
-
   private putPod(p: V1Pod, removed: boolean): void {
     const uid = p.metadata?.uid;
     if (uid === undefined) return;
@@ -238,7 +222,10 @@ export class KubeStore {
       this.deleted.set(uid, this.now());
     } else {
       this.deleted.delete(uid);
-      this.pods.set(uid, slimPod(p));
+      const known = this.pods.has(uid);
+      const pod = slimPod(p);
+      this.pods.set(uid, pod);
+      this.owners?.track(uid, pod.namespace, pod.owner, known);
     }
     this.evictExpired();
     for (const l of this.listeners) l(uid, false);
@@ -251,6 +238,7 @@ export class KubeStore {
       if (now - at < this.deletedGraceMs) continue;
       this.deleted.delete(uid);
       this.pods.delete(uid);
+      this.owners?.untrack(uid);
       for (const l of this.listeners) l(uid, true);
     }
   }
@@ -259,6 +247,8 @@ export class KubeStore {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    this.owners?.stop();
+    this.client?.close();
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 }

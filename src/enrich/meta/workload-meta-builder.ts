@@ -57,7 +57,7 @@ export function buildWorkloadMeta(
   set('k8s.container.name', facts.containerName);
   set('container.id', facts.containerId);
   set('container.image.name', facts.image);
-  set('container.runtime', facts.runtime);
+  set('container.runtime.name', facts.runtime);
   const owner =
     facts.namespace === null
       ? { attributes: {}, workloadName: null }

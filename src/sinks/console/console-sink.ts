@@ -62,6 +62,17 @@ export function formatText(e: PodtraceEvent): string {
       return `${head} comm=${e.comm}  ${addr(e.localAddr, e.localPort, e.family === 6)} → ${addr(e.remoteAddr, e.remotePort, e.family === 6)} state=${e.state}`;
     case EventKind.OomKill:
       return `${head} victim=${e.victimPid} comm=${e.victimComm} pages=${e.pages}`;
+    case EventKind.ProcessSignal:
+      return `${head} comm=${e.comm}  ${e.signalName} → pid=${e.targetPid} comm=${e.targetComm} ${e.code} ${e.result}`;
+    case EventKind.DnsQuery:
+      return `${head} comm=${e.comm}  ${e.queryType} ${e.questionName} → ${addr(e.serverAddr, e.serverPort, e.family === 6)} ${e.error ?? `${e.answerCount} answers${e.answers.length > 0 ? ` ${e.answers.join(',')}` : ''}`} ${duration(e.latencyNs)}`;
+    case EventKind.FileRead:
+    case EventKind.FileWrite:
+    case EventKind.FileFsync:
+    case EventKind.FileOpen:
+      return `${head} comm=${e.comm}  ${e.operation} ${e.path}${e.bytes > 0 ? ` ${e.bytes}B` : ''} ${e.error ?? duration(e.durationNs)}`;
+    case EventKind.SchedRunqueue:
+      return `${head} runqueue n=${e.count} p50=${duration(e.p50Ns)} p99=${duration(e.p99Ns)} max=${duration(e.maxNs)}`;
   }
 }
 

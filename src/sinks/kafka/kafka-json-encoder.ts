@@ -1,6 +1,8 @@
 import type { PodtraceEvent } from '../../events/event';
 import { EVENT_NAMES } from '../../events/event-kind';
+import type { EventKind } from '../../events/event-kind';
 import { eventAttributes, eventDurationNs } from '../../events/event-attributes';
+import { LOG_EVENT_NAMES } from '../spans/event-log-record';
 import type { WorkloadMeta } from '../../events/workload-meta';
 
 /**
@@ -19,8 +21,17 @@ export function jsonInteger(value: number): string {
   return Number.isSafeInteger(n) ? String(n) : BigInt(n).toString();
 }
 
+/**
+ * The head of every record: `event.name` (the event kind, `tcp.connect`) and `event_name` (the
+ * OpenTelemetry event name of the same event, `podtrace.tcp.connect`, as the OTLP log record's
+ * top-level EventName). `event.name` is the deprecated OpenTelemetry attribute and stays only as a
+ * column existing data-lake tables and queries select on; new consumers should read `event_name`.
+ */
 const NAME_JSON: Readonly<Record<number, string>> = Object.fromEntries(
-  Object.entries(EVENT_NAMES).map(([kind, name]) => [Number(kind), JSON.stringify(name)]),
+  Object.entries(EVENT_NAMES).map(([kind, name]) => [
+    Number(kind),
+    `"event.name":${JSON.stringify(name)},"event_name":${JSON.stringify(LOG_EVENT_NAMES[Number(kind) as EventKind])}`,
+  ]),
 );
 
 /**
@@ -41,9 +52,10 @@ export class KafkaJsonEncoder {
 
   encode(e: PodtraceEvent, seq: number): string {
     const attrs = JSON.stringify(eventAttributes(e, { redact: this.redact }));
-    const name = NAME_JSON[e.kind] ?? JSON.stringify(`unknown.${e.kind}`);
+    const name =
+      NAME_JSON[e.kind] ?? `"event.name":"unknown.${e.kind}","event_name":"podtrace.unknown.${e.kind}"`;
     return (
-      `{"event.name":${name},"time_unix_nano":${jsonInteger(e.timeUnixNs)},"duration_ns":${jsonInteger(eventDurationNs(e))},` +
+      `{${name},"time_unix_nano":${jsonInteger(e.timeUnixNs)},"duration_ns":${jsonInteger(eventDurationNs(e))},` +
       `"event.seq":${seq},"podtrace.schema":${KAFKA_JSON_SCHEMA_VERSION},${this.fragment(e.meta)},${attrs.slice(1)}`
     );
   }

@@ -91,6 +91,11 @@ export class LossReporter {
       const lost = await this.metrics.kernelLost.get();
       for (const v of lost.values) out.set(`kernel${SEP}ringbuf_full:${String(v.labels.kind)}`, v.value);
     }
+    // Not produced on purpose by the kernel, still missing downstream: the rate limit and full tables.
+    for (const v of (await this.metrics.rateLimited.get()).values)
+      out.set(`kernel${SEP}rate_limited:${String(v.labels.kind)}`, v.value);
+    for (const v of (await this.metrics.kernelUntracked.get()).values)
+      out.set(`kernel${SEP}table_full:${String(v.labels.kind)}`, v.value);
     return out;
   }
 }

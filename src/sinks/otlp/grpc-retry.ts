@@ -1,7 +1,8 @@
 import { status } from '@grpc/grpc-js';
 import type { Metadata, ServiceError } from '@grpc/grpc-js';
-import { PermanentError, RetryableError } from '../../core/errors';
+import { PermanentError, RetryableError, errorMessage, isRetriable, retryDelayOf } from '../../core/errors';
 import type { PodtraceError } from '../../core/errors';
+import type { SendFailure } from '../exporter/send-outcome';
 import { ProtobufReader } from '../spans/protobuf-reader';
 
 /** Retried like the OpenTelemetry Collector's exporters do. */
@@ -95,4 +96,26 @@ export function grpcStatusOf(err: unknown): string {
   const cause = err instanceof Error ? err.cause : undefined;
   const code = (cause as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' ? statusName(code) : 'error';
+}
+
+/** grpc-js (and grpc-go, the Collector) answer RESOURCE_EXHAUSTED with this when a message is over the receive limit. */
+const TOO_LARGE_DETAIL = /larger than max|message too large|exceeds (the )?max/i;
+
+/**
+ * The exporter core's view of a failed export (see exporter/send-outcome.ts): retriable codes are
+ * retried (with the server's RetryInfo delay when sent), RESOURCE_EXHAUSTED for a message over
+ * the receiver's size limit is split, everything else is permanent.
+ */
+export function grpcSendFailure(err: unknown): SendFailure {
+  const code = grpcStatusOf(err);
+  const message = errorMessage(err);
+  const cause = err instanceof Error ? (err.cause as Partial<ServiceError> | undefined) : undefined;
+  if (
+    cause?.code === status.RESOURCE_EXHAUSTED &&
+    retryDelayOf(err) === undefined &&
+    TOO_LARGE_DETAIL.test(`${cause.details ?? ''} ${cause.message ?? ''}`)
+  )
+    return { kind: 'too_large', code, message };
+  if (isRetriable(err)) return { kind: 'retry', code, message, delayMs: retryDelayOf(err) };
+  return { kind: 'permanent', code, message };
 }

@@ -1,15 +1,24 @@
 import type { JsonSchema } from '../../config/schema-types';
 import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
 import { DEFAULT_MAX_TRACE_SECONDS, DEFAULT_MAX_TRACKED_PROCESSES } from '../spans/span-mapper';
+import type { OtlpProtocol, OtlpSignal } from './otlp-signal';
+import { OTLP_PROTOCOLS, OTLP_SIGNALS } from './otlp-signal';
 
 export type OtlpCompression = 'gzip' | 'none';
 
-/** Used when neither the config nor OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT names an endpoint. */
+/** Used when neither the config nor OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)ENDPOINT names an endpoint. */
 export const DEFAULT_OTLP_ENDPOINT = 'http://localhost:4317';
+/** The same for `protocol: http/protobuf` (a base endpoint: `/v1/traces` and `/v1/logs` are appended). */
+export const DEFAULT_OTLP_HTTP_ENDPOINT = 'http://localhost:4318';
+export const DEFAULT_OTLP_SIGNALS: readonly OtlpSignal[] = ['traces'];
 export const DEFAULT_OTLP_COMPRESSION: OtlpCompression = 'gzip';
 export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
 export const DEFAULT_OTLP_BATCH_MAX_SPANS = 2048;
 export const DEFAULT_OTLP_BATCH_MAX_DELAY_MS = 1000;
+/** Under the Collector's default 4 MiB gRPC receive limit (a batch over it is split before it is sent). */
+export const DEFAULT_OTLP_BATCH_MAX_BYTES = 3 * 1024 * 1024;
+/** Bytes the queue holds (estimated encoded size): 64 MiB, ~200k typical spans. */
+export const DEFAULT_OTLP_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 /** 32 full batches. */
 export const DEFAULT_OTLP_QUEUE_MAX_SPANS = 65_536;
 /** Capacity of the pipeline with the OTLP sink alone: 32.7k ev/s at 2, 45.7k at 4 (bench/profile.ts, rate 0). */
@@ -28,7 +37,17 @@ export interface OtlpTlsConfig {
 
 export interface OtlpSinkConfig {
   enabled: boolean;
-  /** gRPC endpoint; unset means OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, then the default. */
+  /** Unset: OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)PROTOCOL, OTEL_EXPORTER_OTLP_PROTOCOL, then `grpc`. */
+  protocol?: OtlpProtocol;
+  /**
+   * What is exported: spans (`traces`), one OTLP log record per kernel event (`logs`), or both
+   * from the same mapping pass (each signal then has its own queue, batches and retries).
+   */
+  signals: OtlpSignal[];
+  /**
+   * gRPC endpoint, or the OTLP/HTTP base endpoint (`/v1/traces`, `/v1/logs` appended); unset means
+   * OTEL_EXPORTER_OTLP_(TRACES_|LOGS_)ENDPOINT, OTEL_EXPORTER_OTLP_ENDPOINT, then the default.
+   */
   endpoint?: string;
   /** Plain-text gRPC. Unset: plain text for `http://` endpoints, TLS otherwise. */
   insecure?: boolean;
@@ -37,8 +56,8 @@ export interface OtlpSinkConfig {
   headers: Record<string, string>;
   compression: OtlpCompression;
   timeoutMs: number;
-  batch: { maxSpans: number; maxDelayMs: number };
-  queue: { maxSpans: number };
+  batch: { maxSpans: number; maxBytes: number; maxDelayMs: number };
+  queue: { maxSpans: number; maxBytes: number };
   maxConcurrentExports: number;
   retry: { initialBackoffMs: number; maxBackoffMs: number; maxElapsedMs: number };
   traces: { maxTraceSeconds: number; maxTrackedProcesses: number };
@@ -46,9 +65,12 @@ export interface OtlpSinkConfig {
   redact: string[];
 }
 
-/** `http://host:port`, `https://host:port`, `host:port` (an IPv6 host in brackets), port optional with a scheme. */
+/**
+ * `http(s)://host[:port][/path]` or `host:port` (an IPv6 host in brackets). A path is for OTLP/HTTP
+ * behind a prefix (`https://otlp.example.com/otlp`); gRPC refuses it when the target is resolved.
+ */
 export const OTLP_ENDPOINT_PATTERN =
-  '^((https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?/?)|((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}))$';
+  "^((https?://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+)(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?)|((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9_.-]+):[0-9]{1,5}))$";
 
 export const otlpSinkSchema: JsonSchema = {
   type: 'object',
@@ -56,6 +78,14 @@ export const otlpSinkSchema: JsonSchema = {
   default: {},
   properties: {
     enabled: { type: 'boolean', default: false },
+    protocol: { enum: [...OTLP_PROTOCOLS] },
+    signals: {
+      type: 'array',
+      items: { enum: [...OTLP_SIGNALS] },
+      minItems: 1,
+      uniqueItems: true,
+      default: [...DEFAULT_OTLP_SIGNALS],
+    },
     endpoint: { type: 'string', pattern: OTLP_ENDPOINT_PATTERN },
     insecure: { type: 'boolean' },
     tls: {
@@ -83,6 +113,12 @@ export const otlpSinkSchema: JsonSchema = {
       default: {},
       properties: {
         maxSpans: { type: 'integer', minimum: 1, maximum: 65_536, default: DEFAULT_OTLP_BATCH_MAX_SPANS },
+        maxBytes: {
+          type: 'integer',
+          minimum: 1024,
+          maximum: 1_073_741_824,
+          default: DEFAULT_OTLP_BATCH_MAX_BYTES,
+        },
         maxDelayMs: {
           type: 'integer',
           minimum: 1,
@@ -97,6 +133,12 @@ export const otlpSinkSchema: JsonSchema = {
       default: {},
       properties: {
         maxSpans: { type: 'integer', minimum: 1, maximum: 16_777_216, default: DEFAULT_OTLP_QUEUE_MAX_SPANS },
+        maxBytes: {
+          type: 'integer',
+          minimum: 1024,
+          maximum: 68_719_476_736,
+          default: DEFAULT_OTLP_QUEUE_MAX_BYTES,
+        },
       },
     },
     maxConcurrentExports: {

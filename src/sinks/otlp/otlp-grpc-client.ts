@@ -7,12 +7,16 @@ import { PODTRACE_SCOPE } from '../spans/instrumentation-scope';
 import type { OtlpCompression, OtlpTlsConfig } from './otlp-config';
 import type { OtlpTarget } from './otlp-target';
 import { classifyGrpcError } from './grpc-retry';
+import { OTLP_GRPC_METHODS } from './otlp-signal';
 
-export const OTLP_TRACE_EXPORT_METHOD = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+export const OTLP_TRACE_EXPORT_METHOD = OTLP_GRPC_METHODS.traces;
 /** grpc-js compression algorithm numbers (CompressionAlgorithms). */
 const GRPC_COMPRESSION_GZIP = 2;
 
-/** ExportTracePartialSuccess: spans the server accepted the request for but rejected. */
+/**
+ * ExportTracePartialSuccess / ExportLogsPartialSuccess: items (spans or log records, field 1 of
+ * either) the server accepted the request for but rejected.
+ */
 export interface ExportOutcome {
   rejectedSpans: number;
   errorMessage: string;
@@ -24,6 +28,8 @@ export interface OtlpGrpcClientOptions {
   compression: OtlpCompression;
   /** The channel's reconnect backoff follows the sink's retry backoff. */
   reconnectBackoffMs: { initial: number; max: number };
+  /** The Export method (default: TraceService/Export; LogsService/Export for logs). */
+  method?: string;
 }
 
 const passThrough = (b: Buffer): Buffer => b;
@@ -49,7 +55,7 @@ export function decodeExportResponse(bytes: Uint8Array): ExportOutcome {
   return out;
 }
 
-function readPem(path: string | undefined, key: string): Buffer | null {
+export function readPem(path: string | undefined, key: string): Buffer | null {
   if (path === undefined) return null;
   try {
     return readFileSync(path);
@@ -66,12 +72,13 @@ export function channelCredentials(secure: boolean, tls: OtlpTlsConfig): Channel
 }
 
 /**
- * A gRPC client for TraceService/Export that sends pre-encoded request bytes as they are
+ * A gRPC client for TraceService/Export (or LogsService/Export) that sends pre-encoded request bytes as they are
  * (pass-through serializer) and reads the reply with a tiny decoder: no per-span objects.
  */
 export class OtlpGrpcClient {
   private readonly client: Client;
   private readonly metadata: Metadata;
+  private readonly method: string;
 
   constructor(options: OtlpGrpcClientOptions) {
     const channelOptions: ChannelOptions = {
@@ -87,15 +94,16 @@ export class OtlpGrpcClient {
       channelCredentials(options.target.secure, options.tls),
       channelOptions,
     );
+    this.method = options.method ?? OTLP_TRACE_EXPORT_METHOD;
     this.metadata = new Metadata();
     for (const [k, v] of Object.entries(options.target.headers)) this.metadata.set(k, v);
   }
 
-  /** Sends one encoded ExportTraceServiceRequest; rejects with a classified PodtraceError. */
+  /** Sends one encoded Export*ServiceRequest; rejects with a classified PodtraceError. */
   export(body: Buffer, timeoutMs: number): Promise<ExportOutcome> {
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest<Buffer, Buffer>(
-        OTLP_TRACE_EXPORT_METHOD,
+        this.method,
         passThrough,
         passThrough,
         body,

@@ -1,37 +1,37 @@
 import { readBootId } from '../spans/boot-id';
 import { hostname } from 'node:os';
 import { Counter } from 'prom-client';
-import { BoundedQueue } from '../../core/bounded-queue';
 import type { ReadinessProbe } from '../../core/component';
-import { onceShutdown } from '../../core/component';
-import { PermanentError, errorMessage, isRetriable, retryDelayOf } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { EventBatch } from '../../events/event';
 import type { Sink } from '../../pipeline/stages';
 import type { Metrics } from '../../telemetry/metrics';
+import { encodeExportLogsServiceRequest } from '../spans/encode-logs-request';
 import { encodeExportTraceServiceRequest } from '../spans/encode-trace-request';
-import { groupByResource } from '../spans/resource-spans';
+import type { LogRecordData } from '../spans/log-model';
+import { groupByResource, groupLogsByResource } from '../spans/resource-spans';
+import { estimateLogRecordBytes, estimateSpanBytes } from '../spans/span-size';
 import { SpanMapper } from '../spans/span-mapper';
 import type { SpanData } from '../spans/span-model';
 import { SpanResources, parseResourceAttributes } from '../spans/span-resources';
 import type { OtlpSinkConfig } from './otlp-config';
-import type { ExportOutcome } from './otlp-grpc-client';
-import { OtlpGrpcClient } from './otlp-grpc-client';
+import type { SignalExport } from './otlp-signal-exporter';
+import { createSignalExport } from './otlp-signal-exporter';
 import { resolveOtlpTarget } from './otlp-target';
-import { grpcStatusOf } from './grpc-retry';
 
 export const OTLP_SINK_NAME = 'otlp';
+/** The metric stage of the logs signal (spans keep `otlp`). */
+export const OTLP_LOGS_STAGE = 'otlp_logs';
 export { BOOT_ID_PATH } from '../spans/boot-id';
 export const DEFAULT_OTLP_SHUTDOWN_TIMEOUT_MS = 10_000;
-/** Jitter of retry delays: each is drawn from [d·(1-f), d·(1+f)] (the Collector's default factor). */
-const RETRY_JITTER = 0.5;
 
-/** Reasons spans are dropped, the `reason` label of podtrace_dropped_total{stage="otlp"}. */
+/** Reasons spans (log records) are dropped, the `reason` label of podtrace_dropped_total{stage="otlp"|"otlp_logs"}. */
 export const OtlpDropReason = {
   QueueFull: 'queue_full',
   RetriesExhausted: 'retries_exhausted',
   Permanent: 'permanent_error',
   RejectedByServer: 'rejected_by_server',
+  TooLarge: 'too_large',
   ShutdownTimeout: 'shutdown_timeout',
   AfterShutdown: 'after_shutdown',
 } as const;
@@ -48,6 +48,8 @@ export interface OtlpSinkDeps {
   bootId?: string;
   /** How long shutdown() may take to flush (default 10 s). */
   shutdownTimeoutMs?: number;
+  /** `service.instance.id` of this agent run (see src/core/instance-id.ts). */
+  instanceId?: string;
 }
 
 function evictionCounter(metrics: Metrics): Counter {
@@ -63,46 +65,42 @@ function evictionCounter(metrics: Metrics): Counter {
 }
 
 /**
- * The OTLP/gRPC trace sink. `consume()` maps events to spans synchronously (the process table must
- * see events in order) and queues the spans in a bounded queue (drops counted as `queue_full`).
- * Export runs in the background: batches of `batch.maxSpans` or whatever is queued after
- * `batch.maxDelayMs`, at most `maxConcurrentExports` at a time, each retried with exponential
- * backoff and jitter while the error is retriable and `retry.maxElapsedMs` allows.
+ * The OTLP sink: `consume()` maps events synchronously (the process table must see events in
+ * order) in one pass into spans and/or log records (`signals`) and offers each signal to its own
+ * exporter core (src/sinks/exporter): a bounded queue (items and bytes), batches of
+ * `batch.maxSpans` / `batch.maxBytes` or whatever waited `batch.maxDelayMs`,
+ * `maxConcurrentExports` in flight, retries with backoff and jitter within `retry.maxElapsedMs`
+ * (the server's RetryInfo or Retry-After honoured), requests over the receiver's size limit split.
+ * Each signal goes over gRPC or OTLP/HTTP as `protocol` (or the OTEL_* variables) say. This file
+ * only maps, configures and reports.
  */
 export class OtlpSink implements Sink, ReadinessProbe {
   readonly name = OTLP_SINK_NAME;
-  readonly shutdown: () => Promise<void>;
 
-  private readonly queue: BoundedQueue<SpanData>;
+  private readonly traces: SignalExport<SpanData> | null = null;
+  private readonly logs: SignalExport<LogRecordData> | null = null;
   private readonly mapper: SpanMapper;
-  private readonly client: OtlpGrpcClient;
   private readonly evictions: Counter;
   private readonly logger: Logger;
   private readonly metrics: Metrics;
   private readonly shutdownTimeoutMs: number;
-  private readonly scratch: SpanData[] = [];
-  private started = false;
-  private closing = false;
-  private inFlight = 0;
-  private delayTimer: NodeJS.Timeout | null = null;
-  private delayExpired = false;
+  private readonly spanScratch: SpanData[] = [];
+  private readonly logScratch: LogRecordData[] = [];
   private countedEvictions = 0;
-  private lastError: string | null = null;
-  private shutdownDeadlineAt: number | null = null;
-  private failingSince: number | null = null;
-  private readonly waiters = new Set<() => void>();
-  /** Aborted when the shutdown deadline passes: pending retry sleeps give up. */
-  private readonly deadline = new AbortController();
+  private closing: Promise<void> | null = null;
+  /** Spans not delivered by the shutdown deadline (counted as `shutdown_timeout`). */
+  undeliveredAtShutdown = 0;
+  /** Log records not delivered by the shutdown deadline. */
+  undeliveredLogsAtShutdown = 0;
 
-  constructor(
-    private readonly config: OtlpSinkConfig,
-    deps: OtlpSinkDeps,
-  ) {
+  constructor(config: OtlpSinkConfig, deps: OtlpSinkDeps) {
     this.logger = deps.logger;
     this.metrics = deps.metrics;
     this.shutdownTimeoutMs = deps.shutdownTimeoutMs ?? DEFAULT_OTLP_SHUTDOWN_TIMEOUT_MS;
     const env = deps.env ?? process.env;
-    const target = resolveOtlpTarget(config, env);
+    // Resolved first: a bad endpoint, protocol or header fails before anything is opened.
+    const tracesTarget = config.signals.includes('traces') ? resolveOtlpTarget(config, env, 'traces') : null;
+    const logsTarget = config.signals.includes('logs') ? resolveOtlpTarget(config, env, 'logs') : null;
     const resourceEnv = parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES);
     if (resourceEnv.rejected.length > 0) {
       this.logger.warn(
@@ -116,230 +114,125 @@ export class OtlpSink implements Sink, ReadinessProbe {
         hostName: deps.hostName ?? hostname(),
         nodeName: deps.nodeName,
         extraAttributes: resourceEnv.attributes,
+        instanceId: deps.instanceId,
       }),
       maxTraceSeconds: config.traces.maxTraceSeconds,
       maxTrackedProcesses: config.traces.maxTrackedProcesses,
       redact: config.redact,
+      // Log records point at process spans only when those spans are exported.
+      logTraceContext: tracesTarget !== null,
     });
-    this.queue = new BoundedQueue<SpanData>(config.queue.maxSpans, 'newest');
-    this.client = new OtlpGrpcClient({
-      target,
-      tls: config.tls,
-      compression: config.compression,
-      reconnectBackoffMs: { initial: config.retry.initialBackoffMs, max: config.retry.maxBackoffMs },
-    });
+    const common = { config, logger: this.logger, metrics: this.metrics };
+    if (tracesTarget !== null)
+      this.traces = createSignalExport<SpanData>({
+        ...common,
+        signal: 'traces',
+        stage: OTLP_SINK_NAME,
+        target: tracesTarget,
+        encode: (spans) => encodeExportTraceServiceRequest(groupByResource(spans)),
+        sizeOf: estimateSpanBytes,
+      });
+    if (logsTarget !== null)
+      this.logs = createSignalExport<LogRecordData>({
+        ...common,
+        signal: 'logs',
+        stage: OTLP_LOGS_STAGE,
+        target: logsTarget,
+        encode: (records) => encodeExportLogsServiceRequest(groupLogsByResource(records)),
+        sizeOf: estimateLogRecordBytes,
+      });
     this.evictions = evictionCounter(deps.metrics);
-    this.logger.info(
-      { endpoint: target.endpoint, from: target.source, tls: target.secure, compression: config.compression },
-      'OTLP sink configured',
-    );
-    this.shutdown = onceShutdown(() => this.close());
+    for (const s of this.signals())
+      this.logger.info(
+        {
+          signal: s.signal,
+          protocol: s.target.protocol,
+          endpoint: s.target.url ?? s.target.endpoint,
+          from: s.target.source,
+          tls: s.target.secure,
+          compression: config.compression,
+        },
+        'OTLP sink configured',
+      );
+  }
+
+  private signals(): SignalExport<SpanData | LogRecordData>[] {
+    const out: SignalExport<SpanData | LogRecordData>[] = [];
+    if (this.traces !== null) out.push(this.traces as SignalExport<SpanData | LogRecordData>);
+    if (this.logs !== null) out.push(this.logs as SignalExport<SpanData | LogRecordData>);
+    return out;
   }
 
   start(): Promise<void> {
-    this.started = true;
-    this.pump();
+    for (const s of this.signals()) s.exporter.start();
     return Promise.resolve();
   }
 
   consume(batch: EventBatch): void {
-    if (this.closing) {
-      this.metrics.drop(OTLP_SINK_NAME, OtlpDropReason.AfterShutdown, batch.events.length);
+    if (this.closing !== null) {
+      for (const s of this.signals())
+        this.metrics.drop(s.stage, OtlpDropReason.AfterShutdown, batch.events.length);
       return;
     }
-    const spans = this.mapper.mapBatch(batch, this.scratch);
-    let dropped = 0;
-    for (const span of spans) if (!this.queue.push(span)) dropped++;
-    spans.length = 0;
-    if (dropped > 0) this.metrics.drop(OTLP_SINK_NAME, OtlpDropReason.QueueFull, dropped);
+    const spans = this.traces !== null ? this.spanScratch : null;
+    const logs = this.logs !== null ? this.logScratch : null;
+    this.mapper.map(batch, { spans, logs });
+    if (spans !== null) {
+      this.traces?.exporter.offer(spans);
+      spans.length = 0;
+    }
+    if (logs !== null) {
+      this.logs?.exporter.offer(logs);
+      logs.length = 0;
+    }
     const evicted = this.mapper.evictions - this.countedEvictions;
     if (evicted > 0) {
       this.evictions.inc({ sink: OTLP_SINK_NAME }, evicted);
       this.countedEvictions += evicted;
     }
-    this.pump();
+  }
+
+  /** Resolves once every span and log record offered so far was exported or dropped. */
+  async flush(): Promise<void> {
+    await Promise.all(this.signals().map((s) => s.exporter.flush()));
   }
 
   ready(): { ready: boolean; detail: string } {
-    if (this.failingSince === null) return { ready: true, detail: `queued ${this.queue.length} spans` };
-    return {
-      ready: true,
-      detail: `exports failing since ${new Date(this.failingSince).toISOString()}: ${this.lastError ?? ''}; queued ${this.queue.length} spans`,
-    };
-  }
-
-  /** Starts exports while there is room: full batches always, partial ones after the delay or when flushing. */
-  private pump(): void {
-    const maxSpans = this.config.batch.maxSpans;
-    if (this.started || this.closing) {
-      while (this.inFlight < this.config.maxConcurrentExports && this.queue.length > 0) {
-        if (this.queue.length < maxSpans && !this.delayExpired && !this.closing) break;
-        this.delayExpired = false;
-        const spans = this.queue.drain(maxSpans);
-        this.inFlight++;
-        void this.exportBatch(spans).finally(() => {
-          this.inFlight--;
-          this.pump();
-          this.notify();
-        });
-      }
-    }
-    this.metrics.queueDepth.set({ queue: OTLP_SINK_NAME }, this.queue.length);
-    if (this.queue.length > 0 && this.delayTimer === null && !this.closing) {
-      this.delayTimer = setTimeout(() => {
-        this.delayTimer = null;
-        this.delayExpired = true;
-        this.pump();
-      }, this.config.batch.maxDelayMs);
-      this.delayTimer.unref();
-    }
-  }
-
-  private notify(): void {
-    for (const w of this.waiters) w();
-    this.waiters.clear();
-  }
-
-  private async exportBatch(spans: SpanData[]): Promise<void> {
-    const body = encodeExportTraceServiceRequest(groupByResource(spans));
-    const { initialBackoffMs, maxBackoffMs, maxElapsedMs } = this.config.retry;
-    const firstAttempt = Date.now();
-    let backoff = initialBackoffMs;
-    for (;;) {
-      const t0 = process.hrtime.bigint();
-      let outcome: ExportOutcome | undefined;
-      let failure: unknown;
-      try {
-        outcome = await this.client.export(body, this.callTimeoutMs());
-      } catch (err) {
-        failure = err;
-      }
-      this.metrics.sinkExportLatency.observe(
-        { sink: OTLP_SINK_NAME },
-        Number(process.hrtime.bigint() - t0) / 1e9,
-      );
-      if (outcome !== undefined) {
-        this.onExported(spans.length, outcome);
-        return;
-      }
-      const reason = errorMessage(failure);
-      this.metrics.sinkFailed.inc({ sink: OTLP_SINK_NAME, reason: grpcStatusOf(failure) });
-      this.noteFailure(reason);
-      if (!isRetriable(failure)) {
-        this.dropBatch(spans.length, OtlpDropReason.Permanent, failure);
-        return;
-      }
-      const jittered = backoff * (1 - RETRY_JITTER + Math.random() * 2 * RETRY_JITTER);
-      const delay = retryDelayOf(failure) ?? jittered;
-      backoff = Math.min(backoff * 2, maxBackoffMs);
-      if (Date.now() + delay - firstAttempt > maxElapsedMs) {
-        this.dropBatch(spans.length, OtlpDropReason.RetriesExhausted, failure);
-        return;
-      }
-      if (this.deadline.signal.aborted || !(await this.sleep(delay))) {
-        this.dropBatch(spans.length, OtlpDropReason.ShutdownTimeout, failure);
-        return;
-      }
-      this.metrics.sinkRetried.inc({ sink: OTLP_SINK_NAME });
-      this.logger.debug(
-        { spans: spans.length, delayMs: Math.round(delay), err: reason },
-        'OTLP export retry',
-      );
-    }
-  }
-
-  /** The per-call deadline; while closing, never past the shutdown deadline. */
-  private callTimeoutMs(): number {
-    if (this.shutdownDeadlineAt === null) return this.config.timeoutMs;
-    return Math.max(1, Math.min(this.config.timeoutMs, this.shutdownDeadlineAt - Date.now()));
-  }
-
-  private onExported(n: number, outcome: ExportOutcome): void {
-    const rejected = Math.min(n, outcome.rejectedSpans);
-    if (rejected > 0 || outcome.errorMessage !== '') {
-      this.logger.warn(
-        { rejectedSpans: outcome.rejectedSpans, message: outcome.errorMessage },
-        'OTLP receiver reported partial success',
-      );
-      this.metrics.drop(OTLP_SINK_NAME, OtlpDropReason.RejectedByServer, rejected);
-    }
-    this.metrics.sinkExported.inc({ sink: OTLP_SINK_NAME }, n - rejected);
-    if (this.failingSince !== null) {
-      this.logger.info({ failedForMs: Date.now() - this.failingSince }, 'OTLP export recovered');
-      this.failingSince = null;
-      this.lastError = null;
-    }
-  }
-
-  private noteFailure(reason: string): void {
-    if (this.failingSince === null) {
-      this.failingSince = Date.now();
-      this.logger.warn({ err: reason }, 'OTLP export failing');
-    }
-    this.lastError = reason;
-  }
-
-  private dropBatch(n: number, reason: string, err: unknown): void {
-    this.metrics.drop(OTLP_SINK_NAME, reason, n);
-    this.logger.warn({ spans: n, reason, err: errorMessage(err) }, 'OTLP export dropped spans');
-  }
-
-  /** Resolves true after `ms`, or false as soon as the shutdown deadline passes. */
-  private sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const signal = this.deadline.signal;
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      if (!this.closing) timer.unref();
-      signal.addEventListener('abort', onAbort, { once: true });
+    const details = this.signals().map((s) => {
+      const failing = s.exporter.failing();
+      const queued = `queued ${s.exporter.queued} ${s.signal === 'traces' ? 'spans' : 'log records'}`;
+      if (failing === null) return queued;
+      return `${s.signal} exports failing since ${new Date(failing.since).toISOString()}: ${failing.error}; ${queued}`;
     });
+    return { ready: true, detail: details.join('; ') };
   }
 
-  private waitForProgress(): Promise<void> {
-    return new Promise((resolve) => this.waiters.add(resolve));
+  /** Flushes until `deadlineAt` (ms since the epoch; default: now + the sink's shutdown timeout). Idempotent. */
+  shutdown(deadlineAt?: number): Promise<void> {
+    this.closing ??= this.close(deadlineAt ?? Date.now() + this.shutdownTimeoutMs);
+    return this.closing;
   }
 
-  private async close(): Promise<void> {
-    this.closing = true;
-    this.shutdownDeadlineAt = Date.now() + this.shutdownTimeoutMs;
-    if (this.delayTimer !== null) {
-      clearTimeout(this.delayTimer);
-      this.delayTimer = null;
-    }
-    const deadlineTimer = setTimeout(() => {
-      this.deadline.abort();
-      this.notify();
-    }, this.shutdownTimeoutMs);
+  private async close(deadlineAt: number): Promise<void> {
     try {
-      this.pump();
-      while ((this.queue.length > 0 || this.inFlight > 0) && !this.deadline.signal.aborted) {
-        await this.waitForProgress();
-        this.pump();
-      }
-      if (this.queue.length > 0) {
-        const left = this.queue.drain();
-        this.dropBatch(
-          left.length,
-          OtlpDropReason.ShutdownTimeout,
-          new PermanentError('shutdown deadline passed'),
+      const [spans, logs] = await Promise.all([
+        this.traces?.exporter.shutdown(deadlineAt) ?? 0,
+        this.logs?.exporter.shutdown(deadlineAt) ?? 0,
+      ]);
+      this.undeliveredAtShutdown = spans;
+      this.undeliveredLogsAtShutdown = logs;
+      if (spans > 0 || logs > 0)
+        this.logger.warn(
+          { spans, logRecords: logs, reason: OtlpDropReason.ShutdownTimeout },
+          'OTLP sink shut down before it could deliver everything; counted as dropped',
         );
-      }
-      while (this.inFlight > 0) await this.waitForProgress();
     } finally {
-      clearTimeout(deadlineTimer);
-      this.metrics.queueDepth.set({ queue: OTLP_SINK_NAME }, 0);
-      this.client.close();
+      for (const s of this.signals()) s.client.close();
     }
   }
 }
 
-/** Creates the OTLP trace sink (throws ConfigError for a bad endpoint, header or TLS file). */
+/** Creates the OTLP sink (throws ConfigError for a bad endpoint, protocol, header or TLS file). */
 export function createOtlpSink(config: OtlpSinkConfig, deps: OtlpSinkDeps): OtlpSink {
   return new OtlpSink(config, deps);
 }

@@ -1,5 +1,6 @@
 import type { AttributeValue, Attributes } from '../../events/event-attributes';
 import { ProtobufWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
+import { SEMCONV_SCHEMA_URL } from './semconv-schema';
 import type { InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
 import { StatusCode } from './span-model';
 
@@ -11,6 +12,8 @@ import { StatusCode } from './span-model';
 
 // ExportTraceServiceRequest
 const REQUEST_RESOURCE_SPANS = 1;
+// ResourceSpans.schema_url and ScopeSpans.schema_url (the same number in ResourceLogs and ScopeLogs)
+const SCHEMA_URL = 3;
 // ResourceSpans
 const RS_RESOURCE = 1;
 const RS_SCOPE_SPANS = 2;
@@ -59,6 +62,17 @@ const ARRAY_VALUES = 1;
 
 const tagByte = (field: number, wire: number): number => (field << 3) | wire;
 
+/**
+ * `schema_url` (field 3 of ResourceSpans/ScopeSpans and of ResourceLogs/ScopeLogs), tag included:
+ * the semantic-conventions version podtrace's attribute names follow.
+ */
+export const ENCODED_SCHEMA_URL: Buffer = (() => {
+  const w = new ProtobufWriter(128);
+  w.tag(SCHEMA_URL, WIRE_LEN);
+  w.string(SEMCONV_SCHEMA_URL);
+  return w.finish();
+})();
+
 /** Encoded `KeyValue.key` fields (tag + length + bytes), per attribute name. Names are a small fixed set. */
 const keyCache = new Map<string, Buffer>();
 const MAX_CACHED_KEYS = 4096;
@@ -104,7 +118,7 @@ function writeAnyValue(w: ProtobufWriter, v: AttributeValue): void {
   }
 }
 
-function writeAttributes(w: ProtobufWriter, field: number, attrs: Readonly<Attributes>): void {
+export function writeAttributes(w: ProtobufWriter, field: number, attrs: Readonly<Attributes>): void {
   const tag = tagByte(field, WIRE_LEN);
   for (const key in attrs) {
     const v = attrs[key];
@@ -120,7 +134,7 @@ function writeAttributes(w: ProtobufWriter, field: number, attrs: Readonly<Attri
   }
 }
 
-function encodedResource(resource: SpanResource): Uint8Array {
+export function encodedResource(resource: SpanResource): Uint8Array {
   if (resource.encoded === undefined) {
     const w = new ProtobufWriter(1024);
     writeAttributes(w, RESOURCE_ATTRIBUTES, resource.attributes);
@@ -131,7 +145,7 @@ function encodedResource(resource: SpanResource): Uint8Array {
 
 const scopeCache = new WeakMap<InstrumentationScope, Buffer>();
 
-function encodedScope(scope: InstrumentationScope): Buffer {
+export function encodedScope(scope: InstrumentationScope): Buffer {
   let hit = scopeCache.get(scope);
   if (hit === undefined) {
     const w = new ProtobufWriter(256);
@@ -224,7 +238,9 @@ export function encodeExportTraceServiceRequest(resourceSpans: readonly Resource
       writeSpan(w, span);
       w.join(at);
     }
+    w.raw(ENCODED_SCHEMA_URL);
     w.join(ssAt);
+    w.raw(ENCODED_SCHEMA_URL);
     w.join(rsAt);
   }
   return w.finish();

@@ -1,5 +1,6 @@
 import type { EventBatch } from '../../events/event';
 import { PODTRACE_SCOPE } from './instrumentation-scope';
+import type { LogRecordData, ResourceLogs } from './log-model';
 import type { SpanMapper } from './span-mapper';
 import type { InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
 
@@ -22,4 +23,20 @@ export function groupByResource(
 /** Maps an event batch to spans grouped by resource (the mapper keeps process state across calls). */
 export function eventsToResourceSpans(batch: EventBatch, mapper: SpanMapper): ResourceSpans[] {
   return groupByResource(mapper.mapBatch(batch));
+}
+
+/** Groups log records by resource (first-seen order), the shape of an ExportLogsServiceRequest. */
+export function groupLogsByResource(
+  records: readonly LogRecordData[],
+  scope: InstrumentationScope = PODTRACE_SCOPE,
+): ResourceLogs[] {
+  const groups = new Map<SpanResource, LogRecordData[]>();
+  for (const r of records) {
+    const list = groups.get(r.resource);
+    if (list === undefined) groups.set(r.resource, [r]);
+    else list.push(r);
+  }
+  const out: ResourceLogs[] = [];
+  for (const [resource, list] of groups) out.push({ resource, scope, records: list });
+  return out;
 }

@@ -9,10 +9,15 @@ import type {
 } from '../../events/event';
 import { EVENT_NAMES, EventKind } from '../../events/event-kind';
 import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
+import { eventLogRecord } from './event-log-record';
+import type { LogRecordData } from './log-model';
+import { signalName } from './signal-name';
 import { SpanIdGenerator } from './span-ids';
 import type { SpanData, SpanEvent, SpanLink, SpanResource } from './span-model';
 import { SpanKind, StatusCode } from './span-model';
 import type { SpanResources } from './span-resources';
+
+export { signalName } from './signal-name';
 
 /** The span name of a process's lifetime (exec → exit). */
 export const PROCESS_SPAN_NAME = 'process';
@@ -24,12 +29,25 @@ export const SPAN_NAMES: readonly string[] = [
   EVENT_NAMES[EventKind.TcpClose],
   EVENT_NAMES[EventKind.TcpRetransmit],
   EVENT_NAMES[EventKind.OomKill],
+  EVENT_NAMES[EventKind.ProcessSignal],
+  EVENT_NAMES[EventKind.DnsQuery],
+  EVENT_NAMES[EventKind.FileRead],
+  EVENT_NAMES[EventKind.FileWrite],
+  EVENT_NAMES[EventKind.FileFsync],
+  EVENT_NAMES[EventKind.FileOpen],
+  EVENT_NAMES[EventKind.SchedRunqueue],
 ];
 
 export const DEFAULT_MAX_TRACE_SECONDS = 60;
 export const DEFAULT_MAX_TRACKED_PROCESSES = 32768;
 /** Exec span events kept per process span (a process that execs in a loop keeps the first ones). */
 export const MAX_EXEC_EVENTS_PER_PROCESS = 8;
+/**
+ * Exited processes whose ids are remembered: a socket closes after its process's exit event
+ * (do_exit reports the exit before it closes the files), and a child may exec after its parent
+ * exited; both must name the trace the process span was really put in.
+ */
+export const MAX_EXITED_PROCESSES = 4096;
 
 export interface SpanMapperOptions {
   /** `/proc/sys/kernel/random/boot_id`: scopes the deterministic ids to this boot. */
@@ -41,6 +59,19 @@ export interface SpanMapperOptions {
   redact?: readonly string[];
   /** Processes remembered between exec and exit; the oldest is forgotten past this (counted). */
   maxTrackedProcesses?: number;
+  /**
+   * Log records carry the trace and span id of their process's span (true when spans are exported
+   * too, so a logs backend can jump to the trace; false leaves them without trace context).
+   */
+  logTraceContext?: boolean;
+  /** Wall clock in Unix ns, the log records' observed time (default Date.now() × 1e6). */
+  nowUnixNs?: () => number;
+}
+
+/** Where the mapping pass writes: spans, log records, or both (null: that signal is not wanted). */
+export interface MapTargets {
+  spans: SpanData[] | null;
+  logs: LogRecordData[] | null;
 }
 
 /** What the mapper remembers about a live process it saw start (fork or exec). */
@@ -56,25 +87,8 @@ interface ProcessState {
   execAttributes: Attributes | null;
   execEvents: SpanEvent[] | null;
   resource: SpanResource | null;
-}
-
-const SIGNAL_NAMES: Readonly<Record<number, string>> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  4: 'SIGILL',
-  6: 'SIGABRT',
-  7: 'SIGBUS',
-  8: 'SIGFPE',
-  9: 'SIGKILL',
-  11: 'SIGSEGV',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-};
-
-export function signalName(signal: number): string {
-  return SIGNAL_NAMES[signal] ?? `SIG${signal}`;
+  /** The comm of the latest exec (the executable's name), null if the process never exec'd. */
+  executable: string | null;
 }
 
 const processKey = (pid: number, startNs: number): string => `${pid}:${startNs}`;
@@ -87,8 +101,10 @@ const processKey = (pid: number, startNs: number): string => `${pid}:${startNs}`
  *   parent's trace, until the trace is `maxTraceSeconds` old; after that, or when the parent is
  *   unknown (started before podtrace), the process roots a trace of its own with a link to the
  *   parent's process span;
- * - every other event is a span (name = event kind) under its process's span, or a root span
- *   linking to its process span when the process is unknown or its trace is too old.
+ * - every other event is a span (name = event kind) under its process's span (also just after the
+ *   process exited: sockets close after the exit event), or a root span linking to its process
+ *   span when the process is unknown or its trace is too old;
+ * - host and unattributed processes are one resource per executable (the comm of their exec).
  * Stateful (the process table), so one mapper per sink, fed in kernel order.
  */
 export class SpanMapper {
@@ -98,7 +114,13 @@ export class SpanMapper {
   private readonly redact: readonly string[];
   private readonly maxTracked: number;
   private readonly processes = new Map<string, ProcessState>();
+  private readonly exited = new Map<string, ProcessState>();
+  private readonly logTraceContext: boolean;
+  private readonly nowUnixNs: () => number;
   private evictedCount = 0;
+  /** Set per mapBatch() call. */
+  private logs: LogRecordData[] | null = null;
+  private observedUnixNs = 0;
 
   constructor(options: SpanMapperOptions) {
     this.ids = new SpanIdGenerator(options.bootId);
@@ -106,6 +128,8 @@ export class SpanMapper {
     this.maxTraceNs = (options.maxTraceSeconds ?? DEFAULT_MAX_TRACE_SECONDS) * 1e9;
     this.redact = options.redact ?? DEFAULT_REDACT_PATTERNS;
     this.maxTracked = options.maxTrackedProcesses ?? DEFAULT_MAX_TRACKED_PROCESSES;
+    this.logTraceContext = options.logTraceContext ?? true;
+    this.nowUnixNs = options.nowUnixNs ?? ((): number => Date.now() * 1e6);
   }
 
   /** Processes forgotten before their exit because the table was full. */
@@ -119,22 +143,60 @@ export class SpanMapper {
 
   /** Maps a batch; spans are appended to `out` (returned). Fork and exec produce no span of their own. */
   mapBatch(batch: EventBatch, out: SpanData[] = []): SpanData[] {
-    for (const e of batch.events) {
-      switch (e.kind) {
-        case EventKind.ProcessFork:
-          this.onFork(e);
-          break;
-        case EventKind.ProcessExec:
-          this.onExec(e);
-          break;
-        case EventKind.ProcessExit:
-          out.push(this.onExit(e));
-          break;
-        default:
-          out.push(this.eventSpan(e));
-      }
-    }
+    this.map(batch, { spans: out, logs: null });
     return out;
+  }
+
+  /**
+   * One pass over the batch for both signals: spans (as mapBatch) into `targets.spans`, and one log
+   * record per event into `targets.logs` (forks and execs included), sharing resources and
+   * attribute objects. The process table is updated either way, so span links stay right when only
+   * logs are wanted.
+   */
+  map(batch: EventBatch, targets: MapTargets): void {
+    const spans = targets.spans;
+    this.logs = targets.logs;
+    if (this.logs !== null) this.observedUnixNs = this.nowUnixNs();
+    try {
+      for (const e of batch.events) {
+        switch (e.kind) {
+          case EventKind.ProcessFork:
+            this.onFork(e);
+            break;
+          case EventKind.ProcessExec:
+            this.onExec(e);
+            break;
+          case EventKind.ProcessExit: {
+            const span = this.onExit(e);
+            if (spans !== null) spans.push(span);
+            break;
+          }
+          default: {
+            const span = this.eventSpan(e);
+            if (spans !== null) spans.push(span);
+          }
+        }
+      }
+    } finally {
+      this.logs = null;
+    }
+  }
+
+  /** Appends the event's log record when logs are wanted; `state` is its process, when known. */
+  private log(
+    e: PodtraceEvent,
+    resource: SpanResource,
+    attributes: Readonly<Attributes>,
+    state: ProcessState | undefined,
+  ): void {
+    if (this.logs === null) return;
+    const linked = this.logTraceContext && e.pid > 0;
+    this.logs.push(
+      eventLogRecord(e, resource, attributes, this.observedUnixNs, {
+        traceId: linked ? (state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs)) : null,
+        spanId: linked ? (state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs)) : null,
+      }),
+    );
   }
 
   private remember(key: string, state: ProcessState): void {
@@ -148,9 +210,33 @@ export class SpanMapper {
     this.processes.set(key, state);
   }
 
+  /** A live process, or one that exited recently (its span is out, its ids still count). */
+  private known(key: string): ProcessState | undefined {
+    return this.processes.get(key) ?? this.exited.get(key);
+  }
+
+  private rememberExited(key: string, state: ProcessState): void {
+    if (this.exited.size >= MAX_EXITED_PROCESSES) {
+      const oldest = this.exited.keys().next();
+      if (oldest.done !== true) this.exited.delete(oldest.value);
+    }
+    // Only the ids and the resource: the exec attributes left with the span.
+    this.exited.set(key, { ...state, link: null, execAttributes: null, execEvents: null });
+  }
+
+  /**
+   * A host (or unattributed) process is one service per executable: the one it exec'd, not the
+   * name of the thread that made the call. Container resources follow the current meta.
+   */
+  private resourceOf(e: PodtraceEvent, state: ProcessState | undefined): SpanResource {
+    return (e.meta === null || e.meta.host) && state?.executable != null
+      ? this.resources.forExecutable(e.meta, state.executable)
+      : this.resources.forEvent(e);
+  }
+
   /** Where a process that started at `startNs` goes: into its parent's trace, or a trace of its own. */
   private place(pid: number, startNs: number, ppid: number, parentStartNs: number): ProcessState {
-    const parent = ppid > 0 ? this.processes.get(processKey(ppid, parentStartNs)) : undefined;
+    const parent = ppid > 0 ? this.known(processKey(ppid, parentStartNs)) : undefined;
     const spanId = this.ids.processSpanId(pid, startNs);
     if (parent !== undefined && startNs - parent.traceStartBootNs <= this.maxTraceNs) {
       return {
@@ -162,6 +248,7 @@ export class SpanMapper {
         execAttributes: null,
         execEvents: null,
         resource: null,
+        executable: null,
       };
     }
     let link: SpanLink | null = null;
@@ -182,13 +269,21 @@ export class SpanMapper {
       execAttributes: null,
       execEvents: null,
       resource: null,
+      executable: null,
     };
   }
 
   private onFork(e: ProcessForkEvent): void {
     const key = processKey(e.childPid, e.childStartNs);
-    if (this.processes.has(key)) return;
-    this.remember(key, this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs));
+    const parent = this.known(processKey(e.pid, e.procStartNs));
+    if (!this.processes.has(key)) {
+      const state = this.place(e.childPid, e.childStartNs, e.pid, e.procStartNs);
+      // A child that does not exec runs the parent's executable.
+      state.executable = parent?.executable ?? null;
+      this.remember(key, state);
+    }
+    if (this.logs !== null)
+      this.log(e, this.resourceOf(e, parent), eventAttributes(e, { redact: this.redact }), parent);
   }
 
   private onExec(e: ProcessExecEvent): void {
@@ -200,6 +295,8 @@ export class SpanMapper {
     }
     state.execAttributes = eventAttributes(e, { redact: this.redact });
     state.resource = this.resources.forEvent(e);
+    state.executable = e.comm;
+    this.log(e, state.resource, state.execAttributes, state);
     state.execEvents ??= [];
     if (state.execEvents.length < MAX_EXEC_EVENTS_PER_PROCESS) {
       state.execEvents.push({
@@ -213,25 +310,30 @@ export class SpanMapper {
   private onExit(e: ProcessExitEvent): SpanData {
     const key = processKey(e.pid, e.procStartNs);
     const state = this.processes.get(key);
-    if (state !== undefined) this.processes.delete(key);
+    if (state !== undefined) {
+      this.processes.delete(key);
+      this.rememberExited(key, state);
+    }
     const exitAttributes = eventAttributes(e, { redact: this.redact });
-    const attributes: Attributes =
-      state?.execAttributes != null
-        ? Object.assign({}, state.execAttributes, exitAttributes)
-        : exitAttributes;
     let statusCode = StatusCode.Unset;
     let statusMessage: string | null = null;
     if (e.signal !== null) {
       statusCode = StatusCode.Error;
-      attributes['error.type'] = signalName(e.signal);
+      exitAttributes['error.type'] = signalName(e.signal);
       statusMessage = `killed by ${signalName(e.signal)}`;
     } else if (e.exitCode !== null && e.exitCode !== 0) {
       statusCode = StatusCode.Error;
-      attributes['error.type'] = String(e.exitCode);
+      exitAttributes['error.type'] = String(e.exitCode);
       statusMessage = `exit code ${e.exitCode}`;
     }
+    const attributes: Attributes =
+      state?.execAttributes != null
+        ? Object.assign({}, state.execAttributes, exitAttributes)
+        : exitAttributes;
+    const resource = state?.resource ?? this.resources.forEvent(e);
+    this.log(e, resource, exitAttributes, state);
     return {
-      resource: state?.resource ?? this.resources.forEvent(e),
+      resource,
       traceId: state?.traceId ?? this.ids.processTraceId(e.pid, e.procStartNs),
       spanId: state?.spanId ?? this.ids.processSpanId(e.pid, e.procStartNs),
       parentSpanId: state?.parentSpanId ?? null,
@@ -266,8 +368,23 @@ export class SpanMapper {
       statusCode = StatusCode.Error;
       attributes['error.type'] = 'oom_kill';
       statusMessage = `out of memory: killed ${e.victimComm} (${e.victimPid})`;
+    } else if (e.kind === EventKind.DnsQuery) {
+      kind = SpanKind.Client;
+      if (e.error !== null) {
+        statusCode = StatusCode.Error;
+        statusMessage = e.error;
+      }
+    } else if (
+      (e.kind === EventKind.FileRead ||
+        e.kind === EventKind.FileWrite ||
+        e.kind === EventKind.FileFsync ||
+        e.kind === EventKind.FileOpen) &&
+      e.error !== null
+    ) {
+      statusCode = StatusCode.Error;
+      statusMessage = e.error;
     }
-    const state = e.pid > 0 ? this.processes.get(processKey(e.pid, e.procStartNs)) : undefined;
+    const state = e.pid > 0 ? this.known(processKey(e.pid, e.procStartNs)) : undefined;
     let traceId: Uint8Array;
     let parentSpanId: Uint8Array | null = null;
     let links: SpanLink[] | null = null;
@@ -287,8 +404,10 @@ export class SpanMapper {
       }
     }
     const duration = eventDurationNs(e);
+    const resource = this.resourceOf(e, state);
+    this.log(e, resource, attributes, state);
     return {
-      resource: this.resources.forEvent(e),
+      resource,
       traceId,
       spanId: this.ids.eventSpanId(e.kind, e.pid, e.tid, e.bootNs),
       parentSpanId,

@@ -10,6 +10,8 @@ export interface SpanResourcesOptions {
   nodeName: string;
   /** Added to every resource (from OTEL_RESOURCE_ATTRIBUTES); podtrace's own keys win on conflict. */
   extraAttributes?: Readonly<Record<string, string>>;
+  /** `podtrace.instance.id` on every resource: the agent run that observed the span. */
+  instanceId?: string;
   /** Host / unknown executables remembered (one resource each); the oldest is forgotten past this. */
   maxExecutables?: number;
 }
@@ -59,7 +61,9 @@ export class SpanResources {
   private readonly maxExecutables: number;
 
   constructor(private readonly options: SpanResourcesOptions) {
-    this.base = { ...(options.extraAttributes ?? {}) };
+    const base: Attributes = { ...(options.extraAttributes ?? {}) };
+    if (options.instanceId !== undefined) base['podtrace.instance.id'] = options.instanceId;
+    this.base = base;
     this.maxExecutables = options.maxExecutables ?? DEFAULT_MAX_EXECUTABLE_RESOURCES;
   }
 

@@ -5,16 +5,20 @@ import {
   KafkaJsonEncoder,
   jsonInteger,
 } from '../../../src/sinks/kafka/kafka-json-encoder';
-import { assertValid, validateKafkaEvent } from '../../helpers/kafka-schemas';
+import { assertValid, kafkaValidatorFor } from '../../helpers/kafka-schemas';
 import { ALL_KINDS, HOST_META, NODE_NAME, makeEvent, makeEvents, podMeta } from '../../helpers/kafka-events';
 
 describe('KafkaJsonEncoder', () => {
   describe('.encode', () => {
-    it('writes a value that validates against config/schemas/kafka-event.schema.json for every kind and workload', () => {
+    it("writes a value that validates against its topic's schema in config/schemas for every kind and workload", () => {
       const enc = new KafkaJsonEncoder(NODE_NAME);
       const events = makeEvents(ALL_KINDS.length * 6 * 2);
       events.forEach((e, i) => {
-        assertValid(validateKafkaEvent, JSON.parse(enc.encode(e, i + 1)), EVENT_NAMES[e.kind]);
+        assertValid(
+          kafkaValidatorFor(EVENT_NAMES[e.kind]),
+          JSON.parse(enc.encode(e, i + 1)),
+          EVENT_NAMES[e.kind],
+        );
       });
     });
 
@@ -24,6 +28,8 @@ describe('KafkaJsonEncoder', () => {
       const text = new KafkaJsonEncoder(NODE_NAME).encode(e, 42);
       const v = JSON.parse(text) as Record<string, unknown>;
       expect(v['event.name']).toBe('tcp.connect');
+      // The OpenTelemetry event name, as the OTLP log record's EventName.
+      expect(v['event_name']).toBe('podtrace.tcp.connect');
       expect(v['event.seq']).toBe(42);
       expect(v['podtrace.schema']).toBe(KAFKA_JSON_SCHEMA_VERSION);
       expect(v['duration_ns']).toBe(250000);

@@ -31,10 +31,10 @@ describe('otlpSinkSchema', () => {
     ['otlp-batch-max-spans', /sinks\.otlp\.batch\.maxSpans: 0 must be >= 1/],
     [
       'otlp-tls-cert-without-key',
-      /sinks\.otlp\.tls: .*"cert":"\/etc\/podtrace\/client\.crt".* must have property key when property cert is present/,
+      /^sinks\.otlp\.tls: sets cert but not key \(set both or neither\)$/,
     ],
     ['otlp-retry-unknown-key', /sinks\.otlp\.retry\.initialBackoff: unknown key/],
-    ['otlp-header-value', /sinks\.otlp\.headers\.x-tenant: 42 must be string/],
+    ['otlp-header-value', /sinks\.otlp\.headers\.x-tenant: \*\*\* must be string/],
     ['otlp-max-trace-seconds', /sinks\.otlp\.traces\.maxTraceSeconds: 0 must be > 0/],
   ])('rejects %s naming the key and the value', (name, message) => {
     expect(() => loadConfig(fixture(name), {})).toThrow(message);

@@ -40,8 +40,11 @@ interface Harness {
 const open: OtlpSink[] = [];
 const receivers: OtlpReceiver[] = [];
 
-async function receiver(tls?: ConstructorParameters<typeof OtlpReceiver>[0]): Promise<OtlpReceiver> {
-  const r = new OtlpReceiver(tls);
+async function receiver(
+  tls?: ConstructorParameters<typeof OtlpReceiver>[0],
+  options?: ConstructorParameters<typeof OtlpReceiver>[1],
+): Promise<OtlpReceiver> {
+  const r = new OtlpReceiver(tls, options);
   await r.start(0);
   receivers.push(r);
   return r;
@@ -406,6 +409,87 @@ describe('OtlpSink', () => {
       expect(r.spans).toHaveLength(30);
       expect(sink.ready().detail).not.toMatch(/failing/);
       expect(await metrics.droppedCount('otlp')).toBe(200);
+    });
+  });
+
+  describe('size limits', () => {
+    it('splits a batch the receiver refuses as too large (RESOURCE_EXHAUSTED on size) and delivers every span', async () => {
+      const r = await receiver(undefined, { maxReceiveBytes: 16 * 1024 });
+      const { sink, metrics } = sinkFor({
+        endpoint: `http://${r.address}`,
+        compression: 'none',
+        batch: { maxSpans: 2048, maxDelayMs: 20 },
+        maxConcurrentExports: 1,
+      });
+      await sink.start();
+      sink.consume(tcpVolumeBatch(400, workloadMeta()));
+      await r.waitForSpans(400);
+      await sink.shutdown();
+      expect(new Set(r.spans.map((s) => s.spanId)).size).toBe(400);
+      expect(
+        await counterValue(metrics.sinkFailed, { sink: 'otlp', reason: 'RESOURCE_EXHAUSTED' }),
+      ).toBeGreaterThan(0);
+      expect(await metrics.droppedCount('otlp')).toBe(0);
+    });
+
+    it('cuts batches at batch.maxBytes so a receiver with that limit never refuses one', async () => {
+      const r = await receiver(undefined, { maxReceiveBytes: 8 * 1024 });
+      const { sink, metrics } = sinkFor({
+        endpoint: `http://${r.address}`,
+        compression: 'none',
+        batch: { maxSpans: 2048, maxBytes: 8 * 1024, maxDelayMs: 20 },
+      });
+      await sink.start();
+      sink.consume(tcpVolumeBatch(400, workloadMeta()));
+      await r.waitForSpans(400);
+      await sink.shutdown();
+      expect(r.requests.length).toBeGreaterThan(1);
+      expect(await counterValue(metrics.sinkFailed, { sink: 'otlp' })).toBe(0);
+      expect(await metrics.droppedCount('otlp')).toBe(0);
+    });
+
+    it('drops a single span larger than the receiver accepts, counted as too_large, and delivers the rest', async () => {
+      const r = await receiver(undefined, { maxReceiveBytes: 4 * 1024 });
+      const { sink, metrics } = sinkFor({ endpoint: `http://${r.address}`, compression: 'none' });
+      await sink.start();
+      const meta = workloadMeta();
+      const huge = processExec({
+        pid: 4242,
+        procStartNs: 5 * SEC,
+        at: 6 * SEC,
+        comm: 'big',
+        meta,
+        ppid: 1,
+        parentStartNs: SEC,
+        args: ['/usr/bin/big', 'x'.repeat(8 * 1024)],
+      });
+      sink.consume(
+        batch(
+          huge,
+          processExit({ pid: 4242, procStartNs: 5 * SEC, at: 7 * SEC, comm: 'big', meta, exitCode: 0 }),
+        ),
+      );
+      sink.consume(tcpVolumeBatch(10, meta));
+      await sink.shutdown();
+      expect(await metrics.droppedCount('otlp', 'too_large')).toBe(1);
+      expect(r.spans.filter((s) => s.name.startsWith('tcp'))).toHaveLength(10);
+    });
+  });
+
+  describe('server retry hints', () => {
+    it('waits the RetryInfo delay an UNAVAILABLE answer carries before the retry', async () => {
+      const r = await receiver();
+      r.failNext(1, status.UNAVAILABLE, 400);
+      const { sink, metrics } = sinkFor({ endpoint: `http://${r.address}`, maxConcurrentExports: 1 });
+      await sink.start();
+      sink.consume(tcpVolumeBatch(8, workloadMeta()));
+      await r.waitForSpans(8);
+      await sink.shutdown();
+      expect(r.callTimes).toHaveLength(2);
+      // The backoff alone would retry after 5-15 ms (FAST_RETRY); the server asked for 400 ms.
+      expect(r.callTimes[1]! - r.callTimes[0]!).toBeGreaterThanOrEqual(390);
+      expect(await counterValue(metrics.sinkRetried, { sink: 'otlp' })).toBe(1);
+      expect(await metrics.droppedCount('otlp')).toBe(0);
     });
   });
 

@@ -10,6 +10,7 @@ import {
   processExec,
   processExit,
   processFork,
+  tcpClose,
   tcpConnect,
   workloadMeta,
 } from '../../helpers/events';
@@ -120,6 +121,111 @@ describe('SpanMapper', () => {
       m.mapBatch({ events: execs });
       expect(m.trackedProcesses).toBe(16);
       expect(m.evictions).toBe(24);
+    });
+
+    describe("a `sh -c 'curl …'` tree (sh started by a shell podtrace never saw)", () => {
+      const sh = { pid: 200, procStartNs: 2000 * SEC, comm: 'sh', meta };
+      const curl = { pid: 201, procStartNs: 2000 * SEC + 40_000, comm: 'curl', meta };
+      const start = (m: SpanMapper): void => {
+        m.mapBatch(
+          batch(
+            processExec({ ...sh, at: sh.procStartNs + 10, ppid: 150, parentStartNs: 5 * SEC }),
+            processFork({ ...sh, at: curl.procStartNs, childPid: curl.pid, childStartNs: curl.procStartNs }),
+            processExec({ ...curl, at: curl.procStartNs + 10, ppid: sh.pid, parentStartNs: sh.procStartNs }),
+          ),
+        );
+      };
+
+      it("puts the close that follows curl's exit under curl's process span, in sh's trace", () => {
+        const m = mapper();
+        start(m);
+        // do_exit reports the exit before it closes the files: the socket's close comes after.
+        const [connect, curlSpan, close, shSpan] = m.mapBatch(
+          batch(
+            tcpConnect({ ...curl, at: curl.procStartNs + SEC }),
+            processExit({ ...curl, at: curl.procStartNs + 2 * SEC }),
+            tcpClose({ ...curl, at: curl.procStartNs + 2 * SEC + 30_000 }),
+            processExit({ ...sh, at: curl.procStartNs + 3 * SEC }),
+          ),
+        ) as [SpanData, SpanData, SpanData, SpanData];
+        expect(hex(curlSpan.traceId)).toBe(hex(shSpan.traceId));
+        expect(hex(curlSpan.parentSpanId)).toBe(hex(shSpan.spanId));
+        for (const s of [connect, close]) {
+          expect(hex(s.traceId)).toBe(hex(shSpan.traceId));
+          expect(hex(s.parentSpanId)).toBe(hex(curlSpan.spanId));
+          expect(s.links).toBeNull();
+        }
+        expect(m.trackedProcesses).toBe(0);
+      });
+
+      it("links an exited process's late event past maxTraceSeconds to the trace its span really got", () => {
+        const m = mapper({ maxTraceSeconds: 60 });
+        start(m);
+        const [curlSpan, close] = m.mapBatch(
+          batch(
+            processExit({ ...curl, at: curl.procStartNs + 59 * SEC }),
+            tcpClose({ ...curl, at: curl.procStartNs + 61 * SEC }),
+          ),
+        ) as [SpanData, SpanData];
+        expect(close.parentSpanId).toBeNull();
+        expect(close.links?.map((l) => [hex(l.traceId), hex(l.spanId)])).toEqual([
+          [hex(curlSpan.traceId), hex(curlSpan.spanId)],
+        ]);
+        // curl lives in sh's trace, not in a trace of its own pid.
+        const own = mapper().mapBatch(batch(processExit({ ...curl, at: curl.procStartNs + SEC })))[0]!;
+        expect(hex(close.links![0]!.traceId)).not.toBe(hex(own.traceId));
+      });
+
+      it("puts a child whose exec arrives after sh exited (no fork seen) in sh's trace", () => {
+        const m = mapper();
+        m.mapBatch(batch(processExec({ ...sh, at: sh.procStartNs + 10, ppid: 150, parentStartNs: 5 * SEC })));
+        const late = { pid: 202, procStartNs: sh.procStartNs + SEC, comm: 'sleep', meta };
+        const [shSpan, lateSpan] = m.mapBatch(
+          batch(
+            processExit({ ...sh, at: sh.procStartNs + SEC + 100 }),
+            processExec({ ...late, at: late.procStartNs + 200, ppid: sh.pid, parentStartNs: sh.procStartNs }),
+            processExit({ ...late, at: late.procStartNs + 2 * SEC }),
+          ),
+        ) as [SpanData, SpanData];
+        expect(hex(lateSpan.traceId)).toBe(hex(shSpan.traceId));
+        expect(hex(lateSpan.parentSpanId)).toBe(hex(shSpan.spanId));
+      });
+    });
+
+    it("names a host process's events by its executable, not by the thread that made the call", () => {
+      const host = hostMeta();
+      const kcat = { pid: 400, procStartNs: 3000 * SEC, comm: 'kcat', meta: host };
+      const m = mapper();
+      const groups = eventsToResourceSpans(
+        batch(
+          processExec({ ...kcat, at: kcat.procStartNs + 10, ppid: 1, parentStartNs: 0 }),
+          tcpConnect({ ...kcat, tid: 401, comm: 'rdk:broker-1', at: kcat.procStartNs + SEC }),
+          tcpConnect({ ...kcat, tid: 402, comm: 'rdk:broker3', at: kcat.procStartNs + 2 * SEC }),
+          // A forked worker that never execs runs kcat too.
+          processFork({
+            ...kcat,
+            at: kcat.procStartNs + 3 * SEC,
+            childPid: 410,
+            childStartNs: kcat.procStartNs + 3 * SEC,
+          }),
+          tcpClose({
+            pid: 410,
+            procStartNs: kcat.procStartNs + 3 * SEC,
+            comm: 'rdk:main',
+            meta: host,
+            at: kcat.procStartNs + 4 * SEC,
+          }),
+          processExit({ ...kcat, at: kcat.procStartNs + 5 * SEC }),
+        ),
+        m,
+      );
+      expect(
+        groups.map((g) => [
+          g.resource.attributes['service.name'],
+          g.resource.attributes['service.namespace'],
+          g.spans.length,
+        ]),
+      ).toEqual([['kcat', 'host', 4]]);
     });
 
     it('names host processes by executable under service.namespace host, one resource per executable', () => {

@@ -1,0 +1,418 @@
+import type { DropPolicy } from '../../core/bounded-queue';
+import { errorMessage } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import type { Metrics } from '../../telemetry/metrics';
+import type { DropReasons } from './drop-reasons';
+import { DEFAULT_DROP_REASONS } from './drop-reasons';
+import { ExportHealth } from './export-health';
+import { KeyFifo } from './key-fifo';
+import type { RetryConfig } from './retry-policy';
+import { RetryBackoff } from './retry-policy';
+import type { ExportTransport, SendFailure } from './send-outcome';
+import { SlotPool } from './slot-pool';
+
+export interface ExporterOptions<T, R> {
+  /** The `stage`/`sink` label of the metrics (`otlp`, `kafka`). */
+  stage: string;
+  logger: Logger;
+  metrics: Metrics;
+  transport: ExportTransport<T, R>;
+  /** Items (and their bytes) waiting for a batch; past either bound `dropPolicy` decides. */
+  queue: { maxItems: number; maxBytes: number; dropPolicy: DropPolicy };
+  /** A batch is sent when it holds `maxItems` items or `maxBytes` bytes, or its oldest item waited `maxDelayMs`. */
+  batch: { maxItems: number; maxBytes: number; maxDelayMs: number };
+  /** Sends in flight at once (a batch waiting for its retry does not hold one). */
+  concurrency: number;
+  /** Batches of one key in flight at once: 1 keeps a key's order (Kafka topics), more for unordered data. */
+  perKeyConcurrency: number;
+  retry: RetryConfig;
+  /** Per-attempt deadline (never past the shutdown deadline). */
+  timeoutMs: number;
+  sizeOf: (item: T) => number;
+  /** The key a batch is formed and sent under; a failing key never holds up the others. Default: one key. */
+  keyOf?: (item: T) => string;
+  /** How many events an item stands for, the unit drops are counted in (default 1). */
+  eventsOf?: (item: T) => number;
+  reasons?: Partial<DropReasons>;
+}
+
+interface KeyState<T> {
+  key: string;
+  fifo: KeyFifo<T>;
+  inFlight: number;
+}
+
+/** A formed batch until it is settled: delivered, dropped or counted at the shutdown deadline. */
+interface Batch<T> {
+  items: T[];
+  settled: boolean;
+}
+
+/**
+ * The delivery core every sink uses (after the Collector's exporterhelper): bounded queue (items
+ * and bytes) → per-key batcher (items, bytes, delay) → up to `concurrency` senders → one retry
+ * policy → classified outcomes (retry, permanent, too large → split) → drops counted by stage and
+ * reason. The sink supplies a transport (encode / send / classify) and its own config.
+ */
+export class Exporter<T, R> {
+  private readonly keys = new Map<string, KeyState<T>>();
+  private readonly order: KeyState<T>[] = [];
+  private readonly reasons: DropReasons;
+  private readonly slots: SlotPool;
+  private readonly open = new Set<Batch<T>>();
+  private readonly eventsOf: (item: T) => number;
+  private readonly stop = new AbortController();
+  private readonly log: Logger;
+  private queuedItems = 0;
+  private queuedBytes = 0;
+  private stamp = 0;
+  private rotate = 0;
+  private started = false;
+  private closing = false;
+  private deadlineAt = Infinity;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private flushWaiters: (() => void)[] = [];
+  private lastKey: KeyState<T> | null = null;
+  private readonly health: ExportHealth;
+  /** Events counted as `shutdownTimeout` (by batches whose retry wait the deadline ended, and at the end). */
+  private undelivered = 0;
+
+  constructor(private readonly opts: ExporterOptions<T, R>) {
+    this.reasons = { ...DEFAULT_DROP_REASONS, ...opts.reasons };
+    this.slots = new SlotPool(opts.concurrency);
+    this.eventsOf = opts.eventsOf ?? (() => 1);
+    this.log = opts.logger;
+    this.health = new ExportHealth(opts.logger);
+  }
+
+  /** Items and events waiting or in flight. */
+  get pendingItems(): number {
+    let n = this.queuedItems;
+    for (const b of this.open) n += b.items.length;
+    return n;
+  }
+
+  get pendingEvents(): number {
+    let n = 0;
+    for (const k of this.order) k.fifo.forEach((item) => (n += this.eventsOf(item)));
+    for (const b of this.open) for (const item of b.items) n += this.eventsOf(item);
+    return n;
+  }
+
+  get queued(): number {
+    return this.queuedItems;
+  }
+
+  /** When the endpoint became unreachable (ms since the epoch), or null while it answers. */
+  get unreachableSince(): number | null {
+    return this.health.unreachableSince;
+  }
+
+  /** When some key started failing, with the last error, or null when every key delivers. */
+  failing(): { since: number; error: string } | null {
+    return this.health.failing();
+  }
+
+  start(): void {
+    this.started = true;
+    this.schedule();
+  }
+
+  /** Queues items (dropping by policy when full). */
+  offer(items: readonly T[]): void {
+    if (this.closing) {
+      let n = 0;
+      for (const item of items) n += this.eventsOf(item);
+      this.opts.metrics.drop(this.opts.stage, this.reasons.afterShutdown, n);
+      return;
+    }
+    const { maxItems, maxBytes, dropPolicy } = this.opts.queue;
+    const keyOf = this.opts.keyOf;
+    const now = performance.now();
+    let dropped = 0;
+    for (const item of items) {
+      const size = this.opts.sizeOf(item);
+      if (dropPolicy === 'newest' && (this.queuedItems >= maxItems || this.queuedBytes + size > maxBytes)) {
+        dropped += this.eventsOf(item);
+        continue;
+      }
+      const ks = this.keyState(keyOf === undefined ? '' : keyOf(item));
+      ks.fifo.push(item, size, ++this.stamp, now);
+      this.queuedItems++;
+      this.queuedBytes += size;
+      while (this.queuedItems > maxItems || (this.queuedBytes > maxBytes && this.queuedItems > 1))
+        dropped += this.dropOldest();
+    }
+    if (dropped > 0) this.opts.metrics.drop(this.opts.stage, this.reasons.queueFull, dropped);
+    this.schedule();
+  }
+
+  /** Resolves once everything offered so far was delivered or dropped (sends partial batches now). */
+  flush(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.flushWaiters.push(resolve);
+      this.schedule();
+    });
+  }
+
+  /**
+   * Stops intake and sends everything until `deadlineAt` (ms since the epoch). What is still
+   * queued or in flight then is counted as `shutdownTimeout` and returned (in events).
+   */
+  async shutdown(deadlineAt: number): Promise<number> {
+    this.closing = true;
+    this.deadlineAt = deadlineAt;
+    this.clearTimer();
+    if (this.started) {
+      const deadline = setTimeout(() => this.stop.abort(), Math.max(0, deadlineAt - Date.now()));
+      try {
+        while (!this.idle() && !this.stop.signal.aborted)
+          await new Promise<void>((resolve) => {
+            this.flushWaiters.push(resolve);
+            this.stop.signal.addEventListener('abort', () => resolve(), { once: true });
+            this.schedule();
+          });
+      } finally {
+        clearTimeout(deadline);
+      }
+    }
+    this.stop.abort();
+    let left = 0;
+    for (const b of this.open) {
+      b.settled = true;
+      for (const item of b.items) left += this.eventsOf(item);
+    }
+    this.open.clear();
+    for (const k of this.order) while (k.fifo.length > 0) left += this.eventsOf(k.fifo.shift()!.item);
+    this.queuedItems = 0;
+    this.queuedBytes = 0;
+    this.opts.metrics.drop(this.opts.stage, this.reasons.shutdownTimeout, left);
+    this.undelivered += left;
+    this.depth();
+    this.wakeFlush();
+    return this.undelivered;
+  }
+
+  private idle(): boolean {
+    return this.queuedItems === 0 && this.open.size === 0;
+  }
+
+  private keyState(key: string): KeyState<T> {
+    const last = this.lastKey;
+    if (last !== null && last.key === key) return last;
+    let ks = this.keys.get(key);
+    if (ks === undefined) {
+      ks = { key, fifo: new KeyFifo<T>(), inFlight: 0 };
+      this.keys.set(key, ks);
+      this.order.push(ks);
+    }
+    this.lastKey = ks;
+    return ks;
+  }
+
+  /** Drops the oldest queued item of any key; returns the events it stood for. */
+  private dropOldest(): number {
+    let oldest: KeyState<T> | null = null;
+    for (const k of this.order) if (oldest === null || k.fifo.headStamp < oldest.fifo.headStamp) oldest = k;
+    const gone = oldest?.fifo.shift();
+    if (gone === undefined) return 0;
+    this.queuedItems--;
+    this.queuedBytes -= gone.size;
+    return this.eventsOf(gone.item);
+  }
+
+  /** Forms and starts batches wherever a key is ready and a sender is free; arms the delay timer. */
+  private schedule(): void {
+    if (!this.started || this.stop.signal.aborted) return;
+    const { maxItems, maxBytes, maxDelayMs } = this.opts.batch;
+    const now = performance.now();
+    const force = this.closing || this.flushWaiters.length > 0;
+    let wakeAt = Infinity;
+    const n = this.order.length;
+    for (let i = 0; i < n && this.slots.free > 0; i++) {
+      const ks = this.order[(this.rotate + i) % n]!;
+      while (ks.fifo.length > 0 && ks.inFlight < this.opts.perKeyConcurrency && this.slots.free > 0) {
+        const due = ks.fifo.oldestAt + maxDelayMs;
+        if (!force && ks.fifo.length < maxItems && ks.fifo.bytes < maxBytes && now < due) {
+          wakeAt = Math.min(wakeAt, due);
+          break;
+        }
+        const taken = ks.fifo.take(maxItems, maxBytes, now);
+        this.queuedItems -= taken.items.length;
+        this.queuedBytes -= taken.bytes;
+        this.launch(ks, taken.items);
+      }
+    }
+    this.rotate = n === 0 ? 0 : (this.rotate + 1) % n;
+    this.depth();
+    if (this.idle()) this.wakeFlush();
+    if (wakeAt !== Infinity && !force) this.armTimer(wakeAt);
+  }
+
+  private armTimer(at: number): void {
+    if (this.timer !== null && this.timerAt <= at) return;
+    this.clearTimer();
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.timerAt = Infinity;
+        this.schedule();
+      },
+      Math.max(0, at - performance.now()),
+    );
+    this.timer.unref();
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerAt = Infinity;
+  }
+
+  private depth(): void {
+    this.opts.metrics.queueDepth.set({ queue: this.opts.stage }, this.queuedItems);
+  }
+
+  private wakeFlush(): void {
+    if (!this.idle() && !this.stop.signal.aborted) return;
+    for (const resolve of this.flushWaiters.splice(0)) resolve();
+  }
+
+  private launch(ks: KeyState<T>, items: T[]): void {
+    ks.inFlight++;
+    this.slots.take();
+    const batch: Batch<T> = { items, settled: false };
+    this.open.add(batch);
+    void this.deliver(ks, batch, true)
+      .catch((err: unknown) => {
+        // deliver() settles every outcome itself; reaching here is a bug, not an outage.
+        this.log.error({ err: errorMessage(err), key: ks.key }, 'export failed unexpectedly');
+        this.settle(batch, this.reasons.permanent);
+      })
+      .finally(() => {
+        ks.inFlight--;
+        this.schedule();
+      });
+  }
+
+  /** Settles a batch once: counts its events as dropped for `reason` (null: delivered). */
+  private settle(batch: Batch<T>, reason: string | null): number {
+    if (batch.settled) return 0;
+    batch.settled = true;
+    this.open.delete(batch);
+    let n = 0;
+    if (reason !== null) {
+      for (const item of batch.items) n += this.eventsOf(item);
+      this.opts.metrics.drop(this.opts.stage, reason, n);
+      if (reason === this.reasons.shutdownTimeout) this.undelivered += n;
+    }
+    if (this.idle()) this.wakeFlush();
+    return n;
+  }
+
+  /**
+   * Sends one batch until it is delivered or given up, holding a sender slot only while a send is
+   * in flight. A too-large batch is split in two and each half delivered in turn (order kept).
+   */
+  private async deliver(ks: KeyState<T>, batch: Batch<T>, holdsSlot: boolean): Promise<void> {
+    const { transport, metrics, stage } = this.opts;
+    const retry = new RetryBackoff(this.opts.retry);
+    let slot = holdsSlot;
+    try {
+      for (;;) {
+        if (batch.settled) return;
+        if (!slot) {
+          slot = await this.slots.acquire(this.stop.signal);
+          if (!slot) return void this.settle(batch, this.reasons.shutdownTimeout);
+          if (batch.settled) return;
+        }
+        const request = transport.encode(batch.items, ks.key);
+        if (request === null) return void this.settle(batch, null);
+        if (batch.items.length > 1 && transport.byteLength(request) > this.opts.batch.maxBytes) {
+          this.slots.release();
+          slot = false;
+          return await this.split(ks, batch);
+        }
+        const t0 = performance.now();
+        let failure: SendFailure;
+        try {
+          const timeoutMs = Math.max(1, Math.min(this.opts.timeoutMs, this.deadlineAt - Date.now()));
+          const result = await transport.send(request, batch.items, ks.key, timeoutMs);
+          metrics.sinkExportLatency.observe({ sink: stage }, (performance.now() - t0) / 1000);
+          if (batch.settled) return;
+          const rejected = Math.min(result.rejected ?? 0, batch.items.length);
+          const unacked = result.unacknowledged ?? [];
+          metrics.drop(stage, this.reasons.rejectedByServer, rejected);
+          metrics.sinkExported.inc({ sink: stage }, batch.items.length - rejected - unacked.length);
+          this.health.delivered(ks.key, this.queuedItems);
+          if (unacked.length === 0) return void this.settle(batch, null);
+          batch.items = unacked;
+          failure = { kind: 'retry', code: 'unacknowledged', message: 'no acknowledgement for some items' };
+        } catch (err) {
+          metrics.sinkExportLatency.observe({ sink: stage }, (performance.now() - t0) / 1000);
+          if (batch.settled) return;
+          failure = transport.classify(err, ks.key);
+        }
+        metrics.sinkFailed.inc({ sink: stage, reason: failure.code });
+        this.health.failed(ks.key, failure, this.queuedItems);
+        if (failure.kind === 'too_large') {
+          if (batch.items.length > 1) {
+            this.slots.release();
+            slot = false;
+            return await this.split(ks, batch);
+          }
+          return this.giveUp(ks.key, batch, failure.dropReason ?? this.reasons.tooLarge, failure);
+        }
+        if (failure.kind === 'permanent')
+          return this.giveUp(ks.key, batch, failure.dropReason ?? this.reasons.permanent, failure);
+        const delay = retry.next(failure.delayMs, failure.bounded !== false);
+        if (delay === null)
+          return this.giveUp(ks.key, batch, failure.dropReason ?? this.reasons.retriesExhausted, failure);
+        this.slots.release();
+        slot = false;
+        if (!(await this.sleep(delay))) return void this.settle(batch, this.reasons.shutdownTimeout);
+        metrics.sinkRetried.inc({ sink: stage });
+      }
+    } finally {
+      if (slot) this.slots.release();
+    }
+  }
+
+  /** Replaces the batch by its two halves, delivered one after the other. */
+  private async split(ks: KeyState<T>, batch: Batch<T>): Promise<void> {
+    const half = Math.ceil(batch.items.length / 2);
+    const first: Batch<T> = { items: batch.items.slice(0, half), settled: false };
+    const second: Batch<T> = { items: batch.items.slice(half), settled: false };
+    this.open.add(first);
+    this.open.add(second);
+    batch.settled = true;
+    this.open.delete(batch);
+    await this.deliver(ks, first, false);
+    await this.deliver(ks, second, false);
+  }
+
+  private giveUp(key: string, batch: Batch<T>, reason: string, failure: SendFailure): void {
+    this.health.gaveUp(key, this.settle(batch, reason), reason, failure);
+  }
+
+  /** Resolves true after `ms`, false as soon as the shutdown deadline passes. */
+  private sleep(ms: number): Promise<boolean> {
+    const signal = this.stop.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      if (!this.closing) timer.unref();
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}

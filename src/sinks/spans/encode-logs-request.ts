@@ -1,0 +1,85 @@
+import { ENCODED_SCHEMA_URL, encodedResource, encodedScope, writeAttributes } from './encode-trace-request';
+import type { LogRecordData, ResourceLogs } from './log-model';
+import { ProtobufWriter, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
+
+/*
+ * Hand-written encoder of opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest.
+ * Field numbers from the official .proto files (collector/logs/v1/logs_service.proto,
+ * logs/v1/logs.proto); Resource, InstrumentationScope and KeyValue are shared with the trace encoder.
+ */
+
+// ExportLogsServiceRequest
+const REQUEST_RESOURCE_LOGS = 1;
+// ResourceLogs
+const RL_RESOURCE = 1;
+const RL_SCOPE_LOGS = 2;
+// ScopeLogs
+const SL_SCOPE = 1;
+const SL_LOG_RECORDS = 2;
+// LogRecord
+const LR_TIME = 1;
+const LR_SEVERITY_NUMBER = 2;
+const LR_SEVERITY_TEXT = 3;
+const LR_ATTRIBUTES = 6;
+const LR_FLAGS = 8;
+const LR_TRACE_ID = 9;
+const LR_SPAN_ID = 10;
+const LR_OBSERVED_TIME = 11;
+const LR_EVENT_NAME = 12;
+
+/** W3C trace flags in the low byte of LogRecord.flags: the linked span is sampled (podtrace exports all). */
+const TRACE_FLAG_SAMPLED = 0x01;
+
+function writeLogRecord(w: ProtobufWriter, r: LogRecordData): void {
+  w.tag(LR_TIME, WIRE_FIXED64);
+  w.fixed64(r.timeUnixNs);
+  w.tag(LR_SEVERITY_NUMBER, WIRE_VARINT);
+  w.uint32(r.severityNumber);
+  w.tag(LR_SEVERITY_TEXT, WIRE_LEN);
+  w.string(r.severityText);
+  writeAttributes(w, LR_ATTRIBUTES, r.attributes);
+  if (r.traceId !== null && r.spanId !== null) {
+    w.tag(LR_FLAGS, WIRE_FIXED32);
+    w.fixed32(TRACE_FLAG_SAMPLED);
+    w.tag(LR_TRACE_ID, WIRE_LEN);
+    w.bytes(r.traceId);
+    w.tag(LR_SPAN_ID, WIRE_LEN);
+    w.bytes(r.spanId);
+  }
+  w.tag(LR_OBSERVED_TIME, WIRE_FIXED64);
+  w.fixed64(r.observedTimeUnixNs);
+  w.tag(LR_EVENT_NAME, WIRE_LEN);
+  w.string(r.eventName);
+}
+
+const sharedWriter = new ProtobufWriter(1024 * 1024);
+
+/**
+ * Encodes an `ExportLogsServiceRequest` (the OTLP logs request body over gRPC and HTTP, also the
+ * Kafka `otlp_logs` record value). Returns a Buffer the caller owns.
+ */
+export function encodeExportLogsServiceRequest(resourceLogs: readonly ResourceLogs[]): Buffer {
+  const w = sharedWriter;
+  w.reset();
+  for (const rl of resourceLogs) {
+    w.tag(REQUEST_RESOURCE_LOGS, WIRE_LEN);
+    const rlAt = w.fork();
+    w.tag(RL_RESOURCE, WIRE_LEN);
+    w.bytes(encodedResource(rl.resource));
+    w.tag(RL_SCOPE_LOGS, WIRE_LEN);
+    const slAt = w.fork();
+    w.tag(SL_SCOPE, WIRE_LEN);
+    w.bytes(encodedScope(rl.scope));
+    for (const record of rl.records) {
+      w.tag(SL_LOG_RECORDS, WIRE_LEN);
+      const at = w.fork();
+      writeLogRecord(w, record);
+      w.join(at);
+    }
+    w.raw(ENCODED_SCHEMA_URL);
+    w.join(slAt);
+    w.raw(ENCODED_SCHEMA_URL);
+    w.join(rlAt);
+  }
+  return w.finish();
+}

@@ -1,0 +1,200 @@
+import { silentLogger } from '../../../src/core/logger';
+import { Exporter } from '../../../src/sinks/exporter/exporter';
+import type { ExporterOptions } from '../../../src/sinks/exporter/exporter';
+import type { ExportTransport, SendFailure, SendResult } from '../../../src/sinks/exporter/send-outcome';
+import { Metrics } from '../../../src/telemetry/metrics';
+
+interface Item {
+  key: string;
+  n: number;
+  bytes?: number;
+}
+
+/** A transport whose answer per request is scripted by `answer`; records what it delivered. */
+class ScriptedTransport implements ExportTransport<Item, Item[]> {
+  readonly delivered: Item[] = [];
+  readonly requests: Item[][] = [];
+  inFlight = 0;
+  maxInFlight = 0;
+  constructor(
+    private readonly answer: (items: readonly Item[], key: string) => SendFailure | 'ok' | 'hang',
+  ) {}
+  encode(items: readonly Item[]): Item[] {
+    return [...items];
+  }
+  byteLength(req: readonly Item[]): number {
+    return req.reduce((s, i) => s + (i.bytes ?? 10), 0);
+  }
+  async send(req: Item[], _items: readonly Item[], key: string): Promise<SendResult<Item>> {
+    this.requests.push(req);
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    await new Promise((r) => setImmediate(r));
+    const a = this.answer(req, key);
+    if (a === 'hang') return new Promise(() => undefined);
+    this.inFlight--;
+    if (a !== 'ok') throw Object.assign(new Error(a.message), { failure: a });
+    this.delivered.push(...req);
+    return {};
+  }
+  classify(err: unknown): SendFailure {
+    return (err as { failure: SendFailure }).failure;
+  }
+}
+
+function exporter(
+  transport: ScriptedTransport,
+  metrics: Metrics,
+  over: Partial<ExporterOptions<Item, Item[]>> = {},
+): Exporter<Item, Item[]> {
+  const e = new Exporter<Item, Item[]>({
+    stage: 'test',
+    logger: silentLogger(),
+    metrics,
+    transport,
+    queue: { maxItems: 10_000, maxBytes: 1 << 30, dropPolicy: 'oldest' },
+    batch: { maxItems: 10, maxBytes: 1 << 20, maxDelayMs: 5 },
+    concurrency: 2,
+    perKeyConcurrency: 1,
+    retry: { initialBackoffMs: 5, maxBackoffMs: 20, maxElapsedMs: 200 },
+    timeoutMs: 1000,
+    sizeOf: (i) => i.bytes ?? 10,
+    keyOf: (i) => i.key,
+    ...over,
+  });
+  e.start();
+  return e;
+}
+
+const items = (key: string, from: number, to: number, bytes?: number): Item[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ key, n: from + i, bytes }));
+
+describe('Exporter', () => {
+  describe('keys', () => {
+    it('keeps delivering the other keys while one key fails, and drops the failing key after its retry budget with its reason', async () => {
+      const metrics = new Metrics();
+      const t = new ScriptedTransport((_items, key) =>
+        key === 'refused'
+          ? {
+              kind: 'retry',
+              code: 'topic_authorization_failed',
+              message: 'refused',
+              dropReason: 'topic_refused:refused',
+            }
+          : 'ok',
+      );
+      // One sender: a key waiting for its retry must not hold it.
+      const e = exporter(t, metrics, { concurrency: 1 });
+      e.offer([...items('refused', 1, 30), ...items('good', 1, 200)]);
+      await e.flush();
+      expect(t.delivered.filter((i) => i.key === 'good').map((i) => i.n)).toEqual(
+        items('good', 1, 200).map((i) => i.n),
+      );
+      expect(await metrics.droppedCount('test', 'topic_refused:refused')).toBe(30);
+      expect(await metrics.droppedCount('test')).toBe(30);
+      await e.shutdown(Date.now() + 1000);
+    });
+
+    it('keeps each key in order with one batch per key in flight, through retries', async () => {
+      const metrics = new Metrics();
+      let calls = 0;
+      const t = new ScriptedTransport(() =>
+        ++calls % 3 === 0 ? { kind: 'retry', code: 'timeout', message: 'timeout' } : 'ok',
+      );
+      const e = exporter(t, metrics, { concurrency: 3 });
+      for (let i = 1; i <= 100; i++) e.offer([{ key: `k${i % 4}`, n: i }]);
+      await e.flush();
+      for (let k = 0; k < 4; k++) {
+        const got = t.delivered.filter((i) => i.key === `k${k}`).map((i) => i.n);
+        expect(got).toEqual([...got].sort((a, b) => a - b));
+        expect(got).toHaveLength(25);
+      }
+      expect(t.maxInFlight).toBeLessThanOrEqual(3);
+      expect(await metrics.droppedCount('test')).toBe(0);
+      await e.shutdown(Date.now() + 1000);
+    });
+  });
+
+  describe('too large', () => {
+    it('splits a request the receiver refuses as too large until it fits, in order, and drops a single item that never fits', async () => {
+      const metrics = new Metrics();
+      const t: ScriptedTransport = new ScriptedTransport((req): SendFailure | 'ok' =>
+        t.byteLength(req) > 30
+          ? { kind: 'too_large', code: 'message_too_large', message: 'too large' }
+          : 'ok',
+      );
+      const e = exporter(t, metrics, { concurrency: 1 });
+      e.offer([...items('a', 1, 9), { key: 'a', n: 10, bytes: 100 }, ...items('a', 11, 20)]);
+      await e.flush();
+      expect(t.delivered.map((i) => i.n)).toEqual(
+        [...items('a', 1, 9), ...items('a', 11, 20)].map((i) => i.n),
+      );
+      expect(await metrics.droppedCount('test', 'too_large')).toBe(1);
+      await e.shutdown(Date.now() + 1000);
+    });
+
+    it('splits a batch over batch.maxBytes before sending it', async () => {
+      const metrics = new Metrics();
+      const t = new ScriptedTransport(() => 'ok');
+      const e = exporter(t, metrics, { batch: { maxItems: 100, maxBytes: 25, maxDelayMs: 1 } });
+      e.offer(items('a', 1, 7, 10));
+      await e.flush();
+      expect(t.requests.every((r) => t.byteLength(r) <= 25 || r.length === 1)).toBe(true);
+      expect(t.delivered.map((i) => i.n)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      await e.shutdown(Date.now() + 1000);
+    });
+  });
+
+  describe('queue', () => {
+    it('bounds the queue in bytes as well as items, dropping the oldest', async () => {
+      const metrics = new Metrics();
+      const t = new ScriptedTransport(() => ({
+        kind: 'retry',
+        code: 'down',
+        message: 'down',
+        bounded: false,
+      }));
+      const e = new Exporter<Item, Item[]>({
+        stage: 'test',
+        logger: silentLogger(),
+        metrics,
+        transport: t,
+        queue: { maxItems: 1000, maxBytes: 100, dropPolicy: 'oldest' },
+        batch: { maxItems: 10, maxBytes: 1000, maxDelayMs: 1000 },
+        concurrency: 1,
+        perKeyConcurrency: 1,
+        retry: { initialBackoffMs: 5, maxBackoffMs: 20, maxElapsedMs: 0 },
+        timeoutMs: 1000,
+        sizeOf: (i) => i.bytes ?? 10,
+      });
+      e.offer(items('a', 1, 25));
+      expect(e.queued).toBe(10);
+      expect(await metrics.droppedCount('test', 'queue_full')).toBe(15);
+      expect(await e.shutdown(Date.now())).toBe(10);
+    });
+  });
+
+  describe('.shutdown', () => {
+    it('holds its deadline with a receiver that never answers and counts everything it held', async () => {
+      const metrics = new Metrics();
+      const t = new ScriptedTransport(() => 'hang');
+      const e = exporter(t, metrics);
+      e.offer(items('a', 1, 50));
+      await new Promise((r) => setTimeout(r, 20));
+      const left = await e.shutdown(Date.now() + 200);
+      expect(left).toBe(50);
+      expect(await metrics.droppedCount('test', 'shutdown_timeout')).toBe(50);
+      e.offer(items('a', 51, 53));
+      expect(await metrics.droppedCount('test', 'after_shutdown')).toBe(3);
+    });
+
+    it('ends retry sleeps at the deadline and counts the batch once', async () => {
+      const metrics = new Metrics();
+      const t = new ScriptedTransport(() => ({ kind: 'retry', code: 'x', message: 'x', delayMs: 60_000 }));
+      const e = exporter(t, metrics, { retry: { initialBackoffMs: 5, maxBackoffMs: 5, maxElapsedMs: 0 } });
+      e.offer(items('a', 1, 5));
+      await new Promise((r) => setTimeout(r, 30));
+      expect(await e.shutdown(Date.now() + 100)).toBe(5);
+      expect(await metrics.droppedCount('test')).toBe(5);
+    });
+  });
+});
