@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --smoke] [--only drain,overhead,pipeline,latency,memory] [--reps N]`
+ * `npm run bench [-- --smoke] [--only drain,overhead,groups,pipeline,latency,memory] [--reps N]`
  *
  * Runs the benchmark scenarios side by side (each comparison inside the same run, medians of
  * several runs), prints a table and writes bench/results/<date>-<commit>.json. No thresholds:
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { buildNativeTools } from './lib/native-build';
 import { ROOT } from './lib/proc';
 import { drainScenario } from './scenarios/drain';
+import { groupsScenario } from './scenarios/groups';
 import { memoryScenario } from './scenarios/memory';
 import { overheadScenario } from './scenarios/overhead';
 import { latencyScenario, pipelineScenario } from './scenarios/pipeline';
@@ -23,6 +24,7 @@ const SCENARIOS: Record<
 > = {
   drain: { run: drainScenario, needsKernel: true },
   overhead: { run: overheadScenario, needsKernel: true },
+  groups: { run: groupsScenario, needsKernel: true },
   pipeline: { run: pipelineScenario, needsKernel: false },
   latency: { run: latencyScenario, needsKernel: false },
   memory: { run: memoryScenario, needsKernel: false },

@@ -72,7 +72,13 @@ struct task_struct {
 	struct task_struct *group_leader;
 	struct mm_struct *mm;
 	struct css_set *cgroups;
+	unsigned int __state; /* `state` before Linux 5.14 (sched reads either) */
 };
+
+/* The pre-5.14 name of task_struct.__state, for CO-RE. */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
 
 struct ns_common {
 	unsigned int inum;

@@ -6,7 +6,7 @@ import { errorMessage } from '../core/errors';
 import type { PodtraceConfig } from '../config/config';
 import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
 import { ebpfMapSizes, ebpfRodata } from '../sources/ebpf-settings';
-import { cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
+import { attributionCheck, cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
 import { execCheck } from './exec-check';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -189,6 +189,7 @@ export async function checkCommand(
     ...kernelChecks(config.enrich.procBase),
     ...probeChecks(config),
     cgroupLayoutCheck(config),
+    attributionCheck(config),
     await criCheck(config),
     await kubernetesCheck(config),
     ...(await sinkChecks(config)),

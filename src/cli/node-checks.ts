@@ -2,7 +2,9 @@ import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import type { PodtraceConfig } from '../config/config';
 import { errorMessage } from '../core/errors';
+import { existsSync } from 'node:fs';
 import { detectCgroupLayout, probeCri } from '../enrich/check';
+import { detectAttributionMode } from '../enrich/cgroup/attribution-mode';
 import { loadKubeConfig } from '../enrich/kube/kube-store';
 import { resolveOtlpTarget } from '../sinks/otlp/otlp-target';
 import type { CheckResult } from './check-command';
@@ -15,7 +17,7 @@ export function cgroupLayoutCheck(config: PodtraceConfig): CheckResult {
     k.pid === null
       ? 'kubelet not found under procBase'
       : `kubelet pid ${k.pid}: driver ${k.cgroupDriver ?? '?'} (${k.cgroupDriverSource}), root ${k.cgroupRoot ?? '/'} (${k.cgroupRootSource})`;
-  if (r.mount === null) {
+  if (r.mount === null && detectAttributionMode(config.enrich).mode !== 'v1') {
     return {
       status: 'fail',
       name: 'cgroup layout',
@@ -26,8 +28,37 @@ export function cgroupLayoutCheck(config: PodtraceConfig): CheckResult {
   return {
     status: r.problems.length > 0 ? 'warn' : 'ok',
     name: 'cgroup layout',
-    detail: `${r.mount}${r.hybrid ? ' (hybrid)' : ''}; ${kubelet}${r.problems.length > 0 ? `; ${r.problems.join('; ')}` : ''}`,
+    detail: `${r.mount ?? 'no cgroup2'}${r.hybrid ? ' (hybrid)' : ''}; ${kubelet}${r.problems.length > 0 ? `; ${r.problems.join('; ')}` : ''}`,
     hint: 'set enrich.procBase / PODTRACE_PROC_BASE to the host /proc (e.g. /host/proc in a DaemonSet)',
+  };
+}
+
+const CGROUP_TRACEPOINTS = [
+  '/sys/kernel/tracing/events/cgroup/cgroup_mkdir',
+  '/sys/kernel/debug/tracing/events/cgroup/cgroup_mkdir',
+];
+
+/**
+ * Which cgroup hierarchy events are attributed through (cgroup2, or a v1 controller's on cgroup-v1
+ * nodes) and why; whether the kernel reports cgroup creation (else new containers cost a rescan).
+ */
+export function attributionCheck(config: PodtraceConfig): CheckResult {
+  const m = detectAttributionMode(config.enrich);
+  if (m.mode === 'none')
+    return {
+      status: config.enrich.enabled ? 'fail' : 'warn',
+      name: 'attribution',
+      detail: m.reason,
+      hint: 'set enrich.cgroupBase / PODTRACE_CGROUP_BASE, or enrich.cgroupMode',
+    };
+  const tracefs = CGROUP_TRACEPOINTS.some((p) => existsSync(p));
+  const feed = tracefs
+    ? 'cgroup ids and paths from cgroup:cgroup_mkdir/rmdir, sockets by their own cgroup'
+    : 'cgroup:cgroup_mkdir not visible in tracefs here (the probe may still attach; else new cgroups are found by rescans)';
+  return {
+    status: 'ok',
+    name: 'attribution',
+    detail: `cgroup ${m.mode}${m.mode === 'v1' ? ` (${m.controller ?? '?'})` : ''}: ${m.reason}; ${feed}`,
   };
 }
 
@@ -50,7 +81,16 @@ export async function criCheck(config: PodtraceConfig): Promise<CheckResult> {
   };
 }
 
-/** A trial list of this node's pods: credentials, reachability and RBAC in one request. */
+/** The owners enrichment looks up by name (ReplicaSet → Deployment, Job → CronJob). */
+const OWNER_RESOURCES: readonly (readonly [string, string])[] = [
+  ['apps', 'replicasets'],
+  ['batch', 'jobs'],
+];
+
+/**
+ * A trial list of this node's pods (credentials, reachability, RBAC for pods), then a
+ * SelfSubjectAccessReview for `get` on replicasets and jobs, which owner resolution needs.
+ */
 export async function kubernetesCheck(config: PodtraceConfig): Promise<CheckResult> {
   if (!config.enrich.enabled || !config.enrich.kubernetes.enabled)
     return { status: 'ok', name: 'kubernetes', detail: 'disabled in the config' };
@@ -69,11 +109,26 @@ export async function kubernetesCheck(config: PodtraceConfig): Promise<CheckResu
     const node = config.nodeName ?? hostname();
     const core = kc.makeApiClient(k8s.CoreV1Api);
     await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node}`, limit: 1 });
-    return {
-      status: 'ok',
-      name: 'kubernetes',
-      detail: `${kc.getCurrentCluster()?.server ?? '?'}: can list pods on node ${node}`,
-    };
+    const server = kc.getCurrentCluster()?.server ?? '?';
+    const detail = `${server}: can list pods on node ${node}`;
+    if (!config.enrich.kubernetes.resolveOwners) return { status: 'ok', name: 'kubernetes', detail };
+    // Owners are named GETs: ask whether they are allowed (no object name is known here).
+    const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
+    const denied: string[] = [];
+    for (const [group, resource] of OWNER_RESOURCES) {
+      const review = await authz.createSelfSubjectAccessReview({
+        body: { spec: { resourceAttributes: { verb: 'get', group, resource } } },
+      });
+      if (review.status?.allowed !== true) denied.push(`get ${resource}`);
+    }
+    if (denied.length > 0)
+      return {
+        status: 'warn',
+        name: 'kubernetes',
+        detail: `${detail}; denied: ${denied.join(', ')} — events name the ReplicaSet / Job but not the Deployment / CronJob`,
+        hint: 'grant get on replicasets (apps) and jobs (batch) in the ClusterRole (deploy/kubernetes/clusterrole.yaml)',
+      };
+    return { status: 'ok', name: 'kubernetes', detail: `${detail}, get replicasets and jobs` };
   } catch (err) {
     return {
       status: 'warn',

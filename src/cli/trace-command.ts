@@ -15,12 +15,25 @@ import { ConsoleSink } from '../sinks/console/console-sink';
 import { createSource } from '../sources/create-source';
 import { EbpfSource } from '../sources/ebpf-source';
 import { locatePod } from '../target/pod-locator';
+import { PodKernelScope } from '../target/pod-kernel-scope';
 import { PodScope } from '../target/pod-scope';
+import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
 import { pickContainer } from '../target/pod-target';
 import { Metrics } from '../telemetry/metrics';
 import { resolveConfigPath } from './config-command';
 import type { TraceArgs } from './pod-args';
 import { summary } from './run-command';
+
+/** Probe groups none of whose hooks attached, with the first hook's reason. */
+function unattachedGroups(source: EbpfSource): Record<string, string> {
+  const out: Record<string, string> = {};
+  const groups = new Set(source.hooks.map((h) => h.group));
+  for (const g of groups) {
+    const hooks = source.hooks.filter((h) => h.group === g);
+    if (!hooks.some((h) => h.attached)) out[g] = hooks[0]?.reason ?? 'not attached';
+  }
+  return out;
+}
 
 function note(line: string): void {
   process.stderr.write(`podtrace: ${line}\n`);
@@ -66,7 +79,17 @@ export async function traceCommand(args: TraceArgs): Promise<number> {
     { includeHost: true, namespaces: [], excludeNamespaces: [], podSelector: '' },
     { logger: logger.child({ component: 'enrich' }), metrics, nodeName },
   );
-  const scope = new PodScope(enricher, target.uid, args.container ?? null);
+  // In-kernel scope on the pod's cgroups where the source is the kernel and the cgroup is found.
+  const mount = detectCgroup2Mount(config.enrich.cgroupBase, config.enrich.procBase);
+  const kernel =
+    source instanceof EbpfSource && mount !== null
+      ? PodKernelScope.start(source.scope, mount.base, target.uid)
+      : null;
+  if (source instanceof EbpfSource && kernel === null)
+    note(
+      `the cgroup of ${who} was not found under ${mount?.base ?? 'the cgroup2 mount'}: filtering in user space`,
+    );
+  const scope = new PodScope(enricher, target.uid, args.container ?? null, kernel);
   const diagnose = args.diagnoseMs !== undefined;
   const builder = new ReportBuilder(new Set(config.source.ebpf.probes));
   const sinks: Sink[] = diagnose
@@ -118,8 +141,13 @@ export async function traceCommand(args: TraceArgs): Promise<number> {
   if (timer !== null) clearTimeout(timer);
   const ended = Date.now();
   process.stderr.write(`${summary(source)}\n`);
+  const scoped =
+    source instanceof EbpfSource ? Object.values(source.kernelDrops().scoped).reduce((a, n) => a + n, 0) : 0;
   note(
-    `${scope.kept} events of ${who}${container}; ${scope.unattributed} events not attributable to any pod`,
+    `${scope.kept} events of ${who}${container}; ${scope.unattributed} events not attributable to any pod; ` +
+      (kernel === null
+        ? 'filtered in user space'
+        : `in-kernel scope: ${kernel.listed} cgroups of the pod, ${scoped} records of other cgroups not produced`),
   );
   if (diagnose) {
     const report = builder.build({
@@ -132,6 +160,7 @@ export async function traceCommand(args: TraceArgs): Promise<number> {
         stoppedEarly: !timedOut,
       },
       kernelLost: source instanceof EbpfSource ? source.kernelLosses() : {},
+      unattached: source instanceof EbpfSource ? unattachedGroups(source) : {},
       unattributed: scope.unattributed,
     });
     const text =

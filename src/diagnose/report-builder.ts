@@ -45,6 +45,8 @@ export class ReportBuilder {
     window: ReportWindow;
     kernelLost: Record<string, number>;
     unattributed: number;
+    /** Requested groups none of whose probes attached, with the kernel's reason. */
+    unattached?: Readonly<Record<string, string>>;
     now?: Date;
   }): DiagnoseReport {
     const ctx: SectionContext = {
@@ -55,6 +57,15 @@ export class ReportBuilder {
     const findings: Finding[] = [];
     const sections: ReportSection[] = this.sections.map((def) => {
       const run = this.running.find((r) => r.def === def);
+      const unattached = input.unattached?.[def.probeGroup];
+      if (run !== undefined && unattached !== undefined)
+        return {
+          id: def.id,
+          title: def.title,
+          probeGroup: def.probeGroup,
+          available: false,
+          reason: `group not available: probe group "${def.probeGroup}" did not attach on this kernel (${unattached})`,
+        };
       if (run === undefined)
         return {
           id: def.id,
@@ -64,7 +75,7 @@ export class ReportBuilder {
           reason:
             def.create === null
               ? `group not available: probe group "${def.probeGroup}" is not in this podtrace build`
-              : `probe group "${def.probeGroup}" not enabled (--probes)`,
+              : `probe group "${def.probeGroup}" not enabled (add it with --probes)`,
         };
       const body = run.collector.body(ctx);
       findings.push(...run.collector.findings(body, ctx));

@@ -36,6 +36,13 @@ export const DEFAULT_CRI_ENDPOINTS: readonly string[] = [
 
 export type CgroupDriver = 'systemd' | 'cgroupfs';
 
+/** Which cgroup hierarchy events are attributed through: `auto` detects it at start. */
+export type CgroupMode = 'auto' | 'v2' | 'v1';
+export type CgroupV1Controller = 'pids' | 'memory';
+export const DEFAULT_CGROUP_MODE: CgroupMode = 'auto';
+/** Every task is in a pids cgroup (kubelet creates one per container on cgroup v1). */
+export const DEFAULT_CGROUP_V1_CONTROLLER: CgroupV1Controller = 'pids';
+
 export interface CriConfig {
   enabled: boolean;
   /** `unix:///path` or a plain socket path; empty: try DEFAULT_CRI_ENDPOINTS in order. */
@@ -73,8 +80,15 @@ export interface KubeletConfig {
 
 export interface EnrichConfig {
   enabled: boolean;
-  /** cgroup2 mount; empty: detect (`/sys/fs/cgroup` on pure v2, `/sys/fs/cgroup/unified` on hybrid). */
+  /**
+   * Mount of the attribution hierarchy; empty: detect (cgroup2: `/sys/fs/cgroup` on pure v2,
+   * `/sys/fs/cgroup/unified` on hybrid; v1: the controller's mount).
+   */
   cgroupBase: string;
+  /** `auto`: cgroup2 unless only a v1 hierarchy holds the pods (Amazon Linux 2 on cgroup v1). */
+  cgroupMode: CgroupMode;
+  /** The v1 controller whose hierarchy attributes in v1 mode. */
+  cgroupV1Controller: CgroupV1Controller;
   /** Where the host's /proc is visible (`/host/proc` in a DaemonSet). */
   procBase: string;
   holdMs: number;
@@ -99,6 +113,8 @@ export const enrichSchema: JsonSchema = {
   properties: {
     enabled: { type: 'boolean', default: true },
     cgroupBase: { type: 'string', default: '' },
+    cgroupMode: { enum: ['auto', 'v2', 'v1'], default: DEFAULT_CGROUP_MODE },
+    cgroupV1Controller: { enum: ['pids', 'memory'], default: DEFAULT_CGROUP_V1_CONTROLLER },
     procBase: { type: 'string', minLength: 1, default: '/proc' },
     holdMs: { type: 'integer', minimum: 0, maximum: 600000, default: DEFAULT_HOLD_MS },
     holdMaxEvents: { type: 'integer', minimum: 1, maximum: 10000000, default: DEFAULT_HOLD_MAX_EVENTS },

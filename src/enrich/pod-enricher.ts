@@ -5,14 +5,15 @@ import { BoundedQueue } from '../core/bounded-queue';
 import { onceShutdown } from '../core/component';
 import type { ReadinessProbe } from '../core/component';
 import type { Logger } from '../core/logger';
-import type { EnrichmentOutcome, EventBatch, PodtraceEvent } from '../events/event';
+import type { CgroupChange, EnrichmentOutcome, EventBatch, PodtraceEvent } from '../events/event';
 import { EventKind } from '../events/event-kind';
 import type { WorkloadMeta } from '../events/workload-meta';
 import type { Enricher } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
 import type { CgroupClass } from './cgroup/cgroup-layout';
 import { classifyCgroupPath } from './cgroup/cgroup-layout';
-import { detectCgroup2Mount } from './cgroup/cgroup-mount';
+import { detectAttributionMode } from './cgroup/attribution-mode';
+import type { AttributionMode } from './cgroup/attribution-mode';
 import { CgroupPathResolver } from './cgroup/cgroup-path-resolver';
 import { CriStore } from './cri/cri-store';
 import type { EnrichConfig } from './enrich-config';
@@ -43,6 +44,8 @@ interface CgroupEntry {
   firstSeen: number;
   holdUntil: number;
   nextRetryAt: number;
+  /** The batch that last used this entry (LRU: moved to the map's end once per batch). */
+  usedInBatch: number;
 }
 
 interface Held {
@@ -73,6 +76,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   readonly cri: CriStore;
   readonly kube: KubeStore;
   readonly resolver: CgroupPathResolver | null;
+  /** The cgroup hierarchy events are attributed through (decided once, at construction). */
+  readonly attribution: AttributionMode;
   private readonly entries = new Map<number, CgroupEntry>();
   private readonly byPod = new Map<string, Set<CgroupEntry>>();
   private readonly metas = new Map<string, WorkloadMeta>();
@@ -88,6 +93,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   private releasing = false;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private batchSeq = 0;
+  private startWalk: Promise<void> | null = null;
   private readonly scopeSync: KernelScopeSync;
 
   constructor(
@@ -98,6 +105,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       metrics: Metrics;
       nodeName: string;
       now?: () => number;
+      /** Detected from `config` when not given (buildAgent detects once for the source and here). */
+      attribution?: AttributionMode;
       /** The in-kernel scope to keep in step with the filters (the eBPF source's). */
       kernelScope?: KernelScopeWriter;
     },
@@ -120,13 +129,24 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       { logger: this.log, metrics: deps.metrics },
       this.now,
     );
-    const mount = detectCgroup2Mount(config.cgroupBase, config.procBase);
+    this.attribution = deps.attribution ?? detectAttributionMode(config);
+    const base = this.attribution.base;
     this.resolver =
-      mount === null
+      base === null
         ? null
-        : new CgroupPathResolver(mount.base, config.procBase, config.rescanMinIntervalMs, this.now);
-    if (mount === null)
-      this.log.warn('no cgroup2 hierarchy found; every container event will be enrichment=none');
+        : new CgroupPathResolver(base, config.procBase, config.rescanMinIntervalMs, {
+            maxEntries: config.maxCgroups,
+            hierarchyId: this.attribution.hierarchyId,
+            now: this.now,
+            onEvict: (reason) => deps.metrics.cgroupEvictions.inc({ cache: 'paths', reason }),
+            onResolve: (via) => deps.metrics.cgroupResolutions.inc({ via }),
+          });
+    if (base === null)
+      this.log.warn(
+        { reason: this.attribution.reason },
+        'no cgroup hierarchy to attribute through; every container event will be enrichment=none',
+      );
+    else this.log.info({ mode: this.attribution.mode, reason: this.attribution.reason }, 'attribution mode');
     this.held = new BoundedQueue<Held>(config.holdMaxEvents, 'oldest', (h) => {
       // Full: the oldest held event leaves early with what is known, it is not lost.
       deps.metrics.lookupErrors.inc({ backend: 'enrich', reason: 'hold_overflow' });
@@ -139,6 +159,10 @@ export class PodEnricher implements Enricher, ReadinessProbe {
   start(): Promise<void> {
     if (!this.config.enabled) return Promise.resolve();
     this.stopped = false;
+    // The one walk of the tree: cgroups that existed before podtrace (the kernel reports the rest).
+    this.startWalk ??= (this.resolver?.start() ?? Promise.resolve()).catch((err: unknown) => {
+      this.log.warn({ err }, 'cgroup walk at start failed; relying on the kernel and /proc');
+    });
     this.cri.start();
     void this.kube.start();
     return Promise.resolve();
@@ -201,15 +225,27 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       this.emit(batch.events);
       return;
     }
+    // Cgroup ids are never reused: paths of new cgroups before the batch's events, removals after.
+    const changes = batch.cgroups;
+    if (changes !== undefined) this.learnCgroups(changes, batch.events);
     if (this.held.length > 0) this.releaseHeld(false);
     const now = this.now();
+    const seq = ++this.batchSeq;
     const out: PodtraceEvent[] = [];
     for (const ev of batch.events) {
       const { id, pid } = cgroupKey(ev);
       let entry = this.entries.get(id);
       if (entry === undefined) entry = this.newEntry(id, pid, now);
-      else if (!entry.resolving && entry.outcome !== 'complete' && now >= entry.nextRetryAt)
-        this.resolve(entry, pid);
+      else {
+        if (entry.usedInBatch !== seq) {
+          // LRU, not FIFO: a used entry moves to the end (once per batch, not per event).
+          entry.usedInBatch = seq;
+          this.entries.delete(id);
+          this.entries.set(id, entry);
+        }
+        if (!entry.resolving && entry.outcome !== 'complete' && now >= entry.nextRetryAt)
+          this.resolve(entry, pid);
+      }
       const other = ev.kind === EventKind.ProcessSignal ? this.senderEntry(ev.cgroupId, ev.pid, now) : null;
       if (this.isFinal(entry, now) && (other === null || this.isFinal(other, now))) {
         const e = this.apply(ev, entry);
@@ -222,6 +258,48 @@ export class PodEnricher implements Enricher, ReadinessProbe {
     this.deps.metrics.queueDepth.set({ queue: 'enrich_hold' }, this.held.length);
     if (this.held.length > 0) this.startTimer();
     this.emit(out);
+    if (changes !== undefined) this.forgetCgroups(changes);
+  }
+
+  /**
+   * A cgroup created and removed within the same batch is learned only when one of the batch's
+   * events belongs to it: churn of short-lived, silent cgroups never displaces live entries.
+   */
+  private learnCgroups(changes: readonly CgroupChange[], events: readonly PodtraceEvent[]): void {
+    if (this.resolver === null) return;
+    let removed: Set<number> | null = null;
+    for (const c of changes) if (c.op === 'rmdir') (removed ??= new Set()).add(c.id);
+    let used: Set<number> | null = null;
+    if (removed !== null) {
+      used = new Set();
+      for (const ev of events) {
+        used.add(ev.cgroupId);
+        used.add(cgroupKey(ev).id);
+      }
+    }
+    for (const c of changes) {
+      if (c.op !== 'mkdir' || c.truncated) continue;
+      if (removed !== null && removed.has(c.id) && used?.has(c.id) !== true) continue;
+      this.resolver.learn(c.id, c.path);
+    }
+  }
+
+  /** rmdir: the kernel's own eviction signal, for the path and the workload entry alike. */
+  private forgetCgroups(changes: readonly CgroupChange[]): void {
+    for (const c of changes) {
+      if (c.op !== 'rmdir') continue;
+      this.resolver?.forget(c.id);
+      const entry = this.entries.get(c.id);
+      if (entry !== undefined) {
+        this.forget(entry);
+        this.deps.metrics.cgroupEvictions.inc({ cache: 'entries', reason: 'rmdir' });
+      }
+    }
+  }
+
+  /** Cgroup entries cached (bounded by `enrich.maxCgroups`). */
+  get cachedCgroups(): number {
+    return this.entries.size;
   }
 
   private isFinal(entry: CgroupEntry, now: number): boolean {
@@ -273,10 +351,14 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       firstSeen: now,
       holdUntil: now + this.config.holdMs,
       nextRetryAt: now,
+      usedInBatch: this.batchSeq,
     };
     if (this.entries.size >= this.config.maxCgroups) {
       const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.forget(this.entries.get(oldest.value) as CgroupEntry);
+      if (oldest.done !== true) {
+        this.forget(this.entries.get(oldest.value) as CgroupEntry);
+        this.deps.metrics.cgroupEvictions.inc({ cache: 'entries', reason: 'lru' });
+      }
     }
     this.entries.set(id, entry);
     this.resolve(entry, pid);

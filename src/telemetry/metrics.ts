@@ -62,6 +62,18 @@ export class Metrics {
     buckets: [0.0001, 0.001, 0.005, 0.02, 0.1, 0.5, 2, 5],
     registers: [this.registry],
   });
+  readonly cgroupEvictions = new Counter({
+    name: 'podtrace_cgroup_cache_evictions_total',
+    help: 'Entries leaving the enricher cgroup caches (cache: paths, entries), by reason (rmdir, lru)',
+    labelNames: ['cache', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly cgroupResolutions = new Counter({
+    name: 'podtrace_cgroup_resolutions_total',
+    help: 'cgroup id to path resolutions, by how they were answered (kernel, walk, proc, miss)',
+    labelNames: ['via'] as const,
+    registers: [this.registry],
+  });
   readonly lookupErrors = new Counter({
     name: 'podtrace_metadata_errors_total',
     help: 'Errors talking to the CRI runtime or the Kubernetes API',

@@ -37,9 +37,27 @@ describe('kubernetesCheck', () => {
       );
       expect(r).toMatchObject({ status: 'ok', name: 'kubernetes' });
       expect(r.detail).toContain('node-c');
+      expect(r.detail).toContain('get replicasets and jobs');
       expect(
         api.requests.some((q) => q.includes('/api/v1/pods') && q.includes('spec.nodeName%3Dnode-c')),
       ).toBe(true);
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it('warns naming the owner access RBAC denies', async () => {
+    const api = new KubeApiServer();
+    await api.start();
+    try {
+      api.denied.add('get apps/replicasets');
+      const r = await kubernetesCheck(
+        validateConfig({ nodeName: 'node-c', enrich: { kubernetes: { kubeconfig: api.writeKubeconfig() } } }),
+      );
+      expect(r).toMatchObject({ status: 'warn', name: 'kubernetes' });
+      expect(r.detail).toContain('denied: get replicasets');
+      expect(r.detail).not.toContain('get jobs');
+      expect(r.hint).toContain('ClusterRole');
     } finally {
       await api.stop();
     }

@@ -4,7 +4,16 @@ import { renderReportText } from '../../src/diagnose/render-text';
 import type { TcpBody } from '../../src/diagnose/sections/tcp-section';
 import type { ProcessBody } from '../../src/diagnose/sections/process-section';
 import { BoundedMap, Reservoir, percentile, topN } from '../../src/diagnose/stats';
-import type { PodtraceEvent } from '../../src/events/event';
+import type {
+  DnsQueryEvent,
+  FileEvent,
+  PodtraceEvent,
+  ProcessSignalEvent,
+  SchedRunqueueEvent,
+} from '../../src/events/event';
+import { EventKind } from '../../src/events/event-kind';
+import type { SectionDefinition } from '../../src/diagnose/section';
+import { SECTIONS } from '../../src/diagnose/sections';
 import type { PodTarget } from '../../src/target/pod-target';
 import {
   oomKill,
@@ -249,11 +258,11 @@ describe('ReportBuilder', () => {
       const reasons = Object.fromEntries(r.sections.map((s) => [s.id, s.available ? 'ok' : s.reason]));
       expect(reasons).toEqual({
         processes: 'ok',
-        tcp: 'probe group "tcp" not enabled (--probes)',
-        dns: 'group not available: probe group "dns" is not in this podtrace build',
-        file: 'group not available: probe group "file" is not in this podtrace build',
-        signals: 'group not available: probe group "signal" is not in this podtrace build',
-        runqueue: 'group not available: probe group "sched" is not in this podtrace build',
+        tcp: 'probe group "tcp" not enabled (add it with --probes)',
+        dns: 'probe group "dns" not enabled (add it with --probes)',
+        file: 'probe group "file" not enabled (add it with --probes)',
+        signals: 'probe group "signal" not enabled (add it with --probes)',
+        runqueue: 'probe group "sched" not enabled (add it with --probes)',
       });
       expect(section<ProcessBody>(r, 'processes').oomAvailable).toBe(false);
       expect(r.findings.every((f) => f.section === 'processes')).toBe(true);
@@ -283,7 +292,7 @@ describe('renderReportText', () => {
       '    10.0.3.4:5432                            refused 0, timed out 11, unreachable 0 (of 30)\n',
     );
     expect(text).toContain('    12:04:31  worker (pid 4121) 262144 pages, 250000 resident\n');
-    expect(text).toContain('DNS\n  group not available: probe group "dns" is not in this podtrace build\n');
+    expect(text).toContain('DNS\n  probe group "dns" not enabled (add it with --probes)\n');
     const heads = [
       'Findings',
       'Processes',
@@ -302,5 +311,182 @@ describe('renderReportText', () => {
     const fromJson = JSON.parse(JSON.stringify(r)) as DiagnoseReport;
     expect(fromJson.schema).toBe('podtrace.diagnose.v1');
     expect(renderReportText(fromJson)).toBe(renderReportText(r));
+  });
+});
+
+/** The header fields every decoded event has, for the breadth kinds (built like the decoder does). */
+function header(i: number): Omit<PodtraceEvent, 'kind'> {
+  const c = common(i);
+  return {
+    timeUnixNs: 1_735_689_600_000_000_000 + c.at,
+    bootNs: c.at,
+    pid: c.pid,
+    tid: c.pid,
+    procStartNs: 1,
+    cgroupId: 4242,
+    comm: 'api',
+    flags: 0,
+    meta,
+    enrichment: 'complete',
+  };
+}
+
+function dns(i: number, error: string | null, latencyNs: number): DnsQueryEvent {
+  return {
+    ...header(i),
+    kind: EventKind.DnsQuery,
+    transport: 'udp',
+    family: 4,
+    clientAddr: '10.244.1.17',
+    clientPort: 40000 + i,
+    serverAddr: '10.96.0.10',
+    serverPort: 53,
+    id: i,
+    questionName: error === null ? 'db.shop.svc.cluster.local' : 'db.shop.svc',
+    queryType: 'A',
+    rcode: error === 'timeout' ? null : error === null ? 0 : 3,
+    answerCount: error === null ? 1 : 0,
+    answers: error === null ? ['10.0.3.4'] : [],
+    latencyNs,
+    timedOut: error === 'timeout',
+    error,
+    truncated: false,
+  };
+}
+
+function signal(i: number, name: string, code: string): ProcessSignalEvent {
+  return {
+    ...header(i),
+    comm: 'kubelet',
+    kind: EventKind.ProcessSignal,
+    signal: name === 'SIGKILL' ? 9 : 15,
+    signalName: name,
+    code,
+    result: 'delivered',
+    group: true,
+    targetPid: 4121,
+    targetTid: 4121,
+    targetComm: 'worker',
+    targetCgroupId: 4242,
+    targetStartNs: 1,
+    senderMeta: null,
+  };
+}
+
+function slowWrite(i: number, ns: number): FileEvent {
+  return {
+    ...header(i),
+    kind: EventKind.FileFsync,
+    operation: 'fdatasync',
+    path: '/var/lib/db/wal/000001',
+    pathTruncated: false,
+    fd: 7,
+    bytes: 0,
+    durationNs: ns,
+    errno: 0,
+    error: null,
+  };
+}
+
+function runqueue(i: number, p99Ns: number): SchedRunqueueEvent {
+  return {
+    ...header(i),
+    kind: EventKind.SchedRunqueue,
+    intervalNs: 10e9,
+    count: 1000,
+    p50Ns: 50e3,
+    p99Ns,
+    maxNs: p99Ns * 2,
+    meanNs: 80e3,
+  };
+}
+
+describe('ReportBuilder breadth sections', () => {
+  const groups = ['process', 'tcp', 'oom', 'signal', 'dns', 'file', 'sched'];
+
+  it('reports DNS failures by name, slow fsyncs, fatal signals and run-queue waits with their numbers', () => {
+    const events: PodtraceEvent[] = [
+      ...Array.from({ length: 8 }, (_, i) => dns(i, null, (i + 1) * 1e6)),
+      ...Array.from({ length: 3 }, (_, i) => dns(i, 'NXDOMAIN', 2e6)),
+      dns(9, 'timeout', 5e9),
+      ...Array.from({ length: 12 }, (_, i) => slowWrite(i, (i + 1) * 10e6)),
+      signal(1, 'SIGKILL', 'SI_USER'),
+      signal(2, 'SIGTERM', 'SI_USER'),
+      runqueue(1, 2e6),
+      runqueue(2, 25e6),
+    ];
+    const b = new ReportBuilder(new Set(groups));
+    b.observe(events);
+    const r = b.build({ target: TARGET, window: WINDOW, kernelLost: {}, unattributed: 0 });
+    expect(r.sections.every((s) => s.available)).toBe(true);
+    expect(r.findings.map((f) => [f.section, f.message])).toEqual([
+      ['dns', '100 % of DNS A queries for db.shop.svc failed (3 NXDOMAIN, 1 timeout; 4 of 4)'],
+      ['file', '12 slow fdatasync calls on /var/lib/db/wal/000001 (p99 120.0 ms, max 120.0 ms)'],
+      ['signals', 'SIGKILL sent to `worker` once by `kubelet`'],
+      ['runqueue', 'container api waited for a CPU up to 25.0 ms at p99 (max 50.0 ms)'],
+    ]);
+    const dnsBody = (r.sections.find((s) => s.id === 'dns') as AvailableSection).body;
+    expect(dnsBody).toEqual({
+      total: 12,
+      servers: ['10.96.0.10:53'],
+      queries: [
+        {
+          name: 'db.shop.svc.cluster.local',
+          type: 'A',
+          count: 8,
+          failed: 0,
+          errors: {},
+          p50Ns: 4e6,
+          p99Ns: 8e6,
+        },
+        {
+          name: 'db.shop.svc',
+          type: 'A',
+          count: 4,
+          failed: 4,
+          errors: { NXDOMAIN: 3, timeout: 1 },
+          p50Ns: null,
+          p99Ns: null,
+        },
+      ],
+    });
+    const text = renderReportText(r);
+    expect(text).toContain(
+      '    db.shop.svc A                                 4       4        -        -  NXDOMAIN 3, timeout 1\n',
+    );
+    expect(text).toContain('         1  SIGKILL    → worker           from kubelet\n');
+  });
+
+  it('says a requested group whose probes did not attach is not available, with the kernel’s reason', () => {
+    const b = new ReportBuilder(new Set(groups));
+    const r = b.build({
+      target: TARGET,
+      window: WINDOW,
+      kernelLost: {},
+      unattributed: 0,
+      unattached: { dns: 'cgroup_skb attach: EPERM' },
+    });
+    const s = r.sections.find((x) => x.id === 'dns');
+    expect(s).toMatchObject({
+      available: false,
+      reason:
+        'group not available: probe group "dns" did not attach on this kernel (cgroup_skb attach: EPERM)',
+    });
+  });
+
+  it('lists a section of a group this build does not have as not available', () => {
+    const defs: SectionDefinition[] = [
+      ...SECTIONS,
+      { id: 'io', title: 'Block I/O', probeGroup: 'block', create: null },
+    ];
+    const b = new ReportBuilder(new Set([...groups, 'block']), 10, defs);
+    const r = b.build({ target: TARGET, window: WINDOW, kernelLost: {}, unattributed: 0 });
+    expect(r.sections.at(-1)).toEqual({
+      id: 'io',
+      title: 'Block I/O',
+      probeGroup: 'block',
+      available: false,
+      reason: 'group not available: probe group "block" is not in this podtrace build',
+    });
   });
 });

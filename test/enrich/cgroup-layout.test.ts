@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { classifyCgroupPath, podUidFromSystemd } from '../../src/enrich/cgroup/cgroup-layout';
-import { cgroup2PathOf } from '../../src/enrich/cgroup/cgroup-path-resolver';
+import { cgroup2PathOf, cgroupPathOf } from '../../src/enrich/cgroup/cgroup-path-resolver';
 
 interface LayoutFixture {
   name: string;
@@ -27,6 +27,27 @@ describe('classifyCgroupPath', () => {
       expect(c).toMatchObject({ kind: 'container', podUid: '9d1e-7f2a-4b3c-8d9e-0f1a2b3c4d5e' });
     });
 
+    it('parses the systemd driver under a non-root --cgroup-root, whose slices carry the root name', () => {
+      const id = 'b'.repeat(64);
+      const c = classifyCgroupPath(
+        `/custom.slice/custom-kubepods.slice/custom-kubepods-burstable.slice/custom-kubepods-burstable-pod9d1e_7f2a_4b3c_8d9e_0f1a2b3c4d5e.slice/cri-containerd-${id}.scope`,
+      );
+      expect(c).toEqual({
+        kind: 'container',
+        containerId: id,
+        runtime: 'containerd',
+        podUid: '9d1e-7f2a-4b3c-8d9e-0f1a2b3c4d5e',
+        qos: 'burstable',
+      });
+      expect(
+        classifyCgroupPath(
+          `/custom.slice/custom-kubepods.slice/custom-kubepods-pod9d1e_7f2a_4b3c_8d9e_0f1a2b3c4d5e.slice/cri-containerd-${id}.scope`,
+        ),
+      ).toMatchObject({ kind: 'container', qos: 'guaranteed' });
+      // A slice merely named like kubepods elsewhere is not an anchor.
+      expect(classifyCgroupPath('/system.slice/kubepods-burstable.slice')).toEqual({ kind: 'host' });
+    });
+
     it('does not take the conmon monitor for the container it watches', () => {
       const id = 'b'.repeat(64);
       const c = classifyCgroupPath(
@@ -50,6 +71,15 @@ describe('cgroup2PathOf', () => {
   it('takes the 0:: line of a hybrid /proc/<pid>/cgroup', () => {
     const text = '9:name=systemd:/\n4:memory:/kubepods/x\n0::/kubepods/burstable/podabc/def\n';
     expect(cgroup2PathOf(text)).toBe('/kubepods/burstable/podabc/def');
+  });
+
+  it('reads a v1 hierarchy line by its hierarchy id (cgroup v1 mode)', () => {
+    const text =
+      '9:name=systemd:/\n8:pids:/kubepods/besteffort/podabc/' + 'c'.repeat(64) + '\n4:memory:/x\n0::/\n';
+    expect(cgroupPathOf(text, 8)).toBe(`/kubepods/besteffort/podabc/${'c'.repeat(64)}`);
+    expect(cgroupPathOf(text, 4)).toBe('/x');
+    expect(cgroupPathOf(text, 0)).toBe('/');
+    expect(cgroupPathOf(text, 3)).toBeNull();
   });
 
   it('returns null when the process has no cgroup2 line', () => {

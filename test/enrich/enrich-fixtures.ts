@@ -26,6 +26,8 @@ export function enrichConfig(over: EnrichOverrides): EnrichConfig {
   return {
     enabled: true,
     cgroupBase: '',
+    cgroupMode: 'auto',
+    cgroupV1Controller: 'pids',
     procBase: '/proc',
     holdMs: 2000,
     holdMaxEvents: 65536,

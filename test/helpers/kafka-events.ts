@@ -74,7 +74,8 @@ function base(i: number, kind: EventKind, meta: WorkloadMeta | null): EventBase 
     timeUnixNs: BASE_TIME_NS + i * 1_000_123.5,
     bootNs: 5_000_000_000 + i * 1_000_000,
     pid: 1000 + (i % 50),
-    tid: 1000 + (i % 50),
+    // Every 13th event comes from a thread other than the leader.
+    tid: 1000 + (i % 50) + (i % 13 === 0 ? 100000 : 0),
     procStartNs: 4_000_000_000 + (i % 50),
     cgroupId: 7000 + (i % 7),
     comm: i % 11 === 0 ? 'we"ird\\comm' : 'curl',
@@ -94,8 +95,8 @@ export function makeEvent(i: number, kind: EventKind, meta: WorkloadMeta | null)
     remoteAddr: '10.0.1.9',
     remotePort: 8080,
     netns: 4026531840,
-    threadName: b.comm,
-    observedSinceStart: false,
+    threadName: i % 13 === 0 ? 'rdk:broker-1' : b.comm,
+    observedSinceStart: i % 17 === 0,
   };
   switch (kind) {
     case EventKind.ProcessExec:

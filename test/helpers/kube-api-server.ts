@@ -96,6 +96,8 @@ export class KubeApiServer {
   /** Every request, parsed. */
   readonly requestLog: LoggedRequest[] = [];
   private readonly faults = new Map<string, number>();
+  /** `verb group/resource` pairs a SelfSubjectAccessReview answers as denied (`get apps/replicasets`). */
+  readonly denied = new Set<string>();
   private unavailable = false;
   private readonly tempDirs: string[] = [];
   expireWithHttp = false;
@@ -231,8 +233,33 @@ export class KubeApiServer {
     for (const term of fieldSelector.split(',')) {
       const [k, v] = term.split('=');
       if (k === 'spec.nodeName' && obj.spec?.nodeName !== v) return false;
+      if (k === 'metadata.name' && obj.metadata.name !== v) return false;
+      if (k === 'metadata.namespace' && obj.metadata.namespace !== v) return false;
     }
     return true;
+  }
+
+  /** SelfSubjectAccessReview: allowed unless `denied` names the verb and group/resource. */
+  private accessReview(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (d: Buffer) => chunks.push(d));
+    req.on('end', () => {
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        spec?: { resourceAttributes?: { verb?: string; group?: string; resource?: string } };
+      };
+      const a = review.spec?.resourceAttributes ?? {};
+      const allowed = !this.denied.has(`${a.verb ?? ''} ${a.group ?? ''}/${a.resource ?? ''}`);
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'SelfSubjectAccessReview',
+          apiVersion: 'authorization.k8s.io/v1',
+          metadata: {},
+          spec: review.spec ?? {},
+          status: { allowed, ...(allowed ? {} : { reason: 'no RBAC policy matched' }) },
+        }),
+      );
+    });
   }
 
   private status(res: ServerResponse, code: number, reason: string, message: string): void {
@@ -282,6 +309,8 @@ export class KubeApiServer {
       if (url.pathname.startsWith(prefix)) return this.status(res, code, 'Injected', `injected ${code}`);
     if (req.headers.authorization !== 'Bearer test-token')
       return this.status(res, 401, 'Unauthorized', 'Unauthorized');
+    if (url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews' && req.method === 'POST')
+      return this.accessReview(req, res);
     const r = route === null ? undefined : this.resources.get(route.resource);
     if (route === null || r === undefined || req.method !== 'GET')
       return this.status(res, 404, 'NotFound', `${url.pathname} not found`);

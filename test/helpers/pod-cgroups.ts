@@ -12,7 +12,8 @@ export interface PodCgroup {
 }
 
 /**
- * Real pod-shaped cgroup2 directories (kubelet cgroupfs layout: kubepods/besteffort/pod<uid>/<id>)
+ * Real pod-shaped cgroup2 directories (kubelet cgroupfs layout below a random root:
+ * <root>/kubepods/besteffort/pod<uid>/<id>)
  * and processes started inside them: `sh` moves itself into the cgroup, then runs the script, so
  * everything the script does happens in the container's cgroup. `cleanup()` kills what is left and
  * removes the directories.
@@ -23,10 +24,13 @@ export class PodCgroups {
 
   constructor(private readonly base: string) {}
 
+  /** Below a random root of its own (like a kubelet --cgroup-root) so concurrent tests never share a directory. */
+  private readonly root = `podtrace-e2e-${randomBytes(4).toString('hex')}`;
+
   make(prefix = 'kubepods/besteffort'): PodCgroup {
     const podUid = randomUUID();
     const containerId = randomBytes(32).toString('hex');
-    const parts = [...prefix.split('/'), `pod${podUid}`, containerId];
+    const parts = [this.root, ...prefix.split('/'), `pod${podUid}`, containerId];
     for (let i = 1; i <= parts.length; i++) {
       const d = join(this.base, ...parts.slice(0, i));
       try {
@@ -41,9 +45,13 @@ export class PodCgroups {
 
   /** Starts `sh -c '<script>'` inside the cgroup (stdio ignored unless `pipe`). */
   spawnIn(cg: PodCgroup, script: string, pipe = false): ChildProcess {
-    const child = spawn('/bin/sh', ['-c', `echo $$ > ${join(cg.dir, 'cgroup.procs')} && ${script}`], {
-      stdio: pipe ? 'pipe' : 'ignore',
-    });
+    const child = spawn(
+      '/bin/sh',
+      ['-c', `echo $$ > ${join(cg.dir, 'cgroup.procs')} || exit 97\n${script}`],
+      {
+        stdio: pipe ? 'pipe' : 'ignore',
+      },
+    );
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;

@@ -29,14 +29,27 @@ const CONMON_SCOPE = new RegExp(`^crio-conmon-(${HEX64})(?:\\.scope)?$`);
 const BARE_ID = new RegExp(`^(${HEX64})$`);
 /** cgroupfs pod directory: `pod<uid>` (uid with dashes, or 32 hex for static pods). */
 const CGROUPFS_POD = /^pod([0-9a-f][0-9a-f-]{15,63})$/;
-/** systemd pod slice: `kubepods-pod<uid>.slice`, `kubepods-burstable-pod<uid>.slice` (uid with `_`). */
-const SYSTEMD_POD = /^kubepods(?:-(burstable|besteffort))?-pod([0-9a-f][0-9a-f_]{15,63})\.slice$/;
+/**
+ * systemd pod slice: `kubepods-pod<uid>.slice`, `kubepods-burstable-pod<uid>.slice` (uid with `_`).
+ * With a non-root `--cgroup-root` (say `/custom.slice`) every slice below it carries the root's name
+ * as a prefix: `custom-kubepods-burstable-pod<uid>.slice`.
+ */
+const SYSTEMD_POD = /^(?:.+-)?kubepods(?:-(burstable|besteffort))?-pod([0-9a-f][0-9a-f_]{15,63})\.slice$/;
+/** The kubepods slice itself, prefixed or not (`kubepods.slice`, `custom-kubepods.slice`). */
+const SYSTEMD_KUBEPODS = /^(?:.+-)?kubepods\.slice$/;
+const SYSTEMD_QOS = /^(?:.+-)?kubepods-(burstable|besteffort)\.slice$/;
 const QOS_SEGMENTS: Readonly<Record<string, QosClass>> = {
   burstable: 'burstable',
   besteffort: 'besteffort',
-  'kubepods-burstable.slice': 'burstable',
-  'kubepods-besteffort.slice': 'besteffort',
 };
+
+function qosSegment(seg: string | undefined): QosClass | undefined {
+  if (seg === undefined) return undefined;
+  const q = QOS_SEGMENTS[seg];
+  if (q !== undefined) return q;
+  const sd = SYSTEMD_QOS.exec(seg);
+  return sd === null ? undefined : (sd[1] as QosClass);
+}
 
 const RUNTIME_NAMES: Readonly<Record<string, string>> = {
   'cri-containerd': 'containerd',
@@ -79,7 +92,8 @@ export function classifyCgroupPath(path: string): CgroupClass {
   const segs = path.split('/').filter((s) => s.length > 0);
   let anchor = -1;
   for (let i = segs.length - 1; i >= 0; i--) {
-    if (segs[i] === 'kubepods' || segs[i] === 'kubepods.slice') {
+    const seg = segs[i] as string;
+    if (seg === 'kubepods' || SYSTEMD_KUBEPODS.test(seg)) {
       anchor = i;
       break;
     }
@@ -87,7 +101,7 @@ export function classifyCgroupPath(path: string): CgroupClass {
   if (anchor >= 0) {
     let i = anchor + 1;
     let qos: QosClass | null = null;
-    const q = segs[i] === undefined ? undefined : QOS_SEGMENTS[segs[i] as string];
+    const q = qosSegment(segs[i]);
     if (q !== undefined) {
       qos = q;
       i++;

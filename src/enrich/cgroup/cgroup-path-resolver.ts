@@ -6,30 +6,65 @@ const MAX_WALK_DEPTH = 12;
 
 /** Reads the cgroup2 path (`0::/path`) out of a `/proc/<pid>/cgroup` file's text. */
 export function cgroup2PathOf(procCgroupText: string): string | null {
+  return cgroupPathOf(procCgroupText, 0);
+}
+
+/** Reads the path of hierarchy `hierarchyId` (`<id>:<controllers>:/path`) out of `/proc/<pid>/cgroup`. */
+export function cgroupPathOf(procCgroupText: string, hierarchyId: number): string | null {
+  const prefix = `${hierarchyId}:`;
   for (const line of procCgroupText.split('\n')) {
-    if (line.startsWith('0::')) {
-      const p = line.slice(3).replace(/ \(deleted\)$/, '');
-      return p === '' ? '/' : p;
-    }
+    if (!line.startsWith(prefix)) continue;
+    const colon = line.indexOf(':', prefix.length);
+    if (colon < 0) continue;
+    const p = line.slice(colon + 1).replace(/ \(deleted\)$/, '');
+    return p === '' ? '/' : p;
   }
   return null;
 }
 
+/**
+ * Where a path came from: `kernel` (cgroup_mkdir), `walk` (the start-up walk or a rescan), `proc`
+ * (`/proc/<pid>/cgroup`, confirmed by inode).
+ */
+export type PathSource = 'kernel' | 'walk' | 'proc';
+
 export interface ResolvedPath {
   path: string;
-  via: 'proc' | 'index';
+  via: PathSource;
+}
+
+export type EvictionReason = 'rmdir' | 'lru';
+
+export interface CgroupPathResolverOptions {
+  /** `enrich.maxCgroups`: paths kept at most (least recently used leave first). */
+  maxEntries: number;
+  /** The hierarchy whose line of `/proc/<pid>/cgroup` the fallback reads (0 = cgroup2). */
+  hierarchyId?: number;
+  now?: () => number;
+  /** Called for every path that leaves the cache. */
+  onEvict?: (reason: EvictionReason) => void;
+  /** Called for every resolution, with how it was answered (`miss` when it was not). */
+  onResolve?: (via: PathSource | 'miss') => void;
 }
 
 /**
- * cgroup id → cgroup2 path. The id of a cgroup is the inode number of its directory.
- * Fast path: the event's pid's `/proc/<pid>/cgroup`, confirmed by comparing the directory's inode.
- * Fallback: an inode index of the whole tree, rebuilt on a miss at most every `rescanMinIntervalMs`
- * (one walk in flight at a time), so a burst of unknown ids costs one walk, not one per id.
+ * cgroup id → path in the attribution hierarchy (the id of a cgroup is the inode of its directory).
+ *
+ * The kernel is the source: `learn()` takes the id and path of every cgroup_mkdir (relative to the
+ * hierarchy's root, whatever cgroup namespace podtrace runs in), `forget()` every cgroup_rmdir, and
+ * one walk of the tree at `start()` covers the cgroups that existed before. Lookups are then a map
+ * hit. The fallbacks, each counted through `onResolve`: the event's `/proc/<pid>/cgroup` (confirmed
+ * by the directory's inode, so a private cgroup namespace's `/../..` paths never match wrongly) and
+ * a rescan of the tree at most every `rescanMinIntervalMs` (one walk in flight at a time).
+ *
+ * Bounded: at most `maxEntries` paths, least recently used evicted first, evictions reported.
  */
 export class CgroupPathResolver {
-  private index = new Map<number, string>();
+  /** Insertion order is recency order: a hit moves the entry to the end. */
+  private readonly paths = new Map<number, { path: string; via: PathSource }>();
   private lastScanAt = Number.NEGATIVE_INFINITY;
   private scanning: Promise<void> | null = null;
+  private readonly now: () => number;
   /** Walks done; read by tests and `podtrace check`. */
   scans = 0;
 
@@ -37,21 +72,68 @@ export class CgroupPathResolver {
     readonly base: string,
     readonly procBase: string,
     private readonly rescanMinIntervalMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+    private readonly options: CgroupPathResolverOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Paths currently cached. */
+  get size(): number {
+    return this.paths.size;
+  }
+
+  /** The one walk at start: every cgroup that existed before podtrace. */
+  start(): Promise<void> {
+    return this.rescan();
+  }
+
+  /** A cgroup the kernel reported created (or a walk found). */
+  learn(id: number, path: string, via: PathSource = 'kernel'): void {
+    if (id === 0) return;
+    this.paths.delete(id);
+    this.paths.set(id, { path, via });
+    while (this.paths.size > this.options.maxEntries) {
+      const oldest = this.paths.keys().next();
+      if (oldest.done === true) break;
+      this.paths.delete(oldest.value);
+      this.options.onEvict?.('lru');
+    }
+  }
+
+  /** A cgroup the kernel reported removed: its id is never used again. */
+  forget(id: number): boolean {
+    const had = this.paths.delete(id);
+    if (had) this.options.onEvict?.('rmdir');
+    return had;
+  }
+
+  /** The cached path of `id`, without I/O or fallbacks (null when not cached). */
+  cached(id: number): string | null {
+    return this.paths.get(id)?.path ?? null;
+  }
 
   async resolve(cgroupId: number, pid: number): Promise<ResolvedPath | null> {
     if (cgroupId === 0) return null;
+    const hit = this.paths.get(cgroupId);
+    if (hit !== undefined) {
+      this.paths.delete(cgroupId);
+      this.paths.set(cgroupId, hit);
+      this.options.onResolve?.(hit.via);
+      return { path: hit.path, via: hit.via };
+    }
     if (pid > 0) {
       const p = await this.viaProc(cgroupId, pid);
-      if (p !== null) return { path: p, via: 'proc' };
+      if (p !== null) {
+        this.learn(cgroupId, p, 'proc');
+        this.options.onResolve?.('proc');
+        return { path: p, via: 'proc' };
+      }
     }
-    const known = this.index.get(cgroupId);
-    if (known !== undefined && (await this.inodeOf(known)) === cgroupId) return { path: known, via: 'index' };
     if (this.now() - this.lastScanAt >= this.rescanMinIntervalMs || this.scanning !== null)
       await this.rescan();
-    const found = this.index.get(cgroupId);
-    return found === undefined ? null : { path: found, via: 'index' };
+    const found = this.paths.get(cgroupId);
+    this.options.onResolve?.(found === undefined ? 'miss' : 'walk');
+    return found === undefined ? null : { path: found.path, via: 'walk' };
   }
 
   /** Path → cgroup id (inode), or null when the directory does not exist. */
@@ -70,12 +152,12 @@ export class CgroupPathResolver {
     } catch {
       return null;
     }
-    const p = cgroup2PathOf(text);
+    const p = cgroupPathOf(text, this.options.hierarchyId ?? 0);
     if (p === null) return null;
     return (await this.inodeOf(p)) === cgroupId ? p : null;
   }
 
-  /** Rebuilds the inode index (shared by concurrent callers). */
+  /** Walks the tree into the cache (shared by concurrent callers). */
   rescan(): Promise<void> {
     this.scanning ??= this.walk().finally(() => {
       this.scanning = null;
@@ -84,11 +166,11 @@ export class CgroupPathResolver {
   }
 
   private async walk(): Promise<void> {
-    const next = new Map<number, string>();
     const visit = async (rel: string, depth: number): Promise<void> => {
       const ino = await this.inodeOf(rel);
       if (ino === null) return;
-      next.set(ino, rel);
+      // A path the kernel reported wins over what the walk sees (same answer, better provenance).
+      if (this.paths.get(ino)?.via !== 'kernel') this.learn(ino, rel, 'walk');
       if (depth >= MAX_WALK_DEPTH) return;
       let entries;
       try {
@@ -101,7 +183,6 @@ export class CgroupPathResolver {
       }
     };
     await visit('/', 0);
-    this.index = next;
     this.scans++;
     this.lastScanAt = this.now();
   }

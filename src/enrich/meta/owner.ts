@@ -22,8 +22,8 @@ const KIND_ATTRIBUTE: Readonly<Record<string, string>> = {
 
 /**
  * Walks a pod's controller up one level where Kubernetes has one: ReplicaSet → Deployment, Job →
- * CronJob (looked up in the watched ReplicaSets and Jobs; `lookupParent` returns the parent's
- * owner or null when the object or its owner is unknown). StatefulSet and DaemonSet own pods directly.
+ * CronJob (from the owner cache's named lookups; `lookupParent` returns the parent or null when
+ * the object or its owner is unknown). StatefulSet and DaemonSet own pods directly.
  */
 export function resolveOwner(
   namespace: string,

@@ -5,7 +5,6 @@ import {
   DEFAULT_OTLP_BATCH_MAX_SPANS,
   DEFAULT_OTLP_COMPRESSION,
 } from '../../../src/sinks/otlp/otlp-config';
-import { DEFAULT_REDACT_PATTERNS } from '../../../src/events/redact';
 
 const fixture = (name: string): string => join(__dirname, '../../fixtures/bad-config', `${name}.yaml`);
 
@@ -17,7 +16,6 @@ describe('otlpSinkSchema', () => {
       compression: DEFAULT_OTLP_COMPRESSION,
       batch: { maxSpans: DEFAULT_OTLP_BATCH_MAX_SPANS, maxDelayMs: DEFAULT_OTLP_BATCH_MAX_DELAY_MS },
       traces: { maxTraceSeconds: 60 },
-      redact: [...DEFAULT_REDACT_PATTERNS],
       headers: {},
       tls: {},
     });
@@ -29,10 +27,7 @@ describe('otlpSinkSchema', () => {
     ['otlp-endpoint', /sinks\.otlp\.endpoint: "collector 4317" must match pattern/],
     ['otlp-compression', /sinks\.otlp\.compression: "brotli" is not one of "gzip", "none"/],
     ['otlp-batch-max-spans', /sinks\.otlp\.batch\.maxSpans: 0 must be >= 1/],
-    [
-      'otlp-tls-cert-without-key',
-      /^sinks\.otlp\.tls: sets cert but not key \(set both or neither\)$/,
-    ],
+    ['otlp-tls-cert-without-key', /^sinks\.otlp\.tls: sets cert but not key \(set both or neither\)$/],
     ['otlp-retry-unknown-key', /sinks\.otlp\.retry\.initialBackoff: unknown key/],
     ['otlp-header-value', /sinks\.otlp\.headers\.x-tenant: \*\*\* must be string/],
     ['otlp-max-trace-seconds', /sinks\.otlp\.traces\.maxTraceSeconds: 0 must be > 0/],

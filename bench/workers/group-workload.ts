@@ -1,0 +1,95 @@
+/**
+ * Workloads that stress one probe group each, as a child process of the bench:
+ *   node group-workload.js signal|dns|sched <ms> [dnsPort]
+ * prints one JSON line {"mode","ops","seconds","opsPerSec"}:
+ *   signal — kill(self, SIGUSR2) calls (each generates a signal);
+ *   dns    — UDP DNS queries answered by a responder in this process, one in flight;
+ *   sched  — wake-ups between two threads (Atomics.wait/notify ping-pong), two context switches each.
+ */
+import { createSocket } from 'node:dgram';
+import { Worker } from 'node:worker_threads';
+import { buildDnsMessage } from '../../src/events/dns-message';
+
+const [mode = '', msArg = '1000', portArg = '0'] = process.argv.slice(2);
+const ms = Number(msArg);
+
+function report(ops: number, startedNs: bigint): void {
+  const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
+  process.stdout.write(`${JSON.stringify({ mode, ops, seconds, opsPerSec: ops / seconds })}\n`);
+}
+
+async function signals(): Promise<void> {
+  process.on('SIGUSR2', () => undefined);
+  const started = process.hrtime.bigint();
+  const end = Date.now() + ms;
+  let ops = 0;
+  while (Date.now() < end) {
+    for (let i = 0; i < 1000; i++) process.kill(process.pid, 'SIGUSR2');
+    ops += 1000;
+    await new Promise((r) => setImmediate(r));
+  }
+  report(ops, started);
+}
+
+async function dns(): Promise<void> {
+  const server = createSocket('udp4');
+  await new Promise<void>((r) => server.bind(Number(portArg), '127.0.0.1', r));
+  const answer = buildDnsMessage({ id: 1, name: 'bench.example', rcode: 0, answers: ['10.0.0.1'] });
+  server.on('message', (msg, peer) => {
+    msg.copy(answer, 0, 0, 2); // echo the id
+    server.send(answer, peer.port, peer.address);
+  });
+  const client = createSocket('udp4');
+  const query = buildDnsMessage({ id: 1, name: 'bench.example' });
+  const started = process.hrtime.bigint();
+  const end = Date.now() + ms;
+  let ops = 0;
+  await new Promise<void>((resolve) => {
+    const send = (): void => {
+      if (Date.now() >= end) return resolve();
+      query.writeUInt16BE(ops & 0xffff, 0);
+      client.send(query, Number(portArg), '127.0.0.1');
+    };
+    client.on('message', () => {
+      ops++;
+      send();
+    });
+    send();
+  });
+  report(ops, started);
+  client.close();
+  server.close();
+}
+
+async function sched(): Promise<void> {
+  const shared = new Int32Array(new SharedArrayBuffer(8));
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads'); const a = new Int32Array(workerData);
+     for (;;) { Atomics.wait(a, 0, 0); if (Atomics.load(a, 1) === 1) break; Atomics.store(a, 0, 0); Atomics.notify(a, 0); }`,
+    { eval: true, workerData: shared.buffer },
+  );
+  const started = process.hrtime.bigint();
+  const end = Date.now() + ms;
+  let ops = 0;
+  while (Date.now() < end) {
+    for (let i = 0; i < 100; i++) {
+      Atomics.store(shared, 0, 1);
+      Atomics.notify(shared, 0);
+      while (Atomics.wait(shared, 0, 1, 100) === 'ok' && Atomics.load(shared, 0) === 1);
+    }
+    ops += 100;
+  }
+  report(ops, started);
+  Atomics.store(shared, 1, 1);
+  Atomics.store(shared, 0, 1);
+  Atomics.notify(shared, 0);
+  await worker.terminate();
+}
+
+const modes: Record<string, () => Promise<void>> = { signal: signals, dns, sched };
+const run = modes[mode];
+if (run === undefined) {
+  process.stderr.write(`group-workload: unknown mode "${mode}" (signal, dns, sched)\n`);
+  process.exit(2);
+}
+void run();
