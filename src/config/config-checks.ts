@@ -2,6 +2,7 @@ import { ConfigError } from '../core/errors';
 import { parseLabelSelector } from '../enrich/meta/label-selector';
 import { replayConfigProblems } from '../sources/replay-config';
 import { syntheticConfigProblems } from '../sources/synthetic-config';
+import { redactConfigProblems } from '../events/redact-config';
 import type { PodtraceConfig } from './config';
 
 /**
@@ -15,6 +16,9 @@ export function crossFieldProblems(config: PodtraceConfig): string[] {
   const problems: string[] = [];
   if (config.source.kind === 'replay') problems.push(...replayConfigProblems(config.source.replay));
   if (config.source.kind === 'synthetic') problems.push(...syntheticConfigProblems(config.source.synthetic));
+  problems.push(...redactConfigProblems(config.redact));
+  if (config.sinks.otlp.redact !== undefined)
+    problems.push(...redactConfigProblems({ patterns: config.sinks.otlp.redact }, 'sinks.otlp.redact'));
   try {
     parseLabelSelector(config.filter.podSelector);
   } catch (err) {

@@ -7,6 +7,7 @@ import type { OtlpSinkConfig } from '../sinks/otlp/otlp-config';
 import type { KafkaSinkConfig } from '../sinks/kafka/kafka-config';
 import type { TelemetryConfig } from '../telemetry/telemetry-config';
 import type { ShutdownConfig } from '../core/shutdown-config';
+import type { RedactConfig } from '../events/redact-config';
 
 export interface FilterConfig {
   includeHost: boolean;
@@ -27,6 +28,7 @@ export interface PodtraceConfig {
   enrich: EnrichConfig;
   filter: FilterConfig;
   sinks: { console: ConsoleSinkConfig; otlp: OtlpSinkConfig; kafka: KafkaSinkConfig };
+  redact: RedactConfig;
   telemetry: TelemetryConfig;
   shutdown: ShutdownConfig;
 }

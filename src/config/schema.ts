@@ -8,6 +8,7 @@ import { otlpSinkSchema } from '../sinks/otlp/otlp-config';
 import { kafkaSinkSchema } from '../sinks/kafka/kafka-config';
 import { telemetrySchema } from '../telemetry/telemetry-config';
 import { shutdownSchema } from '../core/shutdown-config';
+import { redactSchema } from '../events/redact-config';
 
 /** The whole configuration file, assembled from each component's own section. */
 export const configSchema: JsonSchema = {
@@ -48,6 +49,7 @@ export const configSchema: JsonSchema = {
         kafka: kafkaSinkSchema,
       },
     },
+    redact: redactSchema,
     telemetry: telemetrySchema,
     shutdown: shutdownSchema,
   },

@@ -1,5 +1,6 @@
 import { constants as osConstants } from 'node:os';
 import type { BootClock } from './clock';
+import type { Redactor } from './redact';
 import type { CgroupChange, EventBase, PodtraceEvent } from './event';
 import { EventKind, MAX_EVENT_KIND, RecordKind } from './event-kind';
 import {
@@ -215,7 +216,11 @@ export class RecordDecoder {
   private readonly comms = new CommCache();
   readonly stats: DecodeStats = newDecodeStats();
 
-  constructor(private readonly clock: BootClock) {}
+  /** `redactor`: secrets in exec argv are redacted here, once per event, before any stage sees them. */
+  constructor(
+    private readonly clock: BootClock,
+    private readonly redactor?: Redactor,
+  ) {}
 
   /**
    * `cgroups` receives the cgroup.mkdir / cgroup.rmdir records (attribution, not events); without
@@ -295,7 +300,7 @@ export class RecordDecoder {
           parentStartNs: readU64(buf, off + EXEC.parentStartNs),
           uid: buf.readUInt32LE(off + EXEC.uid),
           filename: buf.toString('utf8', off + EXEC.filename, off + EXEC.filename + fnLen),
-          args,
+          args: this.redactor === undefined ? args : (this.redactor.args(args) as string[]),
           argsTruncated: (flags & FLAG_ARGV_TRUNCATED) !== 0,
         };
       }

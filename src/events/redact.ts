@@ -1,36 +1,119 @@
 /**
- * Redaction of secrets in command lines. A rule either names a flag whose *next* argument (or
- * `--flag=value` part) is secret, or is a pattern `*_KEY=` style matched against `NAME=value`.
+ * Redaction of secrets in command lines (`process.command_args`), applied once per exec event as
+ * it is decoded, before any sink or the console sees it. Patterns are matched case-insensitively;
+ * each has one of four shapes:
+ *
+ * - `--name` (or `-name`): the flag's value, the next argument or the part after `--name=`;
+ * - `GLOB=`: the value of `NAME=value` where NAME matches the glob (`*` = any characters), at the
+ *   start of an argument or of a word inside one (`sh -c "PGPASSWORD=x psql"`);
+ * - `Name:`: an HTTP-style header value (`curl -H 'Authorization: Bearer x'`), to the end of the
+ *   argument or the closing quote;
+ * - `*://*:*@`: the password in URL userinfo (`https://user:pw@host` → `https://user:[REDACTED]@host`).
  */
-export const DEFAULT_REDACT_PATTERNS: readonly string[] = ['--password', '--token', '*_KEY=', '*_SECRET='];
+export const DEFAULT_REDACT_PATTERNS: readonly string[] = [
+  '--password',
+  '--token',
+  '--api-key',
+  '*password*=',
+  '*token*=',
+  '*secret*=',
+  '*key*=',
+  'Authorization:',
+  'Cookie:',
+  '*://*:*@',
+];
 export const REDACTED = '[REDACTED]';
+const URL_USERINFO = '*://*:*@';
 
-interface CompiledRules {
-  flags: Set<string>;
-  assignments: RegExp[];
+const escape = (s: string): string => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+
+interface InlineRule {
+  /** A lower-case literal every match contains (`password`, `authorization`, `://`): the regex runs only when it is there. */
+  needle: string;
+  re: RegExp;
 }
 
-// Keyed by the pattern list itself: callers pass the same (config) array for every event, so the
-// lookup costs no string building per exec event.
-const compiledCache = new WeakMap<readonly string[], CompiledRules>();
+/** Compiled patterns; build once per configuration (`Redactor.of` caches by list identity). */
+export class Redactor {
+  private static readonly cache = new WeakMap<readonly string[], Redactor>();
+  private readonly flags = new Set<string>();
+  private readonly rules: InlineRule[] = [];
 
-function compile(patterns: readonly string[]): CompiledRules {
-  const hit = compiledCache.get(patterns);
-  if (hit) return hit;
-  const flags = new Set<string>();
-  const assignments: RegExp[] = [];
-  for (const p of patterns) {
-    if (p.endsWith('=')) {
-      const body = p
-        .slice(0, -1)
-        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '[^=]*');
-      assignments.push(new RegExp(`^(${body}=)(.+)$`));
-    } else flags.add(p);
+  constructor(readonly patterns: readonly string[]) {
+    for (const raw of patterns) {
+      const p = raw.trim();
+      if (p === '') continue;
+      const literals = p === URL_USERINFO ? ['://'] : p.toLowerCase().split('*');
+      const needle = literals.reduce((x, y) => (y.length > x.length ? y : x), '');
+      let source: string;
+      if (p === URL_USERINFO) {
+        source = `((?:^|[\\s'"=(])[a-z][a-z0-9+.-]*:\\/\\/[^\\s/:@'"]+:)([^\\s/@'"]+)(?=@)`;
+      } else if (p.startsWith('-') && !p.includes('=')) {
+        this.flags.add(p.toLowerCase());
+        // The flag inside a longer argument (`sh -c "mysql --password x"`), or `--flag=value`.
+        source = `((?:^|\\s)${escape(p)}(?:=|\\s+))([^\\s'"]+)`;
+      } else if (p.endsWith('=')) {
+        const name = escape(p.slice(0, -1)).replace(/\*/g, `[^\\s='"]*`);
+        source = `((?:^|[\\s'";&|])${name}=)([^\\s'"]+)`;
+      } else if (p.endsWith(':')) {
+        const name = escape(p.slice(0, -1)).replace(/\*/g, `[^\\s:'"]*`);
+        source = `((?:^|[\\s'"])${name}:\\s*)([^'"\\n]+)`;
+      } else {
+        throw new Error(`redact pattern ${JSON.stringify(p)}: not --flag, NAME=, Header: or ${URL_USERINFO}`);
+      }
+      this.rules.push({ needle, re: new RegExp(source, 'gi') });
+    }
   }
-  const rules = { flags, assignments };
-  compiledCache.set(patterns, rules);
-  return rules;
+
+  /** The compiled form of `patterns`, shared by every caller passing the same array. */
+  static of(patterns: readonly string[]): Redactor {
+    let r = Redactor.cache.get(patterns);
+    if (r === undefined) {
+      r = new Redactor(patterns);
+      Redactor.cache.set(patterns, r);
+    }
+    return r;
+  }
+
+  /** `s` with every secret value replaced by `[REDACTED]` (the same string when nothing matched). */
+  text(s: string): string {
+    // Every rule needs one of these: most arguments (paths, words, short flags) stop here.
+    if (this.rules.length === 0 || (!s.includes('=') && !s.includes(':') && !s.includes(' -'))) return s;
+    let out = s;
+    let lower = s.toLowerCase();
+    for (const rule of this.rules) {
+      if (!lower.includes(rule.needle)) continue;
+      const next = out.replace(rule.re, (_m, head: string) => `${head}${REDACTED}`);
+      if (next !== out) {
+        out = next;
+        lower = out.toLowerCase();
+      }
+    }
+    return out;
+  }
+
+  /** `args` with secrets replaced by `[REDACTED]` (the same array when nothing matched). */
+  args(args: readonly string[]): readonly string[] {
+    if (this.rules.length === 0) return args;
+    let out: string[] | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i] as string;
+      if (a.charCodeAt(0) === 45 /* - */ && i + 1 < args.length && this.flags.has(a.toLowerCase())) {
+        if (args[i + 1] !== REDACTED) {
+          out ??= args.slice();
+          out[i + 1] = REDACTED;
+        }
+        i++;
+        continue;
+      }
+      const r = this.text(a);
+      if (r !== a) {
+        out ??= args.slice();
+        out[i] = r;
+      }
+    }
+    return out ?? args;
+  }
 }
 
 /** Returns `args` with secret values replaced by `[REDACTED]` (the same array when nothing matched). */
@@ -38,33 +121,5 @@ export function redactArgs(
   args: readonly string[],
   patterns: readonly string[] = DEFAULT_REDACT_PATTERNS,
 ): readonly string[] {
-  const { flags, assignments } = compile(patterns);
-  let out: string[] | undefined;
-  const set = (i: number, v: string): void => {
-    out ??= args.slice();
-    out[i] = v;
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] as string;
-    if (flags.has(a) && i + 1 < args.length) {
-      set(i + 1, REDACTED);
-      i++;
-      continue;
-    }
-    const eq = a.indexOf('=');
-    if (eq > 0) {
-      if (flags.has(a.slice(0, eq))) {
-        set(i, `${a.slice(0, eq + 1)}${REDACTED}`);
-        continue;
-      }
-      for (const re of assignments) {
-        const m = re.exec(a);
-        if (m) {
-          set(i, `${m[1] ?? ''}${REDACTED}`);
-          break;
-        }
-      }
-    }
-  }
-  return out ?? args;
+  return patterns.length === 0 ? args : Redactor.of(patterns).args(args);
 }

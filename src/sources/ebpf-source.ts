@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger';
 import { NativeError } from '../core/errors';
 import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
+import type { Redactor } from '../events/redact';
 import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
 import { NAMED_KINDS, eventName } from '../events/event-kind';
 import { layoutMismatches } from '../events/layout';
@@ -36,6 +37,8 @@ const DROP_TABLE_FULL = 2;
 export interface EbpfSourceDeps {
   logger: Logger;
   metrics: Metrics;
+  /** Redacts secrets in exec argv as records are decoded (the top-level `redact:` section). */
+  redactor?: Redactor;
   addon?: NativeAddon;
   objectDir?: string;
   /** The cgroup hierarchy events are attributed through (default: cgroup2). */
@@ -125,7 +128,7 @@ export class EbpfSource implements Source {
     }
     this.tracer = tracer;
     this.scope.bind(tracer);
-    this.decoder = new RecordDecoder(new BootClock(() => addon.clockOffsetNs()));
+    this.decoder = new RecordDecoder(new BootClock(() => addon.clockOffsetNs()), this.deps.redactor);
     this.lossTimer = setInterval(() => this.pollLosses(), LOSS_POLL_MS);
     this.lossTimer.unref();
     if (this.hookReport.some((h) => h.group === 'sched' && h.attached)) {

@@ -4,6 +4,7 @@ import { ConfigError, errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { BootClock } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
+import type { Redactor } from '../events/redact';
 import type { CgroupChange, EventBatch, PodtraceEvent } from '../events/event';
 import { recordOffsets } from '../events/record-encoder';
 import type { Source } from '../pipeline/stages';
@@ -20,6 +21,8 @@ import type { SourceClock } from './source-clock';
 export interface ReplaySourceDeps {
   logger: Logger;
   metrics: Metrics;
+  /** Redacts secrets in exec argv as records are decoded (the top-level `redact:` section). */
+  redactor?: Redactor;
   clock?: SourceClock;
 }
 
@@ -87,7 +90,7 @@ export class ReplaySource implements Source {
     }
     this.reader = reader;
     const offset = reader.header.clockOffsetNs;
-    this.decoder = new RecordDecoder(new BootClock(() => offset));
+    this.decoder = new RecordDecoder(new BootClock(() => offset), this.deps.redactor);
     this.pump = this.run(reader, this.decoder);
   }
 

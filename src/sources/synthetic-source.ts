@@ -4,6 +4,7 @@ import { ConfigError, errorMessage } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { BootClock, jsClockOffsetNs } from '../events/clock';
 import { RecordDecoder } from '../events/decode';
+import type { Redactor } from '../events/redact';
 import type { EventBatch, PodtraceEvent } from '../events/event';
 import { EVENT_NAMES, EventKind } from '../events/event-kind';
 import { buildDnsMessage } from '../events/dns-message';
@@ -32,6 +33,8 @@ import type { SyntheticContainer, SyntheticWorkloads } from './synthetic-workloa
 export interface SyntheticSourceDeps {
   logger: Logger;
   metrics: Metrics;
+  /** Redacts secrets in exec argv as records are decoded (the top-level `redact:` section). */
+  redactor?: Redactor;
   clock?: SourceClock;
   nodeName?: string;
   /** Boot-time ns at which the source starts (default: now on CLOCK_MONOTONIC). */
@@ -225,7 +228,7 @@ export class SyntheticSource implements Source {
   private readonly scratch: Buffer;
   private readonly capacityEvents: number;
   private readonly step: number;
-  private readonly decoder = new RecordDecoder(new BootClock(jsClockOffsetNs));
+  private readonly decoder: RecordDecoder;
   private pump: Promise<void> | undefined;
   private shutdownPromise: Promise<void> | undefined;
   private producedCount = 0;
@@ -238,6 +241,7 @@ export class SyntheticSource implements Source {
     const problems = syntheticConfigProblems(config);
     if (problems.length > 0) throw new ConfigError(problems);
     this.clock = deps.clock ?? realSourceClock;
+    this.decoder = new RecordDecoder(new BootClock(jsClockOffsetNs), deps.redactor);
     this.workloads = syntheticWorkloads(config.pods, config.containersPerPod, deps.nodeName);
     this.schedule = kindSchedule(config.mix);
     const containers = this.workloads.containers;

@@ -106,5 +106,24 @@ describeIf(existsSync(main) ? null : 'dist not built (npm run build:ts)')(
       expect(help.stdout).toContain('--set key.path=value');
       expect(help.code).toBe(0);
     });
+
+    it('redacts secrets in argv for the console (once, at decode)', async () => {
+      const argv = ['sh', '-c', 'PGPASSWORD=pw-one psql', '--token', 'tok-two', 'https://u:pw-three@h'];
+      const secretExec = execRecord(h, { ppid: 1, uid: 0, parentStartNs: 1, filename: '/bin/sh', argv });
+      const file = recordingOf('secrets.ptrec', secretExec);
+      const result = await run(configFor(file));
+      expect(result.code).toBe(0);
+      const line = JSON.parse(result.stdout.trim()) as Record<string, unknown>;
+      expect(line['process.command_args']).toEqual([
+        'sh',
+        '-c',
+        'PGPASSWORD=[REDACTED] psql',
+        '--token',
+        '[REDACTED]',
+        'https://u:[REDACTED]@h',
+      ]);
+      for (const secret of ['pw-one', 'tok-two', 'pw-three'])
+        expect(result.stdout + result.stderr).not.toContain(secret);
+    });
   },
 );

@@ -72,6 +72,10 @@ const DEFECTS: Array<[fixture: string, problems: string[]]> = [
   ['timeout-infinite', ['shutdown.timeoutMs: .inf must be <= 600000']],
   ['rate-not-a-number', ['source.replay.rate: .nan is not a number']],
   ['argv-bytes-minus-infinity', ['source.ebpf.argvBytes: -.inf must be >= 0']],
+  [
+    'redact-pattern-invalid',
+    ['redact.patterns[1]: "password" is not a pattern (--flag, NAME=, Header: or *://*:*@)'],
+  ],
 ];
 
 describe('loadConfig', () => {

@@ -9,6 +9,10 @@ export interface FakeSandbox {
   uid: string;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** PodSandboxStatus says network NODE (a hostNetwork pod). */
+  hostNetwork?: boolean;
+  /** SANDBOX_NOTREADY when false. */
+  ready?: boolean;
 }
 
 export interface FakeContainer {
@@ -17,6 +21,10 @@ export interface FakeContainer {
   name: string;
   image: string;
   pod: { name: string; namespace: string; uid: string };
+  /** The container's process, reported CRI-O style in verbose ContainerStatus (`info.info` JSON `pid`). */
+  pid?: number;
+  /** CRI state, CONTAINER_RUNNING when omitted. */
+  state?: string;
 }
 
 type Call = grpc.ServerUnaryCall<Record<string, unknown>, unknown>;
@@ -33,6 +41,8 @@ export class FakeCriServer {
   readonly containers = new Map<string, FakeContainer>();
   readonly calls = new Map<string, number>();
   supportsEvents = false;
+  /** What Version answers as runtime_name (`cri-o` to look like CRI-O). */
+  runtimeName = 'fake-cri';
 
   constructor(readonly socketPath: string) {}
 
@@ -58,7 +68,7 @@ export class FakeCriServer {
     return {
       id: s.id,
       metadata: { name: s.name, uid: s.uid, namespace: s.namespace, attempt: 0 },
-      state: 'SANDBOX_READY',
+      state: s.ready === false ? 'SANDBOX_NOTREADY' : 'SANDBOX_READY',
       createdAt: '1',
       labels: {
         ...s.labels,
@@ -99,7 +109,7 @@ export class FakeCriServer {
         count('Version');
         cb(null, {
           version: '0.1.0',
-          runtimeName: 'fake-cri',
+          runtimeName: this.runtimeName,
           runtimeVersion: '1.0.0',
           runtimeApiVersion: 'v1',
         });
@@ -116,7 +126,7 @@ export class FakeCriServer {
             podSandboxId: c.sandboxId,
             metadata: { name: c.name, attempt: 0 },
             image: { image: c.image },
-            state: 'CONTAINER_RUNNING',
+            state: c.state ?? 'CONTAINER_RUNNING',
             labels: this.containerLabels(c),
           })),
         });
@@ -125,21 +135,40 @@ export class FakeCriServer {
         count('ContainerStatus');
         const c = this.containers.get(call.request.containerId as string);
         if (c === undefined) return notFound(cb, 'container');
+        // CRI-O's verbose info: one "info" key holding JSON with sandboxID, pid, runtimeSpec, privileged.
+        const info =
+          call.request.verbose === true && c.pid !== undefined
+            ? {
+                info: JSON.stringify({
+                  sandboxID: c.sandboxId,
+                  pid: c.pid,
+                  privileged: false,
+                  runtimeSpec: {},
+                }),
+              }
+            : {};
         cb(null, {
           status: {
             id: c.id,
             metadata: { name: c.name, attempt: 0 },
             image: { image: c.image },
-            state: 'CONTAINER_RUNNING',
+            state: c.state ?? 'CONTAINER_RUNNING',
             labels: this.containerLabels(c),
           },
+          info,
         });
       },
       PodSandboxStatus: (call: Call, cb: Callback) => {
         count('PodSandboxStatus');
         const s = this.sandboxes.get(call.request.podSandboxId as string);
         if (s === undefined) return notFound(cb, 'sandbox');
-        cb(null, { status: this.sandboxMsg(s) });
+        const network = s.hostNetwork === true ? 'NODE' : 'POD';
+        cb(null, {
+          status: {
+            ...this.sandboxMsg(s),
+            linux: { namespaces: { options: { network, pid: 'CONTAINER', ipc: 'POD' } } },
+          },
+        });
       },
       GetContainerEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => {
         count('GetContainerEvents');

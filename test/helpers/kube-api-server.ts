@@ -233,6 +233,8 @@ export class KubeApiServer {
     for (const term of fieldSelector.split(',')) {
       const [k, v] = term.split('=');
       if (k === 'spec.nodeName' && obj.spec?.nodeName !== v) return false;
+      if (k === 'metadata.name' && obj.metadata.name !== v) return false;
+      if (k === 'metadata.namespace' && obj.metadata.namespace !== v) return false;
     }
     return true;
   }

@@ -1,5 +1,4 @@
 import type { JsonSchema } from '../../config/schema-types';
-import { DEFAULT_REDACT_PATTERNS } from '../../events/redact';
 import { DEFAULT_MAX_TRACE_SECONDS, DEFAULT_MAX_TRACKED_PROCESSES } from '../spans/span-mapper';
 import type { OtlpProtocol, OtlpSignal } from './otlp-signal';
 import { OTLP_PROTOCOLS, OTLP_SIGNALS } from './otlp-signal';
@@ -61,8 +60,11 @@ export interface OtlpSinkConfig {
   maxConcurrentExports: number;
   retry: { initialBackoffMs: number; maxBackoffMs: number; maxElapsedMs: number };
   traces: { maxTraceSeconds: number; maxTrackedProcesses: number };
-  /** `process.command_args` redaction patterns (see src/events/redact.ts). */
-  redact: string[];
+  /**
+   * Deprecated: use the top-level `redact.patterns`, which covers every sink and the console.
+   * When set, its patterns are added to those (with a warning at start).
+   */
+  redact?: string[];
 }
 
 /**
@@ -191,10 +193,6 @@ export const otlpSinkSchema: JsonSchema = {
         },
       },
     },
-    redact: {
-      type: 'array',
-      items: { type: 'string', minLength: 1 },
-      default: [...DEFAULT_REDACT_PATTERNS],
-    },
+    redact: { type: 'array', items: { type: 'string', minLength: 1 } },
   },
 };

@@ -5,7 +5,6 @@ import {
   DEFAULT_OTLP_BATCH_MAX_SPANS,
   DEFAULT_OTLP_COMPRESSION,
 } from '../../../src/sinks/otlp/otlp-config';
-import { DEFAULT_REDACT_PATTERNS } from '../../../src/events/redact';
 
 const fixture = (name: string): string => join(__dirname, '../../fixtures/bad-config', `${name}.yaml`);
 
@@ -17,7 +16,6 @@ describe('otlpSinkSchema', () => {
       compression: DEFAULT_OTLP_COMPRESSION,
       batch: { maxSpans: DEFAULT_OTLP_BATCH_MAX_SPANS, maxDelayMs: DEFAULT_OTLP_BATCH_MAX_DELAY_MS },
       traces: { maxTraceSeconds: 60 },
-      redact: [...DEFAULT_REDACT_PATTERNS],
       headers: {},
       tls: {},
     });
