@@ -70,7 +70,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       hostName: hostname(),
       shutdownTimeoutMs: config.shutdown.timeoutMs,
     });
-    readiness.register('sinks.otlp', otlp);
+    readiness.registerHealth('sinks.otlp', otlp); // reported, never gates readiness
     sinks.push(otlp);
   }
   if (config.sinks.kafka.enabled) {
@@ -84,7 +84,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       redact: [],
       lossSource: () => Promise.resolve(source instanceof EbpfSource ? source.kernelLosses() : {}),
     });
-    readiness.register('sinks.kafka', kafka);
+    readiness.registerHealth('sinks.kafka', kafka); // reported, never gates readiness
     sinks.push(kafka);
   }
   let enricher: Enricher | null = null;

@@ -74,6 +74,12 @@ export class Metrics {
     labelNames: ['via'] as const,
     registers: [this.registry],
   });
+  readonly componentHealthy = new Gauge({
+    name: 'podtrace_component_healthy',
+    help: 'Health of components that do not gate readiness (sinks): 1 healthy, 0 not',
+    labelNames: ['component'] as const,
+    registers: [this.registry],
+  });
   readonly lookupErrors = new Counter({
     name: 'podtrace_metadata_errors_total',
     help: 'Errors talking to the CRI runtime or the Kubernetes API',

@@ -26,6 +26,7 @@ type CheckFn = () => { ready: boolean; detail: string };
  */
 export class Readiness {
   private readonly checks = new Map<string, CheckFn>();
+  private readonly healthChecks = new Map<string, CheckFn>();
 
   constructor(private readonly metrics?: Metrics) {}
 
@@ -40,6 +41,32 @@ export class Readiness {
         this.metrics?.ready.remove({ check: name });
       }
     };
+  }
+
+  /**
+   * Adds a named health check that is reported (/healthz detail, `podtrace_component_healthy`) but
+   * never makes the pod unready: a sink whose broker or Collector is away is a fact about the
+   * peer, and a readiness failure would only stall a DaemonSet rollout on every node.
+   */
+  registerHealth(name: string, probe: ReadinessProbe | CheckFn): void {
+    if (this.healthChecks.has(name)) throw new RangeError(`health check "${name}" is already registered`);
+    this.healthChecks.set(name, typeof probe === 'function' ? probe : () => probe.ready());
+  }
+
+  /** Runs every health check now; updates `podtrace_component_healthy`. */
+  health(): ReadinessCheckResult[] {
+    const out: ReadinessCheckResult[] = [];
+    for (const [name, fn] of this.healthChecks) {
+      let result: { ready: boolean; detail: string };
+      try {
+        result = fn();
+      } catch (err) {
+        result = { ready: false, detail: `check failed: ${errorMessage(err)}` };
+      }
+      out.push({ name, ready: result.ready, detail: result.detail });
+      this.metrics?.componentHealthy.set({ component: name }, result.ready ? 1 : 0);
+    }
+    return out;
   }
 
   /** Runs every check now. Also updates the `podtrace_ready` gauge when Metrics was given. */

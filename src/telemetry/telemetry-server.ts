@@ -111,7 +111,8 @@ export class TelemetryServer implements Component {
     }
     switch (path) {
       case '/healthz':
-        json(200, { status: 'ok' });
+        // Always 200 while serving (liveness); the sinks' health is detail, not a verdict.
+        json(200, { status: 'ok', components: this.options.readiness.health() });
         return;
       case '/readyz': {
         const report = this.options.readiness.evaluate();
@@ -120,6 +121,7 @@ export class TelemetryServer implements Component {
       }
       case '/metrics': {
         this.options.readiness.evaluate(); // refresh podtrace_ready before the scrape
+        this.options.readiness.health(); // and podtrace_component_healthy
         const registry = this.options.metrics.registry;
         registry.metrics().then(
           (text) => send(200, registry.contentType, text),

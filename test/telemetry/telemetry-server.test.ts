@@ -35,7 +35,21 @@ describe('TelemetryServer', () => {
     it('answers 200 while the process serves requests', async () => {
       const res = await get(server, '/healthz');
       expect(res.status).toBe(200);
-      expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+      expect(JSON.parse(res.body)).toEqual({ status: 'ok', components: [] });
+    });
+
+    it('reports sink health as detail and a metric, and a down sink never makes the pod unready', async () => {
+      readiness.registerHealth('sinks.kafka', new ReadinessFlag('brokers unreachable: retrying', false));
+      const health = await get(server, '/healthz');
+      expect(health.status).toBe(200);
+      expect(JSON.parse(health.body)).toEqual({
+        status: 'ok',
+        components: [{ name: 'sinks.kafka', ready: false, detail: 'brokers unreachable: retrying' }],
+      });
+      expect((await get(server, '/readyz')).status).toBe(200);
+      expect((await get(server, '/metrics')).body).toContain(
+        'podtrace_component_healthy{component="sinks.kafka"} 0',
+      );
     });
 
     it('stays 200 when readiness fails (liveness is not readiness)', async () => {
