@@ -79,7 +79,13 @@ void BpfLoader::load() {
 
 void BpfLoader::load_group(const std::string &group, bool optional) {
   const std::string path = options_.object_dir + "/" + group + ".bpf.o";
-  bpf_object *raw = bpf_object__open_file(path.c_str(), nullptr);
+  // CO-RE against the kernel's vmlinux BTF only. Without this, a type missing from vmlinux (e.g. a
+  // tracepoint struct renamed by a newer kernel, for a program that checks bpf_core_type_exists)
+  // makes libbpf look through module BTFs, whose enumeration (BPF_BTF_GET_NEXT_ID) needs
+  // CAP_SYS_ADMIN: with only CAP_BPF + CAP_PERFMON (the DaemonSet) libbpf < 1.3 then fails the whole
+  // load with EPERM. podtrace's programs use no module types.
+  LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = "/sys/kernel/btf/vmlinux");
+  bpf_object *raw = bpf_object__open_file(path.c_str(), &open_opts);
   if (!raw) throw NativeFailure("probe group " + group + ": open " + path, errno ? errno : ENOENT);
   std::unique_ptr<bpf_object, ObjectDeleter> obj(raw);
 

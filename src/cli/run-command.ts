@@ -24,6 +24,7 @@ import { TelemetryServer } from '../telemetry/telemetry-server';
 import { RUN_USAGE } from './args';
 import type { RunArgs } from './args';
 import { parseSetFlag, resolveConfigPath } from './config-command';
+import { formatCheck, kernelChecks } from './check-command';
 
 /** Flags become config overrides, so errors name the flag (`--probes`) as the origin. */
 export function runOverrides(args: RunArgs): ConfigOverride[] {
@@ -119,6 +120,24 @@ export function summary(source: Source): string {
   return `podtrace: ${total} events, ${lost} lost in the kernel ring buffer, ${malformed} malformed: ${per}`;
 }
 
+/**
+ * A start that failed on a node `podtrace check` would reject (missing capabilities, no BTF, an
+ * old kernel) fails with check's lines and hints, not only the loader's errno.
+ */
+export function withPreflight(err: unknown, config: PodtraceConfig): unknown {
+  if (config.source.kind !== 'ebpf') return err;
+  let failing: string[];
+  try {
+    failing = kernelChecks(config.enrich.procBase)
+      .filter((r) => r.status === 'fail')
+      .map(formatCheck);
+  } catch {
+    return err;
+  }
+  if (failing.length === 0) return err;
+  return new Error(`${errorMessage(err)}\npodtrace check:\n${failing.join('\n')}`, { cause: err });
+}
+
 export async function runCommand(args: RunArgs): Promise<number> {
   if (args.help === true) {
     process.stdout.write(`${RUN_USAGE}\n`);
@@ -163,7 +182,7 @@ export async function runCommand(args: RunArgs): Promise<number> {
     handle.dispose();
     await agent.pipeline.shutdown();
     await telemetry?.shutdown();
-    throw err;
+    throw withPreflight(err, config);
   }
   logger.info(
     { node: config.nodeName, probes: config.source.ebpf.probes, sinks: agent.sinks.map((s) => s.name) },

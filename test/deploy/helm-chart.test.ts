@@ -3,39 +3,16 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { RBAC_RULES } from '../../src/deploy/node-requirements';
 import { validateConfig } from '../../src/config/load-config';
-import { renderTemplate } from '../helpers/helm-lite';
-import type { RenderContext } from '../helpers/helm-lite';
+import { chartMeta, renderChart } from '../helpers/helm-render';
 import { checkConfigMap, checkDaemonSet, loadObjects } from '../helpers/deploy-checks';
 import { k8sSchemaProblems } from '../helpers/k8s-schema';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- Kubernetes objects parsed from YAML are untyped */
 
-const CHART = join(__dirname, '..', '..', 'deploy', 'helm', 'podtrace');
 const PLAIN = join(__dirname, '..', '..', 'deploy', 'kubernetes');
 
-const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'));
-const defaults = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
-
-function merge(base: any, over: any): any {
-  if (over === null || typeof over !== 'object' || Array.isArray(over)) return over;
-  const out = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = merge(base?.[k], v);
-  return out;
-}
-
-/** Renders every template like `helm template podtrace deploy/helm/podtrace -n podtrace --set ...`. */
-function render(values: any = {}): any[] {
-  const ctx: RenderContext = {
-    Values: merge(defaults, values),
-    Release: { Name: 'podtrace', Namespace: 'podtrace', Service: 'Helm' },
-    Chart: { Name: chart.name, Version: chart.version, AppVersion: chart.appVersion },
-  };
-  const dir = join(CHART, 'templates');
-  const files = readdirSync(dir)
-    .filter((f) => f.endsWith('.yaml'))
-    .map((name) => ({ name, text: renderTemplate(readFileSync(join(dir, name), 'utf8'), ctx) }));
-  return loadObjects(files);
-}
+const chart = chartMeta;
+const render = renderChart;
 
 const plain = loadObjects(
   readdirSync(PLAIN)

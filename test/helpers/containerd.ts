@@ -137,13 +137,62 @@ export interface TestSandboxConfig {
  */
 export class TestContainerd {
   readonly dir = mkdtempSync(join(tmpdir(), 'pt-containerd-'));
-  readonly socket = join(this.dir, 'containerd.sock');
+  /** `options.socketDir`: a directory holding only the socket (to mount it into a pod as the CRI dir). */
+  readonly socketDir: string;
+  readonly socket: string;
   /** The pods' addresses (network: 'pod'): a /24 of 10.234.0.0/16 per instance, so parallel runs do not collide. */
   readonly podSubnet = `10.234.${Math.floor(Math.random() * 250) + 1}.0/24`;
   private proc: ChildProcess | null = null;
   /** cgroup parents of the pods created, removed (when empty) at stop. */
   private readonly cgroupParents = new Set<string>();
   cri: CriClient | null = null;
+
+  /** runc, or a wrapper of it (see `cgroupNamespace`). */
+  private readonly runcBinary: string;
+
+  /**
+   * `socketDir`: the socket alone in `<dir>/run` (to mount it into a pod as a CRI directory).
+   * `cgroupNamespace`: every container gets a private cgroup namespace, as containerd's CRI gives
+   * every non-privileged container on a cgroup v2-only host (on a hybrid host it gives none): runc
+   * is wrapped to add the namespace to each bundle's config.json before `runc create`.
+   */
+  constructor(options: { socketDir?: boolean; cgroupNamespace?: boolean } = {}) {
+    this.socketDir = options.socketDir === true ? join(this.dir, 'run') : this.dir;
+    mkdirSync(this.socketDir, { recursive: true });
+    this.socket = join(this.socketDir, 'containerd.sock');
+    this.runcBinary = options.cgroupNamespace === true ? this.writeCgroupnsRunc() : 'runc';
+  }
+
+  private writeCgroupnsRunc(): string {
+    const runc = which('runc') ?? 'runc';
+    const edit = join(this.dir, 'add-cgroupns.js');
+    writeFileSync(
+      edit,
+      `const fs = require('node:fs');
+const file = process.argv[2];
+const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
+const ns = spec.linux.namespaces;
+if (!ns.some((n) => n.type === 'cgroup')) ns.push({ type: 'cgroup' });
+fs.writeFileSync(file, JSON.stringify(spec));
+`,
+    );
+    const wrapper = join(this.dir, 'runc-cgroupns');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh
+bundle=""; create=0; prev=""
+for a in "$@"; do
+  [ "$prev" = "--bundle" ] || [ "$prev" = "-b" ] && bundle="$a"
+  [ "$a" = "create" ] && create=1
+  prev="$a"
+done
+if [ "$create" = 1 ] && [ -n "$bundle" ]; then "${process.execPath}" "${edit}" "$bundle/config.json" || exit 1; fi
+exec "${runc}" "$@"
+`,
+      { mode: 0o755 },
+    );
+    return wrapper;
+  }
 
   get endpoint(): string {
     return `unix://${this.socket}`;
@@ -184,6 +233,7 @@ plugin_dir = "${d}/plugins"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         Root = "${d}/runc"
+        BinaryName = "${this.runcBinary}"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "${d}/cni/bin"
     conf_dir = "${d}/cni/conf"
@@ -359,6 +409,72 @@ plugin_dir = "${d}/plugins"
     });
     const info = JSON.parse(st.info.info ?? '{}') as { pid?: number };
     return { containerId: created.containerId, pid: info.pid ?? 0 };
+  }
+
+  /**
+   * Imports an image archive (docker-archive or OCI) into the CRI namespace and unpacks it for the
+   * CRI's snapshotter (else the first CreateContainer unpacks it, within its deadline); returns
+   * the image names.
+   */
+  importImage(tar: string): string[] {
+    const imp = spawnSync(
+      'ctr',
+      ['--address', this.socket, '-n', 'k8s.io', 'images', 'import', '--snapshotter', 'native', tar],
+      { encoding: 'utf8' },
+    );
+    if (imp.status !== 0) throw new Error(`ctr images import ${tar}: ${imp.stderr}`);
+    return [...imp.stdout.matchAll(/^unpacking (\S+)/gm)].map((m) => m[1] as string);
+  }
+
+  /**
+   * Runs a pod from the CRI configs the kubelet would send (test/helpers/kubelet-lite.ts):
+   * RunPodSandbox, then CreateContainer + StartContainer for each container. A container that
+   * cannot be created or started rejects with the runtime's message.
+   */
+  async runPodConfigs(p: {
+    sandboxConfig: { linux: { cgroupParent: string } };
+    containers: { name: string; config: object }[];
+  }): Promise<{ sandboxId: string; containers: Map<string, string> }> {
+    const cri = this.cri as CriClient;
+    this.cgroupParents.add(p.sandboxConfig.linux.cgroupParent);
+    const run = await cri.call<{ podSandboxId: string }>('RunPodSandbox', { config: p.sandboxConfig }, 60000);
+    const containers = new Map<string, string>();
+    for (const c of p.containers) {
+      const created = await cri.call<{ containerId: string }>(
+        'CreateContainer',
+        { podSandboxId: run.podSandboxId, sandboxConfig: p.sandboxConfig, config: c.config },
+        180000,
+      );
+      containers.set(c.name, created.containerId);
+      await cri.call('StartContainer', { containerId: created.containerId }, 120000);
+    }
+    return { sandboxId: run.podSandboxId, containers };
+  }
+
+  /** `crictl exec`: runs a command in a running container, returns its output and exit code. */
+  async execSync(
+    containerId: string,
+    cmd: string[],
+    timeoutSeconds = 30,
+  ): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const cri = this.cri as CriClient;
+    const r = await cri.call<{ stdout: Buffer; stderr: Buffer; exitCode: number }>(
+      'ExecSync',
+      { containerId, cmd, timeout: timeoutSeconds },
+      (timeoutSeconds + 10) * 1000,
+    );
+    return { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), exitCode: r.exitCode };
+  }
+
+  /** A container's state, exit code and pid (0 once it has exited). */
+  async containerState(containerId: string): Promise<{ state: string; exitCode: number; pid: number }> {
+    const cri = this.cri as CriClient;
+    const st = await cri.call<{
+      status: { state: string; exitCode: number };
+      info: Record<string, string>;
+    }>('ContainerStatus', { containerId, verbose: true });
+    const info = JSON.parse(st.info.info ?? '{}') as { pid?: number };
+    return { state: st.status.state, exitCode: st.status.exitCode, pid: info.pid ?? 0 };
   }
 
   async removePod(sandboxId: string): Promise<void> {
