@@ -16,6 +16,28 @@ int BPF_PROG(handle_mark_victim, struct task_struct *victim)
 
 	if (!e)
 		return 0;
+	if (!bpf_core_field_exists(((struct trace_event_raw_mark_victim *)0)->total_vm)) {
+		/*
+		 * Before Linux 6.8 the tracepoint passes only the victim's pid (TP_PROTO(int pid)), not its
+		 * task: the record then names the victim by pid and carries the allocating task's cgroup
+		 * (the victim's own for an OOM inside one container's memory limit), with no comm.
+		 */
+		__u32 victim_pid = (__u32)(unsigned long)victim;
+
+		pt_fill_header(&e->h, PT_EVENT_OOM_KILL, sizeof(*e));
+		e->trigger_pid = e->h.pid;
+		e->h.pid = victim_pid;
+		e->h.tid = victim_pid;
+		e->h.proc_start_ns = 0;
+		__builtin_memset(e->h.comm, 0, sizeof(e->h.comm));
+		e->victim_pid = victim_pid;
+		e->victim_cgroup_id = e->h.cgroup_id;
+		e->total_vm_pages = 0;
+		e->rss_pages = 0;
+		__builtin_memset(e->victim_comm, 0, sizeof(e->victim_comm));
+		PT_SUBMIT(e);
+		return 0;
+	}
 	pt_fill_header_task(&e->h, PT_EVENT_OOM_KILL, sizeof(*e), victim);
 	e->victim_pid = e->h.pid;
 	e->trigger_pid = bpf_get_current_pid_tgid() >> 32;
