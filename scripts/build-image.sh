@@ -60,8 +60,23 @@ debian_rootfs() {
     umount_under "$dir"
     rm -rf --one-file-system "$dir"
     log "debootstrap $suite from $mirror (once; cached in $tarball)"
-    debootstrap --variant=minbase "$suite" "$dir" "$mirror" >"$cache/debootstrap.log" 2>&1 \
-      || { tail -20 "$cache/debootstrap.log" >&2; exit 1; }
+    # A mirror (or the proxy before it) that drops a download makes debootstrap give up on the whole
+    # run: try again, keeping what was fetched (--cache-dir), before calling it a failure.
+    mkdir -p "$cache/debs"
+    local attempt=1
+    until debootstrap --variant=minbase --cache-dir="$cache/debs" "$suite" "$dir" "$mirror" \
+      >"$cache/debootstrap.log" 2>&1; do
+      tail -5 "$cache/debootstrap.log" >&2
+      if [ "$attempt" -ge 5 ]; then
+        log "debootstrap failed $attempt times (log: $cache/debootstrap.log)"
+        exit 1
+      fi
+      attempt=$((attempt + 1))
+      log "debootstrap failed; attempt $attempt of 5 in 10 s"
+      sleep 10
+      umount_under "$dir"
+      rm -rf --one-file-system "$dir"
+    done
     # The same suites as Debian's own images (updates and security), and no apt caches.
     local security="${mirror%/debian}/debian-security"
     cat >"$dir/etc/apt/sources.list" <<EOF
