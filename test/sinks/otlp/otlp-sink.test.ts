@@ -1,7 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { silentLogger } from '../../../src/core/logger';
 import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
@@ -26,6 +23,8 @@ import {
 } from '../../helpers/events';
 import { GrpcWireTap } from '../../helpers/grpc-wire-tap';
 import { OtlpReceiver, attributeMap } from '../../helpers/otlp-receiver';
+import { makeTestCa, opensslMissing } from '../../helpers/test-ca';
+import type { TestCa } from '../../helpers/test-ca';
 import { describeIf } from '../../helpers/prereq';
 import { captureLogger, counterValue, eventually, otlpConfig } from './otlp-test-support';
 
@@ -537,74 +536,15 @@ describe('OtlpSink', () => {
   });
 });
 
-function opensslMissing(): string | null {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return null;
-  } catch {
-    return 'openssl CLI not installed (apt-get install openssl): TLS tests need it to make a test CA';
-  }
-}
-
 describeIf(opensslMissing())('OtlpSink over TLS', () => {
-  let dir: string;
-  const file = (name: string): string => join(dir, name);
-  const openssl = (...args: string[]): void => {
-    execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  };
+  let ca: TestCa;
+  const file = (name: string): string => ca.file(name);
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'podtrace-otlp-tls-'));
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.crt',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=podtrace test CA',
-    );
-    writeFileSync(file('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n');
-    for (const name of ['server', 'client']) {
-      openssl(
-        'req',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        `${name}.key`,
-        '-out',
-        `${name}.csr`,
-        '-subj',
-        `/CN=${name}`,
-      );
-      openssl(
-        'x509',
-        '-req',
-        '-in',
-        `${name}.csr`,
-        '-CA',
-        'ca.crt',
-        '-CAkey',
-        'ca.key',
-        '-CAcreateserial',
-        '-out',
-        `${name}.crt`,
-        '-days',
-        '1',
-        '-extfile',
-        'san.ext',
-      );
-    }
+    ca = makeTestCa();
   });
 
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => ca.remove());
 
   it('exports to a receiver whose certificate the configured CA signed', async () => {
     const r = await receiver({
