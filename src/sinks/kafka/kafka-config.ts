@@ -2,8 +2,8 @@ import type { DropPolicy } from '../../core/bounded-queue';
 import type { JsonSchema } from '../../config/schema-types';
 
 /** `json`: one flat JSON record per event (data lakes). `otlp_proto`: ExportTraceServiceRequest bytes (Collector Kafka receiver). */
-export type KafkaEncoding = 'json' | 'otlp_proto';
-export const KAFKA_ENCODINGS: readonly KafkaEncoding[] = ['json', 'otlp_proto'];
+export type KafkaEncoding = 'json' | 'otlp_proto' | 'otlp_logs';
+export const KAFKA_ENCODINGS: readonly KafkaEncoding[] = ['json', 'otlp_proto', 'otlp_logs'];
 
 /** `all` (= -1): every in-sync replica; 1: the leader; 0: no acknowledgement. */
 export type KafkaAcks = 'all' | -1 | 0 | 1;
@@ -41,6 +41,8 @@ export const DEFAULT_KAFKA_DROP_POLICY: DropPolicy = 'oldest';
 export const DEFAULT_KAFKA_LOSS_REPORT_SECONDS = 10;
 /** The OpenTelemetry Collector Kafka receiver's default topic. */
 export const DEFAULT_KAFKA_OTLP_TOPIC = 'otlp_spans';
+/** The Collector kafkareceiver's default logs topic. */
+export const DEFAULT_KAFKA_OTLP_LOGS_TOPIC = 'otlp_logs';
 /** Events per otlp_proto record (each makes at most one span): keeps a record well under the brokers' default 1 MB message limit. */
 export const DEFAULT_KAFKA_OTLP_SPANS_PER_RECORD = 500;
 
@@ -84,6 +86,8 @@ export interface KafkaSinkConfig {
   sasl?: KafkaSaslConfig;
   lossReportSeconds: number;
   otlpTopic: string;
+  /** Topic of `otlp_logs` records (ExportLogsServiceRequest bytes). */
+  otlpLogsTopic: string;
   otlpSpansPerRecord: number;
 }
 
@@ -99,7 +103,7 @@ export const kafkaSinkSchema: JsonSchema = {
     clientId: { type: 'string', minLength: 1, default: DEFAULT_KAFKA_CLIENT_ID },
     encodings: {
       type: 'array',
-      items: { enum: ['json', 'otlp_proto'] },
+      items: { enum: [...KAFKA_ENCODINGS] },
       minItems: 1,
       uniqueItems: true,
       default: [...DEFAULT_KAFKA_ENCODINGS],
@@ -225,6 +229,7 @@ export const kafkaSinkSchema: JsonSchema = {
       default: DEFAULT_KAFKA_LOSS_REPORT_SECONDS,
     },
     otlpTopic: { ...TOPIC_NAME, default: DEFAULT_KAFKA_OTLP_TOPIC },
+    otlpLogsTopic: { ...TOPIC_NAME, default: DEFAULT_KAFKA_OTLP_LOGS_TOPIC },
     otlpSpansPerRecord: {
       type: 'integer',
       minimum: 1,

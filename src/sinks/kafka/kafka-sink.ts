@@ -113,18 +113,23 @@ export class KafkaSink implements Sink, ReadinessProbe {
     this.json = cfg.encodings.includes('json')
       ? new KafkaJsonEncoder(deps.nodeName, deps.redact, this.instanceId)
       : null;
-    this.otlp = cfg.encodings.includes('otlp_proto')
-      ? (deps.otlpEncoder ??
-        createOtlpRecordEncoder({
-          nodeName: deps.nodeName,
-          logger: this.log,
-          env: deps.env ?? process.env,
-          bootId: deps.bootId,
-          hostName: deps.hostName,
-          redact: deps.redact,
-          instanceId: this.instanceId,
-        }))
-      : null;
+    const spans = cfg.encodings.includes('otlp_proto');
+    const logs = cfg.encodings.includes('otlp_logs');
+    this.otlp =
+      spans || logs
+        ? (deps.otlpEncoder ??
+          createOtlpRecordEncoder({
+            nodeName: deps.nodeName,
+            logger: this.log,
+            env: deps.env ?? process.env,
+            bootId: deps.bootId,
+            hostName: deps.hostName,
+            redact: deps.redact,
+            instanceId: this.instanceId,
+            spansTopic: spans ? cfg.otlpTopic : null,
+            logsTopic: logs ? cfg.otlpLogsTopic : null,
+          }))
+        : null;
     this.topics = topicsByKind(cfg.topicPrefix, cfg.topics);
     this.unknownTopic = topicForGroup('unknown', cfg.topicPrefix, cfg.topics);
     this.lossTopic = topicForGroup(LOSS_TOPIC_GROUP, cfg.topicPrefix, cfg.topics);
@@ -241,9 +246,9 @@ export class KafkaSink implements Sink, ReadinessProbe {
         const slice = events.slice(i, i + per);
         const values = otlp(slice, this.cfg.maxRecordBytes);
         for (let j = 0; j < values.length; j++) {
-          const bytes = values[j]!;
+          const { topic, value: bytes } = values[j]!;
           out.push({
-            topic: this.cfg.otlpTopic,
+            topic,
             key: node,
             value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
             headers: OTLP_HEADERS,

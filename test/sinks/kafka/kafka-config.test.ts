@@ -41,6 +41,7 @@ describe('kafkaSinkSchema', () => {
         maxRecordBytes: 1000000,
         lossReportSeconds: DEFAULT_KAFKA_LOSS_REPORT_SECONDS,
         otlpTopic: 'otlp_spans',
+        otlpLogsTopic: 'otlp_logs',
         otlpSpansPerRecord: 500,
       });
     });
@@ -55,7 +56,10 @@ describe('kafkaSinkSchema', () => {
   describe('bad config fixtures', () => {
     it.each([
       ['kafka-broker-address.yaml', 'sinks.kafka.brokers[1]: "kafka:90x2" is not host:port'],
-      ['kafka-unknown-encoding.yaml', 'sinks.kafka.encodings[1]: "avro" is not one of "json", "otlp_proto"'],
+      [
+        'kafka-unknown-encoding.yaml',
+        'sinks.kafka.encodings[1]: "avro" is not one of "json", "otlp_proto", "otlp_logs"',
+      ],
       ['kafka-negative-buffer.yaml', 'sinks.kafka.buffer.maxRecords: -5 must be >= 1'],
       ['kafka-negative-batch-delay.yaml', 'sinks.kafka.batch.maxDelayMs: -1 must be >= 0'],
       ['kafka-max-in-flight.yaml', 'sinks.kafka.maxInFlight: 0 must be >= 1'],
