@@ -191,6 +191,12 @@ export class Harness {
     return Object.fromEntries(data.values.map((v) => [String(v.labels.outcome), v.value]));
   }
 
+  /** How many lookups the cgroup path resolver answered from `via` (kernel, walk, proc, miss). */
+  async resolutions(via: string): Promise<number> {
+    const data = await this.metrics.cgroupResolutions.get();
+    return data.values.filter((v) => v.labels.via === via).reduce((s, v) => s + v.value, 0);
+  }
+
   async lookupErrors(backend: string): Promise<number> {
     const data = await this.metrics.lookupErrors.get();
     return data.values.filter((v) => v.labels.backend === backend).reduce((s, v) => s + v.value, 0);
