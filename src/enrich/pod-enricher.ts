@@ -138,7 +138,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
             maxEntries: config.maxCgroups,
             hierarchyId: this.attribution.hierarchyId,
             now: this.now,
-            onEvict: (reason) => deps.metrics.cgroupEvictions.inc({ cache: 'paths', reason }),
+            onEvict: (reason) => deps.metrics.cacheEvictions.inc({ cache: 'cgroup_paths', reason }),
             onResolve: (via) => deps.metrics.cgroupResolutions.inc({ via }),
           });
     if (base === null)
@@ -292,7 +292,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       const entry = this.entries.get(c.id);
       if (entry !== undefined) {
         this.forget(entry);
-        this.deps.metrics.cgroupEvictions.inc({ cache: 'entries', reason: 'rmdir' });
+        this.deps.metrics.cacheEvictions.inc({ cache: 'cgroup_entries', reason: 'rmdir' });
       }
     }
   }
@@ -357,7 +357,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) {
         this.forget(this.entries.get(oldest.value) as CgroupEntry);
-        this.deps.metrics.cgroupEvictions.inc({ cache: 'entries', reason: 'lru' });
+        this.deps.metrics.cacheEvictions.inc({ cache: 'cgroup_entries', reason: 'lru' });
       }
     }
     this.entries.set(id, entry);
