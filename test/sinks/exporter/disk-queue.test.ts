@@ -42,7 +42,12 @@ class SwitchTransport implements ExportTransport<Item, Item[]> {
   }
 }
 
-function diskExporter(dir: string, t: SwitchTransport, metrics: Metrics, maxBytes = 64 << 20): Exporter<Item, Item[]> {
+function diskExporter(
+  dir: string,
+  t: SwitchTransport,
+  metrics: Metrics,
+  maxBytes = 64 << 20,
+): Exporter<Item, Item[]> {
   const e = new Exporter<Item, Item[]>({
     stage: 'test',
     logger: silentLogger(),
@@ -63,7 +68,11 @@ function diskExporter(dir: string, t: SwitchTransport, metrics: Metrics, maxByte
 }
 
 const items = (from: number, to: number, pad = 0): Item[] =>
-  Array.from({ length: to - from + 1 }, (_, i) => ({ key: (from + i) % 3 === 0 ? 'a' : 'b', n: from + i, pad: 'p'.repeat(pad) }));
+  Array.from({ length: to - from + 1 }, (_, i) => ({
+    key: (from + i) % 3 === 0 ? 'a' : 'b',
+    n: from + i,
+    pad: 'p'.repeat(pad),
+  }));
 
 async function until(check: () => boolean, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -83,8 +92,12 @@ async function counter(metrics: Metrics, name: string, labels: Record<string, st
 }
 
 const sorted = (xs: Item[]): number[] => xs.map((i) => i.n).sort((a, b) => a - b);
-const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
-const segments = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith('.seg')).sort();
+const range = (from: number, to: number): number[] =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const segments = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((f) => f.endsWith('.seg'))
+    .sort();
 
 describe('Exporter with a disk queue', () => {
   let dir: string;
