@@ -165,7 +165,7 @@ struct pt_dns {
 	__u16 family;      /* AF_INET or AF_INET6 */
 	__u16 payload_len; /* bytes of DNS message after this struct */
 	__u16 message_len; /* length of the whole DNS message */
-	__u8 transport;    /* IPPROTO_UDP (17) */
+	__u8 transport;    /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
 	__u8 _pad[5];
 }; /* 56 + 16 + 32 + 16 = 120 bytes */
 
@@ -213,7 +213,8 @@ struct pt_rq_hist {
 #define PT_DROP_SCOPE 0      /* cgroup excluded by the scope */
 #define PT_DROP_RATE 1       /* over the per-cgroup rate limit */
 #define PT_DROP_TABLE_FULL 2 /* in-flight table full (dns) */
-#define PT_DROP_REASONS 3
+#define PT_DROP_UNPARSED 3   /* a message the kernel could not follow (dns over TCP split early) */
+#define PT_DROP_REASONS 4
 
 /* Read-only settings, set before load (const volatile in the programs). */
 struct pt_settings {

@@ -38,6 +38,12 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly kernelUnparsed = new Counter({
+    name: 'podtrace_kernel_unparsed_total',
+    help: 'Messages the kernel saw but could not follow (dns over TCP split before its header, pipelined queries), by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly dropped = new Counter({
     name: 'podtrace_dropped_total',
     help: 'Events or spans dropped after the kernel, by stage and reason',
