@@ -178,7 +178,8 @@ struct pt_file {
 	__s64 bytes;  /* read/write: bytes transferred; else 0 */
 	__s32 err;    /* errno (positive) on failure, else 0 */
 	__s32 fd;     /* -1 for file.open */
-	__u32 op;     /* fsync: 0 fsync, 1 fdatasync, 2 sync_file_range; open: the open flags */
+	__u32 op;     /* the syscall: read 0 read 1 pread64 2 readv 3 preadv (write alike); fsync: 0 fsync,
+	               * 1 fdatasync, 2 sync_file_range; open: 0 openat 1 open 2 openat2 3 creat */
 	__u16 path_len; /* bytes used in path, without NUL */
 	__u16 _pad;
 	char path[PT_PATH_MAX];
