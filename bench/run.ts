@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --smoke] [--only drain,overhead,groups,pipeline,latency,memory,agent] [--reps N]`
  *   `[--agent-rates 10000,50000] [--agent-sets none,otlp,kafka-json,kafka-otlp_proto,all]`
- *   `[--agent-node-flags 'default,--max-semi-space-size=4'] [--agent-overload yes|no]`
+ *   `[--agent-node-flags 'default,--max-semi-space-size=4 --set=sinks.otlp.queue.maxBytes=8388608']`
+ *   `[--agent-overload yes|no]` (variants separated by commas; `--set=` flags go to `podtrace run`)
  *
  * Runs the benchmark scenarios side by side (each comparison inside the same run, medians of
  * several runs), prints a table and writes bench/results/<date>-<commit>.json. No thresholds:

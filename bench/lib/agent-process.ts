@@ -17,7 +17,10 @@ export interface AgentOptions extends AgentPeers {
   rate: number;
   pods: number;
   containersPerPod: number;
-  /** Flags for node before the script (`--max-semi-space-size=…`). */
+  /**
+   * Flags for node before the script (`--max-semi-space-size=…`); `--set=key=value` ones go to
+   * `podtrace run`, `--env=NAME=value` ones into its environment (`MALLOC_ARENA_MAX=2`).
+   */
   nodeFlags: readonly string[];
   /** Port of the telemetry endpoint (`telemetry.listen` rejects port 0). */
   telemetryPort: number;
@@ -28,7 +31,12 @@ export interface AgentCounters {
   received: number;
   /** podtrace_dropped_total by stage (summed over reasons). */
   droppedByStage: Record<string, number>;
+  /** podtrace_dropped_total by `stage:reason`. */
+  droppedByReason: Record<string, number>;
   exportedBySink: Record<string, number>;
+  /** V8 heap (total) and memory held outside it (Buffers, zlib), from the default Node metrics. */
+  heapTotalBytes: number;
+  externalBytes: number;
 }
 
 /** A `podtrace run` process with its telemetry endpoint. */
@@ -97,12 +105,24 @@ export async function startAgent(o: AgentOptions): Promise<AgentProcess> {
 const SAMPLE =
   /^(podtrace_events_received_total|podtrace_dropped_total|podtrace_sink_exported_total)\{([^}]*)\} (\S+)$/gm;
 
+function gauge(text: string, name: string): number {
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
 /** Reads the counters the scenario needs from the agent's /metrics. */
 export async function scrape(agent: AgentProcess): Promise<AgentCounters> {
   const res = await fetch(agent.metricsUrl);
   if (!res.ok) throw new Error(`${agent.metricsUrl}: HTTP ${res.status}`);
   const text = await res.text();
-  const out: AgentCounters = { received: 0, droppedByStage: {}, exportedBySink: {} };
+  const out: AgentCounters = {
+    received: 0,
+    droppedByStage: {},
+    droppedByReason: {},
+    exportedBySink: {},
+    heapTotalBytes: gauge(text, 'podtrace_nodejs_heap_size_total_bytes'),
+    externalBytes: gauge(text, 'podtrace_nodejs_external_memory_bytes'),
+  };
   for (const [, name, labels = '', value] of text.matchAll(SAMPLE)) {
     const v = Number(value);
     const label = (key: string): string => new RegExp(`${key}="([^"]*)"`).exec(labels)?.[1] ?? '';
@@ -110,6 +130,8 @@ export async function scrape(agent: AgentProcess): Promise<AgentCounters> {
     else if (name === 'podtrace_dropped_total') {
       const s = label('stage');
       out.droppedByStage[s] = (out.droppedByStage[s] ?? 0) + v;
+      const r = `${s}:${label('reason')}`;
+      out.droppedByReason[r] = (out.droppedByReason[r] ?? 0) + v;
     } else {
       const s = label('sink');
       out.exportedBySink[s] = (out.exportedBySink[s] ?? 0) + v;

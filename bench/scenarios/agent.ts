@@ -50,9 +50,15 @@ export interface AgentRun {
   /** Highest VmRSS sampled in the window, and VmHWM (since start) at its end. */
   rssMaxBytes: number;
   hwmBytes: number;
+  /** At the window's end: V8 heap total and external memory (Buffers, zlib state). */
+  heapTotalBytes: number;
+  externalBytes: number;
   /** Events lost in the window: the source's emulated ring (`synthetic`), and per sink stage. */
   ringLost: number;
   droppedByStage: Record<string, number>;
+  droppedByReason: Record<string, number>;
+  /** Events each sink's destination acknowledged in the window (spans, records). */
+  exportedBySink: Record<string, number>;
   /** Share of the events due in the window that some sink did not get or dropped. */
   lossRatio: number;
   /** Events the shutdown deadline cut off (exit summary), and the exit code. */
@@ -127,8 +133,12 @@ async function runCase(
         cpuUsPerEvent: received > 0 ? (cpuSeconds * 1e6) / received : NaN,
         rssMaxBytes: rssMax,
         hwmBytes: p1.hwmBytes,
+        heapTotalBytes: c1.heapTotalBytes,
+        externalBytes: c1.externalBytes,
         ringLost,
         droppedByStage: dropped,
+        droppedByReason: delta(c0.droppedByReason, c1.droppedByReason),
+        exportedBySink: delta(c0.exportedBySink, c1.exportedBySink),
         lossRatio: (ringLost + Math.max(0, ...sinkDrops)) / Math.max(1, received + ringLost),
         undeliveredAtShutdown: exit.undelivered,
         exitCode: exit.code,
@@ -146,7 +156,7 @@ async function runCase(
 }
 
 function lossText(r: AgentRun): string {
-  const drops = Object.entries(r.droppedByStage).map(([s, n]) => `${s} ${n}`);
+  const drops = Object.entries(r.droppedByReason).map(([s, n]) => `${s} ${n}`);
   const parts = drops.length === 0 ? ['0 lost'] : [`lost ${fmtPct(r.lossRatio)} (${drops.join(', ')})`];
   if (r.undeliveredAtShutdown > 0) parts.push(`${r.undeliveredAtShutdown} undelivered at shutdown`);
   return parts.join('; ');
@@ -195,14 +205,14 @@ export async function agentScenario(
         scenario: '7 agent',
         case: `${r.set} @ ${r.rate / 1000}k ev/s${r.nodeFlags ? ` [${r.nodeFlags}]` : ''}`,
         value: `${r.cpuUsPerEvent.toFixed(1)} µs/ev${ratio}`,
-        detail: `RSS max ${fmtMb(r.rssMaxBytes)}; ${lossText(r)}; ${r.received} events in ${r.windowSeconds} s`,
+        detail: `RSS max ${fmtMb(r.rssMaxBytes)} (heap ${fmtMb(r.heapTotalBytes)}, external ${fmtMb(r.externalBytes)}); ${lossText(r)}; ${r.received} events in ${r.windowSeconds} s`,
       });
     }
     for (const r of overload)
       rows.push({
         scenario: '7 agent',
         case: `overload: all @ ${r.rate / 1000}k ev/s for ${r.windowSeconds} s${r.nodeFlags ? ` [${r.nodeFlags}]` : ''}`,
-        value: `RSS max ${fmtMb(r.rssMaxBytes)}`,
+        value: `RSS max ${fmtMb(r.rssMaxBytes)} (heap ${fmtMb(r.heapTotalBytes)}, external ${fmtMb(r.externalBytes)})`,
         detail: `${r.cpuUsPerEvent.toFixed(1)} µs/ev decoded; ${lossText(r)}`,
       });
     if (kafkaMissing !== null)
