@@ -87,15 +87,16 @@ export async function startAgent(o: AgentOptions): Promise<AgentProcess> {
   const config = join(o.dir, `agent-${Date.now()}.yaml`);
   // YAML is a superset of JSON.
   writeFileSync(config, `${JSON.stringify(agentConfig(o), null, 2)}\n`);
-  const child = start(
-    NODE,
-    [...o.nodeFlags, join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'run', '--config', config],
-    {
-      cwd: o.dir,
-      // No OTEL_* or PODTRACE_* from the bench's own environment.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.dir },
-    },
-  );
+  const node = o.nodeFlags.filter((f) => !f.startsWith('--set=') && !f.startsWith('--env='));
+  const sets = o.nodeFlags.filter((f) => f.startsWith('--set=')).flatMap((f) => ['--set', f.slice(6)]);
+  // No OTEL_* or PODTRACE_* from the bench's own environment.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: o.dir };
+  for (const f of o.nodeFlags.filter((x) => x.startsWith('--env='))) {
+    const eq = f.indexOf('=', 6);
+    env[f.slice(6, eq)] = f.slice(eq + 1);
+  }
+  const script = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  const child = start(NODE, [...node, script, 'run', '--config', config, ...sets], { cwd: o.dir, env });
   await waitForOutput(child, /podtrace running/, 'podtrace run');
   const pid = child.proc.pid;
   if (pid === undefined) throw new Error('podtrace run: no pid');
