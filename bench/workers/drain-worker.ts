@@ -76,6 +76,8 @@ async function main(): Promise<void> {
   let predrained = 0;
   let seconds: number;
   let cpuSeconds: number;
+  // Read before close(): the drain thread's counters go with it.
+  let allocations = NaN;
   if (args.mode === 'backlog') {
     const rl = createInterface({ input: process.stdin });
     // "go N": N records are waiting; the clock runs until JS has them all.
@@ -109,7 +111,13 @@ async function main(): Promise<void> {
   } else {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const stop = setTimeout(() => tracer.close(), (args.seconds ?? 5) * 1000);
+    const stop = setTimeout(
+      () => {
+        allocations = tracer.stats().allocations;
+        tracer.close();
+      },
+      (args.seconds ?? 5) * 1000,
+    );
     for (;;) {
       const got = args.pooled === true ? await tracer.nextInto(scratch) : await tracer.next();
       if (got === null) break;
@@ -120,7 +128,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpu0);
     cpuSeconds = (cpu.user + cpu.system) / 1e6;
   }
-  const { allocations } = tracer.stats();
+  if (Number.isNaN(allocations)) allocations = tracer.stats().allocations;
   tracer.close();
   const lost = tracer.losses().reduce((a, b) => a + b, 0);
   const maxRssBytes = process.resourceUsage().maxRSS * 1024;
