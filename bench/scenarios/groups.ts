@@ -10,6 +10,8 @@ const DNS_PORT = 45353;
 const GROUPS = [
   { group: 'signal', workload: 'signal', unit: 'kill(SIGUSR2) calls/s' },
   { group: 'dns', workload: 'dns', unit: 'UDP DNS queries/s (one in flight, loopback)' },
+  { group: 'dns', workload: 'dns-tcp', unit: 'TCP DNS queries/s (one connection, one in flight, loopback)' },
+  { group: 'dns', workload: 'tcp-bulk', unit: '64 KiB writes/s on a non-DNS loopback TCP stream' },
   { group: 'sched', workload: 'sched', unit: 'thread wake-ups/s (2 context switches each)' },
 ] as const;
 
@@ -36,6 +38,7 @@ export async function groupsScenario(ctx: BenchContext): Promise<ScenarioResult>
   const rows: Row[] = [];
   const data: Record<string, { off: number[]; on: number[]; slowdown: number }> = {};
   for (const g of GROUPS) {
+    const label = g.workload === g.group ? g.group : `${g.group} (${g.workload})`;
     const off: number[] = [];
     const on: number[] = [];
     for (let rep = 0; rep < ctx.reps; rep++) {
@@ -50,24 +53,24 @@ export async function groupsScenario(ctx: BenchContext): Promise<ScenarioResult>
             `${g.workload} workload`,
           );
           (attached ? on : off).push(r.opsPerSec);
-          ctx.log(`  groups ${g.group} ${attached ? 'on' : 'off'}: ${r.opsPerSec.toFixed(0)} ops/s`);
+          ctx.log(`  groups ${label} ${attached ? 'on' : 'off'}: ${r.opsPerSec.toFixed(0)} ops/s`);
         } finally {
           await source.shutdown();
         }
       }
     }
     const slowdown = 1 - median(on) / median(off);
-    data[g.group] = { off, on, slowdown };
+    data[label] = { off, on, slowdown };
     rows.push(
       {
         scenario: '6 groups',
-        case: `${g.group} off`,
+        case: `${label} off`,
         value: `${(median(off) / 1000).toFixed(1)} k ops/s`,
         detail: g.unit,
       },
       {
         scenario: '6 groups',
-        case: `${g.group} on`,
+        case: `${label} on`,
         value: `${(median(on) / 1000).toFixed(1)} k ops/s`,
         detail: `slowdown ${fmtPct(slowdown)} vs off`,
       },
