@@ -25,11 +25,12 @@ import { KafkaTransport } from './kafka-transport';
 
 const SINK = 'kafka';
 const SCHEMA_HEADER = 'podtrace-schema';
-const JSON_HEADERS = Object.freeze({
+/** Loss records (one per `lossReportSeconds`) keep their headers; json event records carry none. */
+const LOSS_HEADERS = Object.freeze({
   'content-type': 'application/json',
   [SCHEMA_HEADER]: String(KAFKA_JSON_SCHEMA_VERSION),
+  'podtrace-record': 'loss',
 });
-const LOSS_HEADERS = Object.freeze({ ...JSON_HEADERS, 'podtrace-record': 'loss' });
 const OTLP_HEADERS = Object.freeze({
   'content-type': 'application/x-protobuf',
   [SCHEMA_HEADER]: String(KAFKA_JSON_SCHEMA_VERSION),
@@ -234,7 +235,6 @@ export class KafkaSink implements Sink, ReadinessProbe {
           topic: this.topics[e.kind] ?? this.unknownTopic,
           key: kafkaRecordKey(e, node),
           value: json.encode(e, ++this.seq),
-          headers: JSON_HEADERS,
           events: 1,
         });
       }
