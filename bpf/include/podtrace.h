@@ -165,7 +165,7 @@ struct pt_dns {
 	__u16 family;      /* AF_INET or AF_INET6 */
 	__u16 payload_len; /* bytes of DNS message after this struct */
 	__u16 message_len; /* length of the whole DNS message */
-	__u8 transport;    /* IPPROTO_UDP (17) */
+	__u8 transport;    /* IPPROTO_UDP (17) or IPPROTO_TCP (6) */
 	__u8 _pad[5];
 }; /* 56 + 16 + 32 + 16 = 120 bytes */
 
@@ -178,7 +178,8 @@ struct pt_file {
 	__s64 bytes;  /* read/write: bytes transferred; else 0 */
 	__s32 err;    /* errno (positive) on failure, else 0 */
 	__s32 fd;     /* -1 for file.open */
-	__u32 op;     /* fsync: 0 fsync, 1 fdatasync, 2 sync_file_range; open: the open flags */
+	__u32 op;     /* the syscall: read 0 read 1 pread64 2 readv 3 preadv (write alike); fsync: 0 fsync,
+	               * 1 fdatasync, 2 sync_file_range; open: 0 openat 1 open 2 openat2 3 creat */
 	__u16 path_len; /* bytes used in path, without NUL */
 	__u16 _pad;
 	char path[PT_PATH_MAX];
@@ -213,7 +214,8 @@ struct pt_rq_hist {
 #define PT_DROP_SCOPE 0      /* cgroup excluded by the scope */
 #define PT_DROP_RATE 1       /* over the per-cgroup rate limit */
 #define PT_DROP_TABLE_FULL 2 /* in-flight table full (dns) */
-#define PT_DROP_REASONS 3
+#define PT_DROP_UNPARSED 3   /* a message the kernel could not follow (dns over TCP split early) */
+#define PT_DROP_REASONS 4
 
 /* Read-only settings, set before load (const volatile in the programs). */
 struct pt_settings {

@@ -42,6 +42,7 @@ export function addDnsAttributes(out: Attributes, e: DnsQueryEvent): void {
   out['podtrace.dns.answer_count'] = e.answerCount;
   if (e.answers.length > 0) out['dns.answers'] = e.answers;
   if (e.truncated) out['podtrace.dns.truncated'] = true;
+  if (e.answerTruncated) out['podtrace.dns.answer_truncated'] = true;
   if (e.error !== null) out['error.type'] = e.error;
 }
 

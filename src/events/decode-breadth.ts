@@ -92,6 +92,7 @@ export function decodeDns(buf: Buffer, off: number, size: number, base: DecodedH
     timedOut,
     error,
     truncated: (base.flags & FLAG_PAYLOAD_TRUNCATED) !== 0,
+    answerTruncated: !timedOut && msg !== null && msg.tc,
   };
 }
 

@@ -4,6 +4,8 @@ import { formatIPv4, formatIPv6 } from './ip-format';
 export interface DnsMessage {
   id: number;
   isResponse: boolean;
+  /** TC: the server truncated the answer to fit (a UDP answer; the client retries over TCP). */
+  tc: boolean;
   rcode: number;
   questionName: string;
   /** Numeric QTYPE of the first question; 0 when it was not captured. */
@@ -100,6 +102,7 @@ export function parseDnsMessage(buf: Buffer, start: number, len: number): DnsMes
   const msg: DnsMessage = {
     id: buf.readUInt16BE(start),
     isResponse: (flags & 0x8000) !== 0,
+    tc: (flags & 0x0200) !== 0,
     rcode: flags & 0xf,
     questionName: '',
     qtype: 0,
@@ -139,6 +142,8 @@ export interface DnsMessageSpec {
   rcode?: number;
   /** IPv4 (A) or IPv6 (AAAA) addresses answered for `name`. */
   answers?: readonly string[];
+  /** Set TC (a response truncated to fit UDP). */
+  tc?: boolean;
 }
 
 function encodeName(name: string): Buffer {
@@ -170,7 +175,7 @@ export function buildDnsMessage(spec: DnsMessageSpec): Buffer {
   const header = Buffer.alloc(12);
   header.writeUInt16BE(spec.id, 0);
   const response = spec.rcode !== undefined;
-  header.writeUInt16BE(response ? 0x8180 | (spec.rcode ?? 0) : 0x0100, 2);
+  header.writeUInt16BE((response ? 0x8180 | (spec.rcode ?? 0) : 0x0100) | (spec.tc === true ? 0x0200 : 0), 2);
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(response ? answers.length : 0, 6);
   const question = Buffer.concat([encodeName(spec.name), Buffer.from([0, spec.qtype ?? TYPE_A, 0, 1])]);

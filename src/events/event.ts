@@ -182,6 +182,8 @@ export interface DnsQueryEvent extends EventBase {
   error: string | null;
   /** The message was longer than the captured bytes. */
   truncated: boolean;
+  /** The server set TC (the answer did not fit in UDP; resolvers retry over TCP, a second event). */
+  answerTruncated: boolean;
 }
 
 export type FileKind = EventKind.FileRead | EventKind.FileWrite | EventKind.FileFsync | EventKind.FileOpen;

@@ -242,6 +242,8 @@ export interface DnsFields {
   timedOut?: boolean;
   /** The DNS message (wire format): the answer, or the query when it timed out. */
   message: Buffer;
+  /** Default udp. */
+  transport?: 'udp' | 'tcp';
 }
 
 export function dnsRecord(h: Omit<HeaderFields, 'kind'>, d: DnsFields): Buffer {
@@ -262,7 +264,7 @@ export function dnsRecord(h: Omit<HeaderFields, 'kind'>, d: DnsFields): Buffer {
   buf.writeUInt16LE(v6 ? 10 : 2, DNS.family);
   buf.writeUInt16LE(payload.length, DNS.payloadLen);
   buf.writeUInt16LE(d.message.length, DNS.messageLen);
-  buf.writeUInt8(17, DNS.transport);
+  buf.writeUInt8(d.transport === 'tcp' ? 6 : 17, DNS.transport);
   payload.copy(buf, DNS.size);
   return buf;
 }

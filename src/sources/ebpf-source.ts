@@ -33,6 +33,7 @@ const LOSS_POLL_MS = 1000;
 const DROP_SCOPE = 0;
 const DROP_RATE = 1;
 const DROP_TABLE_FULL = 2;
+const DROP_UNPARSED = 3;
 
 export interface EbpfSourceDeps {
   logger: Logger;
@@ -55,6 +56,8 @@ export interface KernelDrops {
   rateLimited: Record<string, number>;
   /** Not tracked because an in-flight table was full (dns). */
   tableFull: Record<string, number>;
+  /** Seen but not followed: a DNS-over-TCP query split before its header, pipelined queries. */
+  unparsed: Record<string, number>;
 }
 
 /**
@@ -188,6 +191,7 @@ export class EbpfSource implements Source {
       if (delta(DROP_SCOPE) > 0) m.scopeFiltered.inc({ kind }, delta(DROP_SCOPE));
       if (delta(DROP_RATE) > 0) m.rateLimited.inc({ kind }, delta(DROP_RATE));
       if (delta(DROP_TABLE_FULL) > 0) m.kernelUntracked.inc({ kind }, delta(DROP_TABLE_FULL));
+      if (delta(DROP_UNPARSED) > 0) m.kernelUnparsed.inc({ kind }, delta(DROP_UNPARSED));
     }
     this.lastDrops = drops;
   }
@@ -200,7 +204,12 @@ export class EbpfSource implements Source {
       for (const k of NAMED_KINDS) out[eventName(k)] = this.lastDrops[r]?.[k] ?? 0;
       return out;
     };
-    return { scoped: by(DROP_SCOPE), rateLimited: by(DROP_RATE), tableFull: by(DROP_TABLE_FULL) };
+    return {
+      scoped: by(DROP_SCOPE),
+      rateLimited: by(DROP_RATE),
+      tableFull: by(DROP_TABLE_FULL),
+      unparsed: by(DROP_UNPARSED),
+    };
   }
 
   /** Failed ring-buffer reserves per event name since start. */

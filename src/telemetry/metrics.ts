@@ -38,6 +38,12 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly kernelUnparsed = new Counter({
+    name: 'podtrace_kernel_unparsed_total',
+    help: 'Messages the kernel saw but could not follow (dns over TCP split before its header, pipelined queries), by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly dropped = new Counter({
     name: 'podtrace_dropped_total',
     help: 'Events or spans dropped after the kernel, by stage and reason',
@@ -62,12 +68,6 @@ export class Metrics {
     buckets: [0.0001, 0.001, 0.005, 0.02, 0.1, 0.5, 2, 5],
     registers: [this.registry],
   });
-  readonly cgroupEvictions = new Counter({
-    name: 'podtrace_cgroup_cache_evictions_total',
-    help: 'Entries leaving the enricher cgroup caches (cache: paths, entries), by reason (rmdir, lru)',
-    labelNames: ['cache', 'reason'] as const,
-    registers: [this.registry],
-  });
   readonly cgroupResolutions = new Counter({
     name: 'podtrace_cgroup_resolutions_total',
     help: 'cgroup id to path resolutions, by how they were answered (kernel, walk, proc, miss)',
@@ -86,10 +86,11 @@ export class Metrics {
     labelNames: ['backend', 'reason'] as const,
     registers: [this.registry],
   });
+  /** One counter for every bounded cache: cgroup_paths, cgroup_entries (enrich.maxCgroups), owners. */
   readonly cacheEvictions = new Counter({
     name: 'podtrace_cache_evictions_total',
-    help: 'Entries a bounded cache evicted to stay within its size, by cache',
-    labelNames: ['cache'] as const,
+    help: 'Entries a bounded cache evicted, by cache (cgroup_paths, cgroup_entries, owners) and reason (rmdir, lru)',
+    labelNames: ['cache', 'reason'] as const,
     registers: [this.registry],
   });
   readonly sinkExported = new Counter({

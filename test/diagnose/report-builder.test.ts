@@ -351,6 +351,7 @@ function dns(i: number, error: string | null, latencyNs: number): DnsQueryEvent 
     timedOut: error === 'timeout',
     error,
     truncated: false,
+    answerTruncated: false,
   };
 }
 

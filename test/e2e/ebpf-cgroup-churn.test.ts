@@ -27,7 +27,7 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10
 }
 
 async function evictions(metrics: Metrics, cache: string, reason: string): Promise<number> {
-  const m = await metrics.cgroupEvictions.get();
+  const m = await metrics.cacheEvictions.get();
   return m.values.find((v) => v.labels.cache === cache && v.labels.reason === reason)?.value ?? 0;
 }
 
@@ -84,7 +84,7 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
       );
       expect(exec.meta?.attributes['container.id']).toBe(c.id);
       expect(enricher.resolver?.cached(c.cgroupId)).toBe(c.path);
-      const entriesBefore = await evictions(metrics, 'entries', 'rmdir');
+      const entriesBefore = await evictions(metrics, 'cgroup_entries', 'rmdir');
       // The exit of the process is the cgroup's last event; then the runtime removes it.
       await waitFor(
         () => sink.events.find((e) => e.kind === EventKind.ProcessExit && e.cgroupId === c.cgroupId),
@@ -96,7 +96,7 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
         'the path to be evicted by rmdir',
       );
       await until(
-        async () => (await evictions(metrics, 'entries', 'rmdir')) > entriesBefore,
+        async () => (await evictions(metrics, 'cgroup_entries', 'rmdir')) > entriesBefore,
         'the entry to be evicted by rmdir',
       );
     });
@@ -104,8 +104,8 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
     it('holds enrich.maxCgroups through 10,000 short-lived cgroups and counts what leaves', async () => {
       const dir = join(base as string, root, 'churn');
       mkdirSync(dir);
-      const lruBefore0 = await evictions(metrics, 'paths', 'lru');
-      const entryLruBefore = await evictions(metrics, 'entries', 'lru');
+      const lruBefore0 = await evictions(metrics, 'cgroup_paths', 'lru');
+      const entryLruBefore = await evictions(metrics, 'cgroup_entries', 'lru');
       const before = source.decodeStats().perKind['cgroup.rmdir'] ?? 0;
       const ids: number[] = [];
       for (let i = 0; i < 10_000; i++) {
@@ -121,15 +121,15 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
       await new Promise((r) => setTimeout(r, 100)); // the enricher takes the last batch synchronously
       // Created and removed: none stays cached, and none pushed a live entry out.
       expect(ids.filter((id) => enricher.resolver?.cached(id) !== null)).toEqual([]);
-      expect(await evictions(metrics, 'paths', 'lru')).toBe(lruBefore0);
-      expect(await evictions(metrics, 'entries', 'lru')).toBe(entryLruBefore);
+      expect(await evictions(metrics, 'cgroup_paths', 'lru')).toBe(lruBefore0);
+      expect(await evictions(metrics, 'cgroup_entries', 'lru')).toBe(entryLruBefore);
       expect(enricher.resolver?.size).toBeLessThanOrEqual(MAX);
 
       // Long-lived ones beyond the bound: least recently used leave, counted as lru.
-      const lruBefore = await evictions(metrics, 'paths', 'lru');
+      const lruBefore = await evictions(metrics, 'cgroup_paths', 'lru');
       for (let i = 0; i < 2 * MAX; i++) mkdirSync(join(dir, `k${i}`));
       await until(
-        async () => (await evictions(metrics, 'paths', 'lru')) - lruBefore >= MAX,
+        async () => (await evictions(metrics, 'cgroup_paths', 'lru')) - lruBefore >= MAX,
         'lru evictions past enrich.maxCgroups',
         30_000,
       );

@@ -263,7 +263,9 @@ describe('OwnerCache', () => {
       expect(cache.parentOf('ReplicaSet', 'ns', 'app0-rs')).toEqual({ kind: 'Deployment', name: 'app0' });
       expect(cache.parentOf('ReplicaSet', 'ns', 'app1-rs')).toBeNull();
       const evicted = await metrics.cacheEvictions.get();
-      expect(evicted.values).toEqual([expect.objectContaining({ labels: { cache: 'owners' }, value: 4 })]);
+      expect(evicted.values).toEqual([
+        expect.objectContaining({ labels: { cache: 'owners', reason: 'lru' }, value: 4 }),
+      ]);
       // Each owner was looked up once.
       expect(new Set(asked).size).toBe(asked.length);
       cache.stop();

@@ -2,6 +2,7 @@ import { BootClock } from '../../src/events/clock';
 import { RecordDecoder } from '../../src/events/decode';
 import { buildDnsMessage } from '../../src/events/dns-message';
 import type { PodtraceEvent } from '../../src/events/event';
+import { eventAttributes } from '../../src/events/event-attributes';
 import { EventKind } from '../../src/events/event-kind';
 import { dnsRecord, fileRecord, schedRecord, signalRecord } from '../../src/events/record-encoder';
 
@@ -158,6 +159,31 @@ describe('RecordDecoder (signal, dns, file, sched)', () => {
         timedOut: true,
         answers: [],
       });
+    });
+
+    it('decodes an answer over TCP, and a UDP answer with TC set as answerTruncated', () => {
+      const fields = { saddr: [10, 0, 0, 5], daddr: [10, 96, 0, 10], sport: 40001, dport: 53, latencyNs: 3 };
+      const tcp = decodeOne(
+        dnsRecord(
+          {},
+          {
+            ...fields,
+            transport: 'tcp',
+            message: buildDnsMessage({ id: 9, name: 'big.example', rcode: 0, answers: ['10.0.0.9'] }),
+          },
+        ),
+      );
+      expect(tcp).toMatchObject({ transport: 'tcp', answers: ['10.0.0.9'], answerTruncated: false });
+      expect(eventAttributes(tcp)['network.transport']).toBe('tcp');
+      expect(eventAttributes(tcp)['podtrace.dns.answer_truncated']).toBeUndefined();
+      const tc = decodeOne(
+        dnsRecord(
+          {},
+          { ...fields, message: buildDnsMessage({ id: 9, name: 'big.example', rcode: 0, tc: true }) },
+        ),
+      );
+      expect(tc).toMatchObject({ transport: 'udp', rcode: 0, error: null, answerTruncated: true });
+      expect(eventAttributes(tc)['podtrace.dns.answer_truncated']).toBe(true);
     });
 
     it('keeps what was read of a message cut at the capture limit and flags it', () => {

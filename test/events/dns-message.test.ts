@@ -6,12 +6,18 @@ describe('parseDnsMessage', () => {
     expect(parseDnsMessage(m, 0, m.length)).toEqual({
       id: 99,
       isResponse: true,
+      tc: false,
       rcode: 0,
       questionName: 'a.b.example',
       qtype: 1,
       answerCount: 1,
       addresses: ['192.0.2.1'],
     });
+  });
+
+  it('reads the TC bit of an answer truncated to fit UDP', () => {
+    const m = buildDnsMessage({ id: 4, name: 'big.example', rcode: 0, tc: true });
+    expect(parseDnsMessage(m, 0, m.length)).toMatchObject({ id: 4, isResponse: true, tc: true, rcode: 0 });
   });
 
   it('returns null below the 12-byte header and keeps the header of a message cut in the question', () => {

@@ -182,7 +182,7 @@ export function makeEvent(i: number, kind: EventKind, meta: WorkloadMeta | null)
       return {
         ...b,
         kind,
-        transport: 'udp',
+        transport: i % 4 === 3 ? 'tcp' : 'udp',
         family: 4,
         clientAddr: '10.0.0.5',
         clientPort: 40000 + (i % 1000),
@@ -198,6 +198,8 @@ export function makeEvent(i: number, kind: EventKind, meta: WorkloadMeta | null)
         timedOut: i % 4 === 0,
         error: i % 4 === 0 ? 'timeout' : i % 4 === 1 ? 'NXDOMAIN' : null,
         truncated: false,
+        // A UDP answer with TC set (the TCP retry is the next event).
+        answerTruncated: i % 4 === 2,
       };
     case EventKind.FileRead:
     case EventKind.FileWrite:

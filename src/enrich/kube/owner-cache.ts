@@ -59,7 +59,7 @@ export function isOwnedKind(kind: string): kind is OwnedKind {
  * lookups (403, 404, 5xx, unreachable) keep what is cached, are counted in
  * `podtrace_metadata_errors_total{backend="kubernetes",reason="owner_…"}`, logged once per reason
  * until a lookup succeeds again, and retried with exponential backoff. Bounded: past `maxEntries`
- * the least recently used owner is evicted (`podtrace_cache_evictions_total{cache="owners"}`);
+ * the least recently used owner is evicted (`podtrace_cache_evictions_total{cache="owners",reason="lru"}`);
  * owners no pod references any more leave after `ttlMs`.
  */
 export class OwnerCache {
@@ -187,7 +187,7 @@ export class OwnerCache {
       this.entries.delete(e.key);
       for (const uid of e.pods) this.podOwner.delete(uid);
       this.evicted++;
-      this.deps.metrics.cacheEvictions.inc({ cache: 'owners' });
+      this.deps.metrics.cacheEvictions.inc({ cache: 'owners', reason: 'lru' });
     }
   }
 

@@ -101,6 +101,8 @@ export class LossReporter {
       out.set(`kernel${SEP}rate_limited:${String(v.labels.kind)}`, v.value);
     for (const v of (await this.metrics.kernelUntracked.get()).values)
       out.set(`kernel${SEP}table_full:${String(v.labels.kind)}`, v.value);
+    for (const v of (await this.metrics.kernelUnparsed.get()).values)
+      out.set(`kernel${SEP}unparsed:${String(v.labels.kind)}`, v.value);
     return out;
   }
 }
