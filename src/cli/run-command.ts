@@ -142,9 +142,14 @@ export function deliverySummary(sinks: readonly Sink[]): string[] {
     .filter((s) => s.undeliveredAtShutdown !== undefined)
     .map((s) => {
       const n = s.undeliveredAtShutdown ?? 0;
-      return n === 0
-        ? `podtrace: sink ${s.name}: everything accepted was delivered or counted before shutdown`
-        : `podtrace: sink ${s.name}: ${n} events not delivered by the shutdown deadline (counted in podtrace_dropped_total{stage="${s.name}"})`;
+      const kept = s.keptOnDisk ?? 0;
+      const line =
+        n === 0
+          ? `podtrace: sink ${s.name}: everything accepted was delivered or counted before shutdown`
+          : `podtrace: sink ${s.name}: ${n} events not delivered by the shutdown deadline (counted in podtrace_dropped_total{stage="${s.name}"})`;
+      return kept === 0
+        ? line
+        : `podtrace: sink ${s.name}: ${kept} events kept in the disk queue, sent after the next start`;
     });
 }
 

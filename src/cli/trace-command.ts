@@ -9,6 +9,7 @@ import { ReportBuilder } from '../diagnose/report-builder';
 import { ReportSink } from '../diagnose/report-sink';
 import { renderReportText } from '../diagnose/render-text';
 import { PodEnricher } from '../enrich/pod-enricher';
+import { agentRedactor } from '../events/redact-config';
 import { Pipeline } from '../pipeline/pipeline';
 import type { Sink } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
@@ -72,7 +73,8 @@ export async function traceCommand(args: TraceArgs): Promise<number> {
   const target = located.target;
   if (args.container !== undefined) pickContainer(target, args.container);
   const metrics = new Metrics();
-  const source = createSource(config, { logger, metrics });
+  // Secrets in argv are redacted at decode (the top-level `redact:`), as for `podtrace run`.
+  const source = createSource(config, { logger, metrics, redactor: agentRedactor(config, note) });
   // The pod's namespace may be excluded by the agent's filters: trace applies its own scope.
   const enricher = new PodEnricher(
     config.enrich,

@@ -3,6 +3,7 @@ import { parseLabelSelector } from '../enrich/meta/label-selector';
 import { replayConfigProblems } from '../sources/replay-config';
 import { syntheticConfigProblems } from '../sources/synthetic-config';
 import { redactConfigProblems } from '../events/redact-config';
+import { queueDirProblems } from '../sinks/exporter/queue-storage';
 import type { PodtraceConfig } from './config';
 
 /**
@@ -19,6 +20,13 @@ export function crossFieldProblems(config: PodtraceConfig): string[] {
   problems.push(...redactConfigProblems(config.redact));
   if (config.sinks.otlp.redact !== undefined)
     problems.push(...redactConfigProblems({ patterns: config.sinks.otlp.redact }, 'sinks.otlp.redact'));
+  const { otlp, kafka } = config.sinks;
+  problems.push(
+    ...queueDirProblems([
+      ...(otlp.enabled ? [{ key: 'sinks.otlp.queue.dir', ...otlp.queue }] : []),
+      ...(kafka.enabled ? [{ key: 'sinks.kafka.queue.dir', ...kafka.queue }] : []),
+    ]),
+  );
   try {
     parseLabelSelector(config.filter.podSelector);
   } catch (err) {

@@ -31,4 +31,6 @@ export interface Sink extends Component {
   shutdown(deadlineAt?: number): Promise<void>;
   /** Events it could not deliver by the shutdown deadline (counted as dropped), for the exit summary. */
   readonly undeliveredAtShutdown?: number;
+  /** Events its disk queue keeps for the next start (`queue.storage: disk`), for the exit summary. */
+  readonly keptOnDisk?: number;
 }

@@ -56,6 +56,30 @@ export class Metrics {
     labelNames: ['queue'] as const,
     registers: [this.registry],
   });
+  readonly queueRecovered = new Counter({
+    name: 'podtrace_queue_recovered_items_total',
+    help: 'Items a disk queue found from the previous run at start and sends again',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+  readonly queueCorrupt = new Counter({
+    name: 'podtrace_queue_corrupt_total',
+    help: 'Damaged disk queue files (truncated, crc, length, header, checkpoint); the rest of a damaged segment is skipped',
+    labelNames: ['queue', 'defect'] as const,
+    registers: [this.registry],
+  });
+  readonly queueCorruptBytes = new Counter({
+    name: 'podtrace_queue_corrupt_bytes_total',
+    help: 'Bytes of damaged disk queue segments skipped',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDiskBytes = new Gauge({
+    name: 'podtrace_queue_disk_bytes',
+    help: 'Bytes of a disk queue segment files',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
   readonly enrichment = new Counter({
     name: 'podtrace_enrichment_total',
     help: 'Enrichment outcomes per event (complete, partial, none)',

@@ -45,6 +45,13 @@ const DEFECTS: Array<[fixture: string, problems: string[]]> = [
     'kafka-sasl-two-passwords',
     ['sinks.kafka.sasl: needs exactly one of passwordFile, passwordEnv (sets passwordFile and passwordEnv)'],
   ],
+  [
+    'disk-queue-shared-dir',
+    [
+      'sinks.otlp.queue.dir and sinks.kafka.queue.dir: both disk queues use /var/lib/podtrace/queue and /var/lib/podtrace/queue/kafka; give each sink its own directory',
+    ],
+  ],
+  ['disk-queue-storage-unknown', ['sinks.kafka.queue.storage: "file" is not one of "memory", "disk"']],
   ['otlp-header-secret-not-string', ['sinks.otlp.headers.authorization: ["***","***"] must be string']],
   [
     'tls-key-misspelt',

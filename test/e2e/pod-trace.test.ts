@@ -13,8 +13,8 @@ const NODE = 'node-trace';
 
 /** A pod doing known work every second: a command that fails (ls exits 1) and a connect that is refused. */
 const WORK = 'while true; do ls /nonexistent 2>/dev/null; nc 127.0.0.1 9 </dev/null; sleep 1; done';
-/** Another pod of the same namespace, exec'ing a command the first never runs. */
-const NOISE = 'while true; do wget -q -O /dev/null http://127.0.0.1:7/ 2>/dev/null; sleep 1; done';
+/** Another pod of the same namespace, exec'ing a command the first never runs (with a password in its URL). */
+const NOISE = 'while true; do wget -q -O /dev/null http://u:pw-noise@127.0.0.1:7/ 2>/dev/null; sleep 1; done';
 
 function jsonLines(out: string): Record<string, unknown>[] {
   return out
@@ -102,6 +102,11 @@ describeIf(missingBpf() ?? podNetworkMissing())('podtrace trace -n NS POD on a r
     const others = jsonLines(n.stdout);
     expect(new Set(others.map((e) => e['k8s.pod.name']))).toEqual(new Set(['noise-0']));
     expect(execNames(others)).toContain('wget');
+    // `trace` redacts argv at decode like `run` (the console adds no redaction of its own).
+    expect(n.stdout).not.toContain('pw-noise');
+    expect(others.find((e) => execNames([e])[0] === 'wget')?.['process.command_args']).toContain(
+      'http://u:[REDACTED]@127.0.0.1:7/',
+    );
     const refused = events.filter(
       (e) => e['event.name'] === 'tcp.connect' && e['error.type'] === 'ECONNREFUSED',
     );

@@ -76,13 +76,16 @@ export function formatText(e: PodtraceEvent): string {
   }
 }
 
+/** The console adds no redaction of its own: argv was redacted once, at decode, by `redact:`. */
+const AS_DECODED = { redact: [] as readonly string[] };
+
 /** One JSON object per event: `event.name`, times, then the attribute names every sink uses. */
 export function formatJson(e: PodtraceEvent): string {
   return JSON.stringify({
     'event.name': eventName(e.kind),
     time_unix_nano: Math.round(e.timeUnixNs),
     duration_ns: eventDurationNs(e),
-    ...eventAttributes(e),
+    ...eventAttributes(e, AS_DECODED),
     ...(e.meta?.attributes ?? {}),
   });
 }

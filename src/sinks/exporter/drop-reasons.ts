@@ -18,6 +18,8 @@ export interface DropReasons {
   shutdownTimeout: string;
   /** Offered after shutdown began. */
   afterShutdown: string;
+  /** The oldest records of a disk queue over its `queue.maxBytes`. */
+  diskFull: string;
 }
 
 export const DEFAULT_DROP_REASONS: Readonly<DropReasons> = Object.freeze({
@@ -28,4 +30,5 @@ export const DEFAULT_DROP_REASONS: Readonly<DropReasons> = Object.freeze({
   tooLarge: 'too_large',
   shutdownTimeout: 'shutdown_timeout',
   afterShutdown: 'after_shutdown',
+  diskFull: 'disk_queue_full',
 });

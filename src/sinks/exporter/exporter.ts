@@ -2,6 +2,8 @@ import type { DropPolicy } from '../../core/bounded-queue';
 import { errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { Metrics } from '../../telemetry/metrics';
+import type { DiskRecord, ItemCodec } from './disk-queue';
+import { DiskQueue } from './disk-queue';
 import type { DropReasons } from './drop-reasons';
 import { DEFAULT_DROP_REASONS } from './drop-reasons';
 import { ExportHealth } from './export-health';
@@ -10,6 +12,7 @@ import type { RetryConfig } from './retry-policy';
 import { RetryBackoff } from './retry-policy';
 import type { ExportTransport, SendFailure } from './send-outcome';
 import { SlotPool } from './slot-pool';
+import { WakeTimer, sleepUnlessAborted } from './wake-timer';
 
 export interface ExporterOptions<T, R> {
   /** The `stage`/`sink` label of the metrics (`otlp`, `kafka`). */
@@ -34,6 +37,12 @@ export interface ExporterOptions<T, R> {
   /** How many events an item stands for, the unit drops are counted in (default 1). */
   eventsOf?: (item: T) => number;
   reasons?: Partial<DropReasons>;
+  /**
+   * `queue.storage: disk`: what is offered is appended to segment files under `dir` (bounded by
+   * `maxBytes`) and read back into an in-memory window of `queue` (at most two rounds of full
+   * batches for every sender); what the shutdown deadline leaves is kept for the next start.
+   */
+  durable?: { dir: string; dirKey: string; maxBytes: number; codec: ItemCodec<T> };
 }
 
 interface KeyState<T> {
@@ -45,6 +54,8 @@ interface KeyState<T> {
 /** A formed batch until it is settled: delivered, dropped or counted at the shutdown deadline. */
 interface Batch<T> {
   items: T[];
+  /** Disk queue record ids of the items (empty in memory). */
+  ids: number[];
   settled: boolean;
 }
 
@@ -70,13 +81,16 @@ export class Exporter<T, R> {
   private started = false;
   private closing = false;
   private deadlineAt = Infinity;
-  private timer: NodeJS.Timeout | null = null;
-  private timerAt = Infinity;
+  private readonly timer = new WakeTimer(() => this.schedule());
   private flushWaiters: (() => void)[] = [];
   private lastKey: KeyState<T> | null = null;
   private readonly health: ExportHealth;
   /** Events counted as `shutdownTimeout` (by batches whose retry wait the deadline ended, and at the end). */
   private undelivered = 0;
+  private readonly disk: DiskQueue<T> | null = null;
+  private readonly window: { items: number; bytes: number };
+  /** Events the disk queue holds for the next start after shutdown. */
+  keptOnDisk = 0;
 
   constructor(private readonly opts: ExporterOptions<T, R>) {
     this.reasons = { ...DEFAULT_DROP_REASONS, ...opts.reasons };
@@ -84,24 +98,39 @@ export class Exporter<T, R> {
     this.eventsOf = opts.eventsOf ?? (() => 1);
     this.log = opts.logger;
     this.health = new ExportHealth(opts.logger);
+    const rounds = 2 * opts.concurrency;
+    this.window = {
+      items: Math.min(opts.queue.maxItems, rounds * opts.batch.maxItems),
+      bytes: Math.min(opts.queue.maxBytes, rounds * opts.batch.maxBytes),
+    };
+    if (opts.durable !== undefined)
+      this.disk = new DiskQueue<T>({
+        ...opts.durable,
+        stage: opts.stage,
+        logger: opts.logger,
+        metrics: opts.metrics,
+        sizeOf: opts.sizeOf,
+        eventsOf: this.eventsOf,
+        cacheItems: this.window.items,
+      });
   }
 
   /** Items and events waiting or in flight. */
   get pendingItems(): number {
-    let n = this.queuedItems;
+    let n = this.queuedItems + (this.disk?.unreadItems ?? 0);
     for (const b of this.open) n += b.items.length;
     return n;
   }
 
   get pendingEvents(): number {
-    let n = 0;
+    let n = this.disk?.unreadEvents ?? 0;
     for (const k of this.order) k.fifo.forEach((item) => (n += this.eventsOf(item)));
     for (const b of this.open) for (const item of b.items) n += this.eventsOf(item);
     return n;
   }
 
   get queued(): number {
-    return this.queuedItems;
+    return this.queuedItems + (this.disk?.unreadItems ?? 0);
   }
 
   /** When the endpoint became unreachable (ms since the epoch), or null while it answers. */
@@ -126,6 +155,10 @@ export class Exporter<T, R> {
       for (const item of items) n += this.eventsOf(item);
       this.opts.metrics.drop(this.opts.stage, this.reasons.afterShutdown, n);
       return;
+    }
+    if (this.disk !== null) {
+      this.opts.metrics.drop(this.opts.stage, this.reasons.diskFull, this.disk.append(items));
+      return this.schedule();
     }
     const { maxItems, maxBytes, dropPolicy } = this.opts.queue;
     const keyOf = this.opts.keyOf;
@@ -164,7 +197,7 @@ export class Exporter<T, R> {
   async shutdown(deadlineAt: number): Promise<number> {
     this.closing = true;
     this.deadlineAt = deadlineAt;
-    this.clearTimer();
+    this.timer.clear();
     if (this.started) {
       const deadline = setTimeout(() => this.stop.abort(), Math.max(0, deadlineAt - Date.now()));
       try {
@@ -188,6 +221,12 @@ export class Exporter<T, R> {
     for (const k of this.order) while (k.fifo.length > 0) left += this.eventsOf(k.fifo.shift()!.item);
     this.queuedItems = 0;
     this.queuedBytes = 0;
+    if (this.disk !== null) {
+      // Nothing is lost: what is unacknowledged stays in the files and is sent after the next start.
+      this.keptOnDisk = this.disk.pendingEvents;
+      this.disk.close();
+      left = 0;
+    }
     this.opts.metrics.drop(this.opts.stage, this.reasons.shutdownTimeout, left);
     this.undelivered += left;
     this.depth();
@@ -196,7 +235,29 @@ export class Exporter<T, R> {
   }
 
   private idle(): boolean {
-    return this.queuedItems === 0 && this.open.size === 0;
+    return this.queuedItems === 0 && this.open.size === 0 && (this.disk?.unreadItems ?? 0) === 0;
+  }
+
+  /** Reads the disk queue into the in-memory window, oldest first. */
+  private pump(disk: DiskQueue<T>): void {
+    const keyOf = this.opts.keyOf;
+    const now = performance.now();
+    while (
+      this.queuedItems < this.window.items &&
+      this.queuedBytes < this.window.bytes &&
+      disk.unreadItems > 0
+    ) {
+      const got: DiskRecord<T>[] = disk.read(
+        this.window.items - this.queuedItems,
+        this.window.bytes - this.queuedBytes,
+      );
+      if (got.length === 0) break;
+      for (const r of got) {
+        this.keyState(keyOf === undefined ? '' : keyOf(r.item)).fifo.push(r.item, r.size, r.id, now);
+        this.queuedItems++;
+        this.queuedBytes += r.size;
+      }
+    }
   }
 
   private keyState(key: string): KeyState<T> {
@@ -226,6 +287,7 @@ export class Exporter<T, R> {
   /** Forms and starts batches wherever a key is ready and a sender is free; arms the delay timer. */
   private schedule(): void {
     if (!this.started || this.stop.signal.aborted) return;
+    if (this.disk !== null) this.pump(this.disk);
     const { maxItems, maxBytes, maxDelayMs } = this.opts.batch;
     const now = performance.now();
     const force = this.closing || this.flushWaiters.length > 0;
@@ -242,38 +304,17 @@ export class Exporter<T, R> {
         const taken = ks.fifo.take(maxItems, maxBytes, now);
         this.queuedItems -= taken.items.length;
         this.queuedBytes -= taken.bytes;
-        this.launch(ks, taken.items);
+        this.launch(ks, taken.items, this.disk === null ? [] : taken.stamps);
       }
     }
     this.rotate = n === 0 ? 0 : (this.rotate + 1) % n;
     this.depth();
     if (this.idle()) this.wakeFlush();
-    if (wakeAt !== Infinity && !force) this.armTimer(wakeAt);
-  }
-
-  private armTimer(at: number): void {
-    if (this.timer !== null && this.timerAt <= at) return;
-    this.clearTimer();
-    this.timerAt = at;
-    this.timer = setTimeout(
-      () => {
-        this.timer = null;
-        this.timerAt = Infinity;
-        this.schedule();
-      },
-      Math.max(0, at - performance.now()),
-    );
-    this.timer.unref();
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    this.timerAt = Infinity;
+    if (wakeAt !== Infinity && !force) this.timer.arm(wakeAt);
   }
 
   private depth(): void {
-    this.opts.metrics.queueDepth.set({ queue: this.opts.stage }, this.queuedItems);
+    this.opts.metrics.queueDepth.set({ queue: this.opts.stage }, this.queued);
   }
 
   private wakeFlush(): void {
@@ -281,10 +322,10 @@ export class Exporter<T, R> {
     for (const resolve of this.flushWaiters.splice(0)) resolve();
   }
 
-  private launch(ks: KeyState<T>, items: T[]): void {
+  private launch(ks: KeyState<T>, items: T[], ids: number[]): void {
     ks.inFlight++;
     this.slots.take();
-    const batch: Batch<T> = { items, settled: false };
+    const batch: Batch<T> = { items, ids, settled: false };
     this.open.add(batch);
     void this.deliver(ks, batch, true)
       .catch((err: unknown) => {
@@ -304,6 +345,11 @@ export class Exporter<T, R> {
     batch.settled = true;
     this.open.delete(batch);
     let n = 0;
+    if (this.disk !== null) {
+      // Cut off by the deadline: kept in the files for the next start, not dropped.
+      if (reason === this.reasons.shutdownTimeout) return 0;
+      this.disk.ack(batch.ids);
+    }
     if (reason !== null) {
       for (const item of batch.items) n += this.eventsOf(item);
       this.opts.metrics.drop(this.opts.stage, reason, n);
@@ -381,7 +427,8 @@ export class Exporter<T, R> {
         metrics.sinkRetried.inc({ sink: stage });
         this.slots.release();
         slot = false;
-        if (!(await this.sleep(delay))) return void this.settle(batch, this.reasons.shutdownTimeout);
+        if (!(await sleepUnlessAborted(delay, this.stop.signal, this.closing)))
+          return void this.settle(batch, this.reasons.shutdownTimeout);
       }
     } finally {
       if (slot) this.slots.release();
@@ -391,8 +438,12 @@ export class Exporter<T, R> {
   /** Replaces the batch by its two halves, delivered one after the other. */
   private async split(ks: KeyState<T>, batch: Batch<T>): Promise<void> {
     const half = Math.ceil(batch.items.length / 2);
-    const first: Batch<T> = { items: batch.items.slice(0, half), settled: false };
-    const second: Batch<T> = { items: batch.items.slice(half), settled: false };
+    const first: Batch<T> = {
+      items: batch.items.slice(0, half),
+      ids: batch.ids.slice(0, half),
+      settled: false,
+    };
+    const second: Batch<T> = { items: batch.items.slice(half), ids: batch.ids.slice(half), settled: false };
     this.open.add(first);
     this.open.add(second);
     batch.settled = true;
@@ -403,23 +454,5 @@ export class Exporter<T, R> {
 
   private giveUp(key: string, batch: Batch<T>, reason: string, failure: SendFailure): void {
     this.health.gaveUp(key, this.settle(batch, reason), reason, failure);
-  }
-
-  /** Resolves true after `ms`, false as soon as the shutdown deadline passes. */
-  private sleep(ms: number): Promise<boolean> {
-    const signal = this.stop.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      if (!this.closing) timer.unref();
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 }

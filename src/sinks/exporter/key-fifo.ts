@@ -65,20 +65,26 @@ export class KeyFifo<T> {
   }
 
   /** Takes up to `maxItems` items, stopping before `maxBytes` is passed (at least one item). */
-  take(maxItems: number, maxBytes: number, now: number): { items: T[]; sizes: number[]; bytes: number } {
+  take(
+    maxItems: number,
+    maxBytes: number,
+    now: number,
+  ): { items: T[]; sizes: number[]; stamps: number[]; bytes: number } {
     const items: T[] = [];
     const sizes: number[] = [];
+    const stamps: number[] = [];
     let bytes = 0;
     while (items.length < maxItems && this.length > 0) {
       const size = this.sizes[this.head] as number;
       if (items.length > 0 && bytes + size > maxBytes) break;
+      stamps.push(this.stamps[this.head] as number);
       const next = this.shift()!;
       items.push(next.item);
       sizes.push(next.size);
       bytes += size;
     }
     if (this.length > 0) this.oldestAt = now;
-    return { items, sizes, bytes };
+    return { items, sizes, stamps, bytes };
   }
 
   private compact(): void {

@@ -1,5 +1,11 @@
 import type { DropPolicy } from '../../core/bounded-queue';
 import type { JsonSchema } from '../../config/schema-types';
+import type { QueueStorage } from '../exporter/queue-storage';
+import {
+  DEFAULT_DISK_QUEUE_MAX_BYTES,
+  MIN_DISK_QUEUE_MAX_BYTES,
+  queueStorageSchema,
+} from '../exporter/queue-storage';
 
 /** `json`: one flat JSON record per event (data lakes). `otlp_proto`: ExportTraceServiceRequest bytes (Collector Kafka receiver). */
 export type KafkaEncoding = 'json' | 'otlp_proto' | 'otlp_logs';
@@ -76,6 +82,12 @@ export interface KafkaSinkConfig {
   /** Sends in flight at once, each to a disjoint set of partitions. */
   maxInFlight: number;
   buffer: { maxRecords: number; maxBytes: number; dropPolicy: DropPolicy };
+  /**
+   * `storage: disk`: records go to segment files under `dir`, bounded by `maxBytes` (oldest dropped
+   * past it, counted as disk_queue_full), and survive a restart; `buffer` then bounds the in-memory
+   * read-ahead. `memory` (default): `buffer` is the whole queue.
+   */
+  queue: { storage: QueueStorage; dir: string; maxBytes: number };
   /** Backoff of failed sends; `maxElapsedMs` bounds topic and record errors (0: never give up). */
   retry: { initialBackoffMs: number; maxBackoffMs: number; maxElapsedMs: number };
   /** `otlp_proto` records are cut to at most this many bytes (the broker's `message.max.bytes`). */
@@ -166,6 +178,20 @@ export const kafkaSinkSchema: JsonSchema = {
           default: DEFAULT_KAFKA_BUFFER_MAX_BYTES,
         },
         dropPolicy: { enum: ['oldest', 'newest'], default: DEFAULT_KAFKA_DROP_POLICY },
+      },
+    },
+    queue: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        ...queueStorageSchema('kafka'),
+        maxBytes: {
+          type: 'integer',
+          minimum: MIN_DISK_QUEUE_MAX_BYTES,
+          maximum: 1_099_511_627_776,
+          default: DEFAULT_DISK_QUEUE_MAX_BYTES,
+        },
       },
     },
     idempotent: { type: 'boolean', default: true },

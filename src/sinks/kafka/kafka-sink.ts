@@ -22,6 +22,7 @@ import { createBatchMapping } from '../spans/batch-mapping';
 import { KafkaProducers } from './kafka-producers';
 import type { KafkaRecord } from './kafka-record';
 import { kafkaRecordBytes } from './kafka-record';
+import { kafkaRecordCodec } from './kafka-record-codec';
 import { kafkaRecordKey } from './kafka-record-key';
 import { LOSS_TOPIC_GROUP, topicForGroup, topicsByKind } from './kafka-topics';
 import { KafkaTransport } from './kafka-transport';
@@ -111,6 +112,8 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private lossTimer: NodeJS.Timeout | null = null;
   /** Events not delivered by the shutdown deadline (counted as `shutdown`). */
   undeliveredAtShutdown = 0;
+  /** Events the disk queue keeps for the next start. */
+  keptOnDisk = 0;
 
   constructor(
     private readonly cfg: KafkaSinkConfig,
@@ -186,6 +189,16 @@ export class KafkaSink implements Sink, ReadinessProbe {
       concurrency: cfg.maxInFlight,
       perKeyConcurrency: 1,
       reasons: KAFKA_REASONS,
+      ...(cfg.queue.storage === 'disk'
+        ? {
+            durable: {
+              dir: cfg.queue.dir,
+              dirKey: 'sinks.kafka.queue.dir',
+              maxBytes: cfg.queue.maxBytes,
+              codec: kafkaRecordCodec(),
+            },
+          }
+        : {}),
     });
     // Loss records have their own bound, so an outage that fills the event buffer keeps its account.
     this.losses = new Exporter<KafkaRecord, Message[]>({
@@ -310,6 +323,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
     this.undeliveredAtShutdown = await this.records.shutdown(
       this.started ? deadlineAt - reserve : Date.now(),
     );
+    this.keptOnDisk = this.records.keptOnDisk;
     if (this.started) await this.reportLoss(true);
     await this.losses.shutdown(this.started ? deadlineAt : Date.now());
     if (this.undeliveredAtShutdown > 0)

@@ -1,4 +1,6 @@
 import type { JsonSchema } from '../../config/schema-types';
+import type { QueueStorage } from '../exporter/queue-storage';
+import { queueStorageSchema } from '../exporter/queue-storage';
 import { DEFAULT_MAX_TRACE_SECONDS, DEFAULT_MAX_TRACKED_PROCESSES } from '../spans/span-mapper';
 import type { OtlpProtocol, OtlpSignal } from './otlp-signal';
 import { OTLP_PROTOCOLS, OTLP_SIGNALS } from './otlp-signal';
@@ -56,7 +58,12 @@ export interface OtlpSinkConfig {
   compression: OtlpCompression;
   timeoutMs: number;
   batch: { maxSpans: number; maxBytes: number; maxDelayMs: number };
-  queue: { maxSpans: number; maxBytes: number };
+  /**
+   * `storage: memory`: `maxBytes` bounds the spans' estimated encoded size in memory. `disk`: spans
+   * go to segment files under `dir` (`traces/`, `logs/`) and `maxBytes` bounds the files; `maxSpans`
+   * then bounds the in-memory read-ahead.
+   */
+  queue: { maxSpans: number; maxBytes: number; storage: QueueStorage; dir: string };
   maxConcurrentExports: number;
   retry: { initialBackoffMs: number; maxBackoffMs: number; maxElapsedMs: number };
   traces: { maxTraceSeconds: number; maxTrackedProcesses: number };
@@ -141,6 +148,7 @@ export const otlpSinkSchema: JsonSchema = {
           maximum: 68_719_476_736,
           default: DEFAULT_OTLP_QUEUE_MAX_BYTES,
         },
+        ...queueStorageSchema('otlp'),
       },
     },
     maxConcurrentExports: {

@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import type { Logger } from '../../core/logger';
 import type { Metrics } from '../../telemetry/metrics';
+import type { ItemCodec } from '../exporter/disk-queue';
 import { Exporter } from '../exporter/exporter';
 import { grpcSendFailure } from './grpc-retry';
 import type { OtlpSinkConfig } from './otlp-config';
+import { DEFAULT_OTLP_QUEUE_MAX_BYTES } from './otlp-config';
 import { OtlpGrpcClient } from './otlp-grpc-client';
 import { httpSendFailure } from './otlp-http-classify';
 import { OtlpHttpClient } from './otlp-http-client';
@@ -31,6 +34,8 @@ export interface SignalExportOptions<T> {
   metrics: Metrics;
   encode: (items: readonly T[]) => Buffer;
   sizeOf: (item: T) => number;
+  /** How items are written to the disk queue (used with `queue.storage: disk`). */
+  codec: ItemCodec<T>;
 }
 
 /** The client of a resolved target: gRPC (TraceService or LogsService) or OTLP/HTTP. */
@@ -73,7 +78,12 @@ export function createSignalExport<T>(o: SignalExportOptions<T>): SignalExport<T
       classify,
       logger: o.logger,
     }),
-    queue: { maxItems: config.queue.maxSpans, maxBytes: config.queue.maxBytes, dropPolicy: 'newest' },
+    // On disk `maxBytes` bounds the files; the in-memory read-ahead keeps the memory default.
+    queue: {
+      maxItems: config.queue.maxSpans,
+      maxBytes: config.queue.storage === 'disk' ? DEFAULT_OTLP_QUEUE_MAX_BYTES : config.queue.maxBytes,
+      dropPolicy: 'newest',
+    },
     batch: {
       maxItems: config.batch.maxSpans,
       maxBytes: config.batch.maxBytes,
@@ -84,6 +94,16 @@ export function createSignalExport<T>(o: SignalExportOptions<T>): SignalExport<T
     retry: config.retry,
     timeoutMs: config.timeoutMs,
     sizeOf: o.sizeOf,
+    ...(config.queue.storage === 'disk'
+      ? {
+          durable: {
+            dir: join(config.queue.dir, o.signal),
+            dirKey: 'sinks.otlp.queue.dir',
+            maxBytes: config.queue.maxBytes,
+            codec: o.codec,
+          },
+        }
+      : {}),
   });
   return { signal: o.signal, stage: o.stage, target, client, exporter };
 }

@@ -16,6 +16,7 @@ import type { SpanData } from '../spans/span-model';
 import type { OtlpSinkConfig } from './otlp-config';
 import type { SignalExport } from './otlp-signal-exporter';
 import { createSignalExport } from './otlp-signal-exporter';
+import { otlpItemCodec } from './otlp-item-codec';
 import { resolveOtlpTarget } from './otlp-target';
 
 export const OTLP_SINK_NAME = 'otlp';
@@ -94,6 +95,8 @@ export class OtlpSink implements Sink, ReadinessProbe {
   undeliveredAtShutdown = 0;
   /** Log records not delivered by the shutdown deadline. */
   undeliveredLogsAtShutdown = 0;
+  /** Spans and log records the disk queues keep for the next start. */
+  keptOnDisk = 0;
 
   constructor(config: OtlpSinkConfig, deps: OtlpSinkDeps) {
     this.logger = deps.logger;
@@ -134,6 +137,7 @@ export class OtlpSink implements Sink, ReadinessProbe {
         target: tracesTarget,
         encode: (spans) => encodeExportTraceServiceRequest(groupByResource(spans)),
         sizeOf: estimateSpanBytes,
+        codec: otlpItemCodec<SpanData>(),
       });
     if (logsTarget !== null)
       this.logs = createSignalExport<LogRecordData>({
@@ -143,6 +147,7 @@ export class OtlpSink implements Sink, ReadinessProbe {
         target: logsTarget,
         encode: (records) => encodeExportLogsServiceRequest(groupLogsByResource(records)),
         sizeOf: estimateLogRecordBytes,
+        codec: otlpItemCodec<LogRecordData>(),
       });
     this.evictions = evictionCounter(deps.metrics);
     for (const s of this.signals())
@@ -216,6 +221,7 @@ export class OtlpSink implements Sink, ReadinessProbe {
       ]);
       this.undeliveredAtShutdown = spans;
       this.undeliveredLogsAtShutdown = logs;
+      this.keptOnDisk = (this.traces?.exporter.keptOnDisk ?? 0) + (this.logs?.exporter.keptOnDisk ?? 0);
       if (spans > 0 || logs > 0)
         this.logger.warn(
           { spans, logRecords: logs, reason: OtlpDropReason.ShutdownTimeout },

@@ -7,8 +7,13 @@ import {
   formatJson,
   formatText,
 } from '../../../src/sinks/console/console-sink';
+import { BootClock } from '../../../src/events/clock';
+import { RecordDecoder } from '../../../src/events/decode';
+import type { PodtraceEvent } from '../../../src/events/event';
+import { Redactor } from '../../../src/events/redact';
 import { Metrics } from '../../../src/telemetry/metrics';
 import { batch, processExec, tcpConnect, workloadMeta } from '../../helpers/events';
+import { execRecord } from '../../helpers/records';
 
 /** A stream that accepts writes only when released, like a terminal that stopped reading. */
 class SlowStream extends Writable {
@@ -130,5 +135,31 @@ describe('formatJson', () => {
       duration_ns: 0,
     });
     expect(typeof j.time_unix_nano).toBe('number');
+  });
+
+  it('redacts argv exactly once, at decode, with the configured patterns and none of its own', () => {
+    const argv = ['sh', '-c', 'PGPASSWORD=pw-one psql', '--token', 'tok-two'];
+    const record = execRecord(
+      { pid: 4242, comm: 'sh', tsNs: 1e9 },
+      { ppid: 1, uid: 0, parentStartNs: 1, filename: '/bin/sh', argv },
+    );
+    // `redact.patterns: [--token]`: PGPASSWORD is not a secret here (the defaults would say it is).
+    const decoder = new RecordDecoder(new BootClock(() => 0), new Redactor(['--token']));
+    const redactions = jest.spyOn(Redactor.prototype, 'args');
+    try {
+      const events: PodtraceEvent[] = [];
+      decoder.decode(record, events);
+      const line = JSON.parse(formatJson(events[0] as PodtraceEvent)) as Record<string, unknown>;
+      expect(line['process.command_args']).toEqual([
+        'sh',
+        '-c',
+        'PGPASSWORD=pw-one psql',
+        '--token',
+        '[REDACTED]',
+      ]);
+      expect(redactions).toHaveBeenCalledTimes(1);
+    } finally {
+      redactions.mockRestore();
+    }
   });
 });
