@@ -1,6 +1,4 @@
-import { fork } from 'node:child_process';
 import { closeSync, openSync, write } from 'node:fs';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../src/config/load-config';
 import type { Logger } from '../../src/core/logger';
@@ -18,7 +16,7 @@ import { sharedBatchMapping } from '../../src/sinks/spans/shared-mapping';
 import { KafkaMock, kafkaMockMissing } from '../../test/helpers/kafka-mock';
 import { ExactAcks, ExportCounterAcks } from './acks';
 import type { AckResult } from './acks';
-import { ROOT } from './proc';
+import { startOtlpReceiver } from './otlp-receiver-process';
 
 export interface SinkDeps {
   logger: Logger;
@@ -157,15 +155,9 @@ export const otlpSinkFactory: SinkFactory = {
   inAll: true,
   missing: () => null,
   create: async ({ logger, metrics, latency, mapping }) => {
-    const receiver = fork(join(ROOT, 'dist', 'bench', 'otlp-bench-receiver.js'), [], {
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    const port = await new Promise<number>((resolve, reject) => {
-      receiver.once('message', (m: { port: number }) => resolve(m.port));
-      receiver.once('exit', (code) => reject(new Error(`OTLP bench receiver exited (${String(code)})`)));
-    });
+    const receiver = await startOtlpReceiver();
     const config = validateConfig({
-      sinks: { otlp: { enabled: true, endpoint: `http://127.0.0.1:${port}` } },
+      sinks: { otlp: { enabled: true, endpoint: receiver.endpoint } },
     }).sinks.otlp;
     const sink = createOtlpSink(config, {
       logger,
@@ -182,14 +174,20 @@ export const otlpSinkFactory: SinkFactory = {
       sink: counted(sink, acks),
       results: () => acks.results(),
       close: () => {
-        receiver.disconnect();
+        receiver.close();
         return Promise.resolve();
       },
     };
   },
 };
 
-const KAFKA_TOPICS = ['podtrace.process', 'podtrace.tcp', 'podtrace.oom', 'podtrace.loss', 'otlp_spans'];
+export const KAFKA_TOPICS = [
+  'podtrace.process',
+  'podtrace.tcp',
+  'podtrace.oom',
+  'podtrace.loss',
+  'otlp_spans',
+];
 
 /** One Kafka sink with the given encodings, against a fresh librdkafka mock cluster (3 brokers). */
 function kafkaFactory(encodings: KafkaEncoding[], alone: boolean, inAll: boolean): SinkFactory {

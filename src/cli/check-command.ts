@@ -4,7 +4,7 @@ import { PROBE_GROUPS } from '../events/event-kind';
 import { bpfObjectDir, loadNativeAddon } from '../native/native-addon';
 import { errorMessage } from '../core/errors';
 import type { PodtraceConfig } from '../config/config';
-import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
+import { cgroupProgramRoot } from '../enrich/cgroup/cgroup-mount';
 import { ebpfMapSizes, ebpfRodata } from '../sources/ebpf-settings';
 import { attributionCheck, cgroupLayoutCheck, criCheck, kubernetesCheck, sinkChecks } from './node-checks';
 import { execCheck } from './exec-check';
@@ -148,7 +148,7 @@ export function probeChecks(config: PodtraceConfig, groups: readonly string[] = 
     return [{ status: 'fail', name: 'addon', detail: errorMessage(err), hint: 'npm run build' }];
   }
   const enabled = new Set<string>(config.source.ebpf.probes);
-  const cgroupPath = detectCgroup2Mount(config.enrich.cgroupBase, config.enrich.procBase)?.base ?? '';
+  const cgroupPath = cgroupProgramRoot(config.enrich, config.enrich.cgroupMode === 'v1');
   return groups.map((g) => {
     const t = new addon.Tracer({
       objectDir: bpfObjectDir(),
