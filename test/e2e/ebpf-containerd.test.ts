@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
-import { silentLogger } from '../../src/core/logger';
-import { validateConfig } from '../../src/config/load-config';
-import { PodEnricher } from '../../src/enrich/pod-enricher';
 import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
-import { Pipeline } from '../../src/pipeline/pipeline';
+import type { Pipeline } from '../../src/pipeline/pipeline';
 import { formatJson } from '../../src/sinks/console/console-sink';
-import { EbpfSource } from '../../src/sources/ebpf-source';
-import { Metrics } from '../../src/telemetry/metrics';
 import { TestContainerd, containerdMissing } from '../helpers/containerd';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { KubeApiServer, ownedObject, podObject } from '../helpers/kube-api-server';
 import { describeIf } from '../helpers/prereq';
+import { startEbpfPipeline } from '../helpers/ebpf-pipeline';
 import { CollectingSink } from '../helpers/collecting-sink';
 
 const NODE = 'node-e2e';
@@ -42,22 +38,16 @@ describeIf(missingBpf() ?? containerdMissing())(
         '/apis/apps/v1/replicasets',
         ownedObject('api-6d4f9', 'shop', { kind: 'Deployment', name: 'api' }),
       );
-      const config = validateConfig({
-        nodeName: NODE,
-        enrich: {
-          cri: { endpoint: containerd.endpoint, relistSeconds: 1 },
-          kubernetes: { kubeconfig: api.writeKubeconfig() },
+      ({ pipeline } = await startEbpfPipeline(
+        {
+          nodeName: NODE,
+          enrich: {
+            cri: { endpoint: containerd.endpoint, relistSeconds: 1 },
+            kubernetes: { kubeconfig: api.writeKubeconfig() },
+          },
         },
-      });
-      const metrics = new Metrics();
-      const source = new EbpfSource(config.source.ebpf, { logger: silentLogger(), metrics });
-      const enricher = new PodEnricher(config.enrich, config.filter, {
-        logger: silentLogger(),
-        metrics,
-        nodeName: NODE,
-      });
-      pipeline = new Pipeline(source, enricher, [sink], silentLogger());
-      await pipeline.start();
+        [sink],
+      ));
     }, 120_000);
 
     afterAll(async () => {
