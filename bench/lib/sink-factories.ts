@@ -9,6 +9,10 @@ import type { KafkaEncoding } from '../../src/sinks/kafka/kafka-config';
 import { createKafkaSink } from '../../src/sinks/kafka/kafka-sink';
 import { createOtlpSink } from '../../src/sinks/otlp/otlp-sink';
 import type { Metrics } from '../../src/telemetry/metrics';
+import { agentInstanceId } from '../../src/core/instance-id';
+import { DEFAULT_REDACT_PATTERNS } from '../../src/events/redact';
+import type { BatchMapping } from '../../src/sinks/spans/batch-mapping';
+import { sharedBatchMapping } from '../../src/sinks/spans/shared-mapping';
 import { KafkaMock, kafkaMockMissing } from '../../test/helpers/kafka-mock';
 import { ExactAcks, ExportCounterAcks } from './acks';
 import type { AckResult } from './acks';
@@ -17,6 +21,8 @@ import { startOtlpReceiver } from './otlp-receiver-process';
 export interface SinkDeps {
   logger: Logger;
   metrics: Metrics;
+  /** The events → OTLP mapping the OTLP and Kafka OTLP sinks share, as the agent does (see benchMapping). */
+  mapping?: BatchMapping;
   /** Keep what is needed to compute per-event latency (kernel timestamp → acknowledgement). */
   latency: boolean;
 }
@@ -148,7 +154,7 @@ export const otlpSinkFactory: SinkFactory = {
   alone: true,
   inAll: true,
   missing: () => null,
-  create: async ({ logger, metrics, latency }) => {
+  create: async ({ logger, metrics, latency, mapping }) => {
     const receiver = await startOtlpReceiver();
     const config = validateConfig({
       sinks: { otlp: { enabled: true, endpoint: receiver.endpoint } },
@@ -161,6 +167,7 @@ export const otlpSinkFactory: SinkFactory = {
       hostName: NODE_NAME,
       bootId: BOOT_ID,
       shutdownTimeoutMs: 60_000,
+      mapping,
     });
     const acks = new ExportCounterAcks('otlp', metrics, latency, 'items');
     return {
@@ -190,7 +197,7 @@ function kafkaFactory(encodings: KafkaEncoding[], alone: boolean, inAll: boolean
     alone,
     inAll,
     missing: () => kafkaMockMissing(),
-    create: async ({ logger, metrics, latency }) => {
+    create: async ({ logger, metrics, latency, mapping }) => {
       const mock = await KafkaMock.start({ topics: KAFKA_TOPICS.map((t) => `${t}:3:3`) });
       const config = validateConfig({ sinks: { kafka: { enabled: true, brokers: mock.brokers, encodings } } })
         .sinks.kafka;
@@ -203,6 +210,7 @@ function kafkaFactory(encodings: KafkaEncoding[], alone: boolean, inAll: boolean
         env: {},
         shutdownTimeoutMs: 60_000,
         lossSource: () => Promise.resolve({}),
+        mapping,
       });
       const acks = new ExportCounterAcks('kafka', metrics, latency, 'events');
       return { sink: counted(sink, acks), results: () => acks.results(), close: () => mock.stop() };
@@ -223,6 +231,37 @@ export const SINK_FACTORIES: readonly SinkFactory[] = [
   // Both encodings from one sink, as a node would be configured to write both.
   kafkaFactory(['json', 'otlp_proto'], false, true),
 ];
+
+/**
+ * The mapping the agent would share between the named sinks (src/cli/run-command.ts does the
+ * same with the real config): set when the OTLP sink runs next to a Kafka sink with an OTLP
+ * encoding, undefined otherwise.
+ */
+export function benchMapping(names: readonly string[], logger: Logger): BatchMapping | undefined {
+  const kafka = names.find((n) => n.startsWith('kafka-'));
+  if (!names.includes('otlp') || kafka === undefined) return undefined;
+  const sinks = validateConfig({
+    sinks: {
+      otlp: { enabled: true },
+      kafka: {
+        enabled: true,
+        brokers: ['127.0.0.1:9092'],
+        encodings: kafka.slice('kafka-'.length).split('+') as KafkaEncoding[],
+      },
+    },
+  }).sinks;
+  return (
+    sharedBatchMapping(sinks.otlp, sinks.kafka, {
+      nodeName: NODE_NAME,
+      hostName: NODE_NAME,
+      env: {},
+      logger,
+      instanceId: agentInstanceId(),
+      redact: DEFAULT_REDACT_PATTERNS,
+      bootId: BOOT_ID,
+    }) ?? undefined
+  );
+}
 
 export function sinkFactory(name: string): SinkFactory {
   const f = SINK_FACTORIES.find((s) => s.name === name);

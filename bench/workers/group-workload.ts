@@ -1,12 +1,16 @@
 /**
  * Workloads that stress one probe group each, as a child process of the bench:
- *   node group-workload.js signal|dns|sched <ms> [dnsPort]
+ *   node group-workload.js signal|dns|sched|file <ms> [dnsPort]
  * prints one JSON line {"mode","ops","seconds","opsPerSec"}:
  *   signal — kill(self, SIGUSR2) calls (each generates a signal);
  *   dns    — UDP DNS queries answered by a responder in this process, one in flight;
- *   sched  — wake-ups between two threads (Atomics.wait/notify ping-pong), two context switches each.
+ *   sched  — wake-ups between two threads (Atomics.wait/notify ping-pong), two context switches each;
+ *   file   — 64-byte pread64 calls on a small real file (page cache), one syscall each.
  */
 import { createSocket } from 'node:dgram';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { buildDnsMessage } from '../../src/events/dns-message';
 
@@ -86,10 +90,29 @@ async function sched(): Promise<void> {
   await worker.terminate();
 }
 
-const modes: Record<string, () => Promise<void>> = { signal: signals, dns, sched };
+function file(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'podtrace-bench-file-'));
+  const path = join(dir, 'data');
+  writeFileSync(path, Buffer.alloc(64 * 1024, 7));
+  const fd = openSync(path, 'r');
+  const buf = Buffer.alloc(64);
+  const started = process.hrtime.bigint();
+  const end = Date.now() + ms;
+  let ops = 0;
+  while (Date.now() < end) {
+    for (let i = 0; i < 1000; i++) readSync(fd, buf, 0, 64, (i * 64) % 65536);
+    ops += 1000;
+  }
+  report(ops, started);
+  closeSync(fd);
+  rmSync(dir, { recursive: true, force: true });
+  return Promise.resolve();
+}
+
+const modes: Record<string, () => Promise<void>> = { signal: signals, dns, sched, file };
 const run = modes[mode];
 if (run === undefined) {
-  process.stderr.write(`group-workload: unknown mode "${mode}" (signal, dns, sched)\n`);
+  process.stderr.write(`group-workload: unknown mode "${mode}" (signal, dns, sched, file)\n`);
   process.exit(2);
 }
 void run();
