@@ -1,5 +1,5 @@
-import { closeSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { Metrics } from '../../telemetry/metrics';
@@ -102,7 +102,7 @@ export class DiskQueue<T> {
       this.checkpoint = new QueueCheckpoint(join(this.dir, CHECKPOINT_FILE));
     } catch (err) {
       throw new ConfigError(
-        `${opts.dirKey}: ${this.dir} is not a writable directory (${errorMessage(err)}); ` +
+        `${opts.dirKey}: ${this.dir} is not a writable directory (${errorMessage(realCause(this.dir, err))}); ` +
           'mount a writable volume there (the chart mounts a hostPath) or set queue.storage: memory',
       );
     }
@@ -441,4 +441,21 @@ export class DiskQueue<T> {
   private gauge(): void {
     this.opts.metrics.queueDiskBytes.set({ queue: this.opts.stage }, this.fileBytes);
   }
+}
+
+/**
+ * A recursive mkdir on a read-only file system fails with ENOENT; the error of creating the
+ * first missing directory by itself names the real cause (EROFS, EACCES).
+ */
+function realCause(dir: string, err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  let missing = dir;
+  while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
+  try {
+    mkdirSync(missing);
+    rmdirSync(missing);
+  } catch (inner) {
+    return inner;
+  }
+  return err;
 }

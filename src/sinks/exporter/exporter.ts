@@ -92,7 +92,13 @@ export class Exporter<T, R> {
     const rounds = 2 * opts.concurrency;
     this.window = {
       items: Math.min(opts.queue.maxItems, rounds * opts.batch.maxItems),
-      bytes: Math.min(opts.queue.maxBytes, rounds * opts.batch.maxBytes),
+      // With a disk queue the read-ahead takes at most a quarter of its bound, so dropping over
+      // the bound always finds unread (older than the newest) segments to drop.
+      bytes: Math.min(
+        opts.queue.maxBytes,
+        rounds * opts.batch.maxBytes,
+        (opts.durable?.maxBytes ?? Infinity) / 4,
+      ),
     };
     if (opts.durable !== undefined)
       this.disk = new DiskQueue<T>({
