@@ -1,5 +1,8 @@
 /**
- * `npm run bench [-- --smoke] [--only drain,overhead,groups,pipeline,latency,memory] [--reps N]`
+ * `npm run bench [-- --smoke] [--only drain,overhead,groups,pipeline,latency,memory,agent] [--reps N]`
+ *   `[--agent-rates 10000,50000] [--agent-sets none,otlp,kafka-json,kafka-otlp_proto,all]`
+ *   `[--agent-node-flags 'default,--max-semi-space-size=4 --set=sinks.otlp.queue.maxBytes=8388608']`
+ *   `[--agent-overload yes|no]` (variants separated by commas; `--set=` flags go to `podtrace run`)
  *
  * Runs the benchmark scenarios side by side (each comparison inside the same run, medians of
  * several runs), prints a table and writes bench/results/<date>-<commit>.json. No thresholds:
@@ -11,6 +14,8 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { buildNativeTools } from './lib/native-build';
 import { ROOT } from './lib/proc';
+import { AGENT_SINK_SETS, agentScenario } from './scenarios/agent';
+import type { AgentScenarioOptions } from './scenarios/agent';
 import { drainScenario } from './scenarios/drain';
 import { groupsScenario } from './scenarios/groups';
 import { memoryScenario } from './scenarios/memory';
@@ -28,19 +33,52 @@ const SCENARIOS: Record<
   pipeline: { run: pipelineScenario, needsKernel: false },
   latency: { run: latencyScenario, needsKernel: false },
   memory: { run: memoryScenario, needsKernel: false },
+  agent: { run: (ctx) => agentScenario(ctx, ctx.agent), needsKernel: false },
 };
 
 interface Options {
   smoke: boolean;
   only: string[];
   reps: number;
+  agent: AgentScenarioOptions;
+}
+
+/** `--name value` or `--name=value`: the value, advancing `i` past it when separate. */
+function flagValue(argv: readonly string[], i: { at: number }, name: string): string | undefined {
+  const a = argv[i.at] as string;
+  if (a === name) return argv[++i.at] ?? '';
+  if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+  return undefined;
+}
+
+function agentOption(o: AgentScenarioOptions, name: string, v: string): void {
+  const list = v.split(',').filter(Boolean);
+  if (name === '--agent-rates') {
+    o.rates = list.map(Number);
+    if (o.rates.length === 0 || o.rates.some((r) => !Number.isInteger(r) || r < 1))
+      throw new Error(`--agent-rates: "${v}" is not a list of positive integers (events/s)`);
+  } else if (name === '--agent-sets') {
+    const known = AGENT_SINK_SETS.map((s) => s.label);
+    for (const s of list)
+      if (!known.includes(s)) throw new Error(`--agent-sets: unknown sink set "${s}" (${known.join(', ')})`);
+    o.sets = list;
+  } else if (name === '--agent-node-flags') o.nodeFlags = list.map((f) => (f === 'default' ? '' : f));
+  else if (v === 'yes' || v === 'no') o.overload = v === 'yes';
+  else throw new Error(`--agent-overload: "${v}" must be yes or no`);
 }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { smoke: false, only: Object.keys(SCENARIOS), reps: 0 };
+  const o: Options = { smoke: false, only: Object.keys(SCENARIOS), reps: 0, agent: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (a === '--smoke') o.smoke = true;
+    const at = { at: i };
+    const agentFlag = ['--agent-rates', '--agent-sets', '--agent-node-flags', '--agent-overload'].find(
+      (n) => flagValue(argv, { at: i }, n) !== undefined,
+    );
+    if (agentFlag !== undefined) {
+      agentOption(o.agent, agentFlag, flagValue(argv, at, agentFlag) ?? '');
+      i = at.at;
+    } else if (a === '--smoke') o.smoke = true;
     else if (a === '--only' || a.startsWith('--only=')) {
       const v = a.includes('=') ? a.slice(7) : (argv[++i] ?? '');
       o.only = v.split(',').filter(Boolean);
@@ -51,7 +89,9 @@ function parse(argv: readonly string[]): Options {
       o.reps = Number(a.includes('=') ? a.slice(7) : argv[++i]);
       if (!Number.isInteger(o.reps) || o.reps < 1) throw new Error('--reps must be a positive integer');
     } else
-      throw new Error(`unknown argument "${a}" (usage: npm run bench -- [--smoke] [--only a,b] [--reps N])`);
+      throw new Error(
+        `unknown argument "${a}" (usage: npm run bench -- [--smoke] [--only a,b] [--reps N] [--agent-rates r,r] [--agent-sets s,s] [--agent-node-flags f,f] [--agent-overload yes|no])`,
+      );
   }
   if (o.reps === 0) o.reps = o.smoke ? 1 : 3;
   return o;
@@ -105,7 +145,7 @@ async function main(): Promise<number> {
     throw new Error(`prerequisite missing in CI: ${missingKernel}`);
   const tools =
     wantKernel && missingKernel === null ? buildNativeTools() : { gen: '', cConsumer: '', processObject: '' };
-  const ctx: BenchContext = { smoke: opts.smoke, reps: opts.reps, tools, log };
+  const ctx: BenchContext = { smoke: opts.smoke, reps: opts.reps, tools, log, agent: opts.agent };
   const results: ScenarioResult[] = [];
   for (const name of opts.only) {
     const s = SCENARIOS[name];

@@ -36,8 +36,7 @@ RingPoller::RingPoller(int ring_fd, PollerOptions options, std::function<void()>
     ring_buffer__free(rb_);
     throw NativeFailure("epoll_ctl", e);
   }
-  current_ = std::make_unique<Batch>();
-  current_->reserve(options_.batch_bytes + 8192);
+  current_ = next_batch();
 }
 
 RingPoller::~RingPoller() {
@@ -92,9 +91,30 @@ void RingPoller::publish_current() {
     unpublished_records_ = 0;
     pending_.push_back(std::move(current_));
   }
-  current_ = std::make_unique<Batch>();
-  current_->reserve(options_.batch_bytes + 8192);
+  current_ = next_batch();
   notify_();
+}
+
+std::unique_ptr<RingPoller::Batch> RingPoller::next_batch() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!pool_.empty()) {
+      std::unique_ptr<Batch> b = std::move(pool_.back());
+      pool_.pop_back();
+      return b;
+    }
+    stats_.allocations++;
+  }
+  auto b = std::make_unique<Batch>();
+  b->reserve(options_.batch_bytes + 8192);
+  return b;
+}
+
+void RingPoller::recycle(std::unique_ptr<Batch> batch) {
+  if (!batch) return;
+  batch->clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pool_.size() < options_.max_pending + 1) pool_.push_back(std::move(batch));
 }
 
 void RingPoller::run() {

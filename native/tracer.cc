@@ -6,6 +6,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <string>
 #include <vector>
@@ -83,6 +84,7 @@ Napi::Error to_js(Napi::Env env, const NativeFailure &f) {
 Napi::Function Tracer::Define(Napi::Env env) {
   return DefineClass(env, "Tracer",
                      {InstanceMethod("start", &Tracer::Start), InstanceMethod("next", &Tracer::Next),
+                      InstanceMethod("nextInto", &Tracer::NextInto),
                       InstanceMethod("losses", &Tracer::Losses), InstanceMethod("stats", &Tracer::Stats),
                       InstanceMethod("close", &Tracer::Close), InstanceMethod("drops", &Tracer::Drops),
                       InstanceMethod("scopeMode", &Tracer::ScopeMode),
@@ -204,6 +206,11 @@ void Tracer::Deliver(Napi::Env env) {
   }
   want_notify_ = false;
   auto deferred = std::move(waiting_);
+  Napi::Buffer<uint8_t> target;
+  if (!target_.IsEmpty()) {
+    target = target_.Value();
+    target_.Reset();
+  }
   if (!batch) {
     std::string err = poller_ ? poller_->error() : last_error_;
     if (!err.empty()) {
@@ -213,6 +220,14 @@ void Tracer::Deliver(Napi::Env env) {
     deferred->Resolve(env.Null());
     return;
   }
+  if (!target.IsEmpty() && batch->size() <= target.Length()) {
+    // Copied into the caller's buffer: the batch goes back to the pool at once, nothing for the GC.
+    std::memcpy(target.Data(), batch->data(), batch->size());
+    deferred->Resolve(Napi::Number::New(env, static_cast<double>(batch->size())));
+    if (poller_) poller_->recycle(std::move(batch));
+    return;
+  }
+  // next(), or a batch larger than the caller's buffer: hand JS the batch itself.
   auto *raw = batch.release();
   deferred->Resolve(Napi::Buffer<uint8_t>::New(env, raw->data(), raw->size(),
                                                [](Napi::Env, uint8_t *, RingPoller::Batch *b) { delete b; }, raw));
@@ -222,6 +237,18 @@ Napi::Value Tracer::Next(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (waiting_) throw Napi::Error::New(env, "Tracer.next(): a previous next() is still pending");
   waiting_ = std::make_unique<Napi::Promise::Deferred>(env);
+  Napi::Promise p = waiting_->Promise();
+  Deliver(env);
+  return p;
+}
+
+Napi::Value Tracer::NextInto(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer())
+    throw Napi::TypeError::New(env, "Tracer.nextInto(target): target must be a Buffer");
+  if (waiting_) throw Napi::Error::New(env, "Tracer.nextInto(): a previous next() is still pending");
+  waiting_ = std::make_unique<Napi::Promise::Deferred>(env);
+  target_ = Napi::Persistent(info[0].As<Napi::Buffer<uint8_t>>());
   Napi::Promise p = waiting_->Promise();
   Deliver(env);
   return p;
@@ -245,6 +272,7 @@ Napi::Value Tracer::Stats(const Napi::CallbackInfo &info) {
   o.Set("batches", static_cast<double>(s.batches));
   o.Set("wakeups", static_cast<double>(s.wakeups));
   o.Set("stalls", static_cast<double>(s.stalls));
+  o.Set("allocations", static_cast<double>(s.allocations));
   o.Set("running", poller_ ? poller_->running() : false);
   return o;
 }

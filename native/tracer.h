@@ -1,4 +1,5 @@
-// The JS bridge: class Tracer { start(), next(): Promise<Buffer|null>, losses(), stats(), close() }.
+// The JS bridge: class Tracer { start(), next(): Promise<Buffer|null>, nextInto(target), losses(),
+// stats(), close() }.
 #pragma once
 #include <napi.h>
 
@@ -19,6 +20,7 @@ class Tracer : public Napi::ObjectWrap<Tracer> {
  private:
   Napi::Value Start(const Napi::CallbackInfo &info);
   Napi::Value Next(const Napi::CallbackInfo &info);
+  Napi::Value NextInto(const Napi::CallbackInfo &info);
   Napi::Value Losses(const Napi::CallbackInfo &info);
   Napi::Value Stats(const Napi::CallbackInfo &info);
   Napi::Value Close(const Napi::CallbackInfo &info);
@@ -42,6 +44,8 @@ class Tracer : public Napi::ObjectWrap<Tracer> {
   Napi::ThreadSafeFunction wake_;
   bool wake_live_ = false;
   std::unique_ptr<Napi::Promise::Deferred> waiting_;
+  // Set while a nextInto() waits: the JS buffer the batch is copied into.
+  Napi::Reference<Napi::Buffer<uint8_t>> target_;
   std::atomic<bool> want_notify_{false};
   bool closed_ = false;
   // After close(): batches drained but not yet taken, and the final loss counts.

@@ -1,6 +1,4 @@
-import { fork } from 'node:child_process';
 import { closeSync, openSync, write } from 'node:fs';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../src/config/load-config';
 import type { Logger } from '../../src/core/logger';
@@ -11,14 +9,20 @@ import type { KafkaEncoding } from '../../src/sinks/kafka/kafka-config';
 import { createKafkaSink } from '../../src/sinks/kafka/kafka-sink';
 import { createOtlpSink } from '../../src/sinks/otlp/otlp-sink';
 import type { Metrics } from '../../src/telemetry/metrics';
+import { agentInstanceId } from '../../src/core/instance-id';
+import { DEFAULT_REDACT_PATTERNS } from '../../src/events/redact';
+import type { BatchMapping } from '../../src/sinks/spans/batch-mapping';
+import { sharedBatchMapping } from '../../src/sinks/spans/shared-mapping';
 import { KafkaMock, kafkaMockMissing } from '../../test/helpers/kafka-mock';
 import { ExactAcks, ExportCounterAcks } from './acks';
 import type { AckResult } from './acks';
-import { ROOT } from './proc';
+import { startOtlpReceiver } from './otlp-receiver-process';
 
 export interface SinkDeps {
   logger: Logger;
   metrics: Metrics;
+  /** The events → OTLP mapping the OTLP and Kafka OTLP sinks share, as the agent does (see benchMapping). */
+  mapping?: BatchMapping;
   /** Keep what is needed to compute per-event latency (kernel timestamp → acknowledgement). */
   latency: boolean;
 }
@@ -150,16 +154,10 @@ export const otlpSinkFactory: SinkFactory = {
   alone: true,
   inAll: true,
   missing: () => null,
-  create: async ({ logger, metrics, latency }) => {
-    const receiver = fork(join(ROOT, 'dist', 'bench', 'otlp-bench-receiver.js'), [], {
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    const port = await new Promise<number>((resolve, reject) => {
-      receiver.once('message', (m: { port: number }) => resolve(m.port));
-      receiver.once('exit', (code) => reject(new Error(`OTLP bench receiver exited (${String(code)})`)));
-    });
+  create: async ({ logger, metrics, latency, mapping }) => {
+    const receiver = await startOtlpReceiver();
     const config = validateConfig({
-      sinks: { otlp: { enabled: true, endpoint: `http://127.0.0.1:${port}` } },
+      sinks: { otlp: { enabled: true, endpoint: receiver.endpoint } },
     }).sinks.otlp;
     const sink = createOtlpSink(config, {
       logger,
@@ -169,20 +167,27 @@ export const otlpSinkFactory: SinkFactory = {
       hostName: NODE_NAME,
       bootId: BOOT_ID,
       shutdownTimeoutMs: 60_000,
+      mapping,
     });
     const acks = new ExportCounterAcks('otlp', metrics, latency, 'items');
     return {
       sink: counted(sink, acks),
       results: () => acks.results(),
       close: () => {
-        receiver.disconnect();
+        receiver.close();
         return Promise.resolve();
       },
     };
   },
 };
 
-const KAFKA_TOPICS = ['podtrace.process', 'podtrace.tcp', 'podtrace.oom', 'podtrace.loss', 'otlp_spans'];
+export const KAFKA_TOPICS = [
+  'podtrace.process',
+  'podtrace.tcp',
+  'podtrace.oom',
+  'podtrace.loss',
+  'otlp_spans',
+];
 
 /** One Kafka sink with the given encodings, against a fresh librdkafka mock cluster (3 brokers). */
 function kafkaFactory(encodings: KafkaEncoding[], alone: boolean, inAll: boolean): SinkFactory {
@@ -192,7 +197,7 @@ function kafkaFactory(encodings: KafkaEncoding[], alone: boolean, inAll: boolean
     alone,
     inAll,
     missing: () => kafkaMockMissing(),
-    create: async ({ logger, metrics, latency }) => {
+    create: async ({ logger, metrics, latency, mapping }) => {
       const mock = await KafkaMock.start({ topics: KAFKA_TOPICS.map((t) => `${t}:3:3`) });
       const config = validateConfig({ sinks: { kafka: { enabled: true, brokers: mock.brokers, encodings } } })
         .sinks.kafka;
@@ -205,6 +210,7 @@ function kafkaFactory(encodings: KafkaEncoding[], alone: boolean, inAll: boolean
         env: {},
         shutdownTimeoutMs: 60_000,
         lossSource: () => Promise.resolve({}),
+        mapping,
       });
       const acks = new ExportCounterAcks('kafka', metrics, latency, 'events');
       return { sink: counted(sink, acks), results: () => acks.results(), close: () => mock.stop() };
@@ -225,6 +231,37 @@ export const SINK_FACTORIES: readonly SinkFactory[] = [
   // Both encodings from one sink, as a node would be configured to write both.
   kafkaFactory(['json', 'otlp_proto'], false, true),
 ];
+
+/**
+ * The mapping the agent would share between the named sinks (src/cli/run-command.ts does the
+ * same with the real config): set when the OTLP sink runs next to a Kafka sink with an OTLP
+ * encoding, undefined otherwise.
+ */
+export function benchMapping(names: readonly string[], logger: Logger): BatchMapping | undefined {
+  const kafka = names.find((n) => n.startsWith('kafka-'));
+  if (!names.includes('otlp') || kafka === undefined) return undefined;
+  const sinks = validateConfig({
+    sinks: {
+      otlp: { enabled: true },
+      kafka: {
+        enabled: true,
+        brokers: ['127.0.0.1:9092'],
+        encodings: kafka.slice('kafka-'.length).split('+') as KafkaEncoding[],
+      },
+    },
+  }).sinks;
+  return (
+    sharedBatchMapping(sinks.otlp, sinks.kafka, {
+      nodeName: NODE_NAME,
+      hostName: NODE_NAME,
+      env: {},
+      logger,
+      instanceId: agentInstanceId(),
+      redact: DEFAULT_REDACT_PATTERNS,
+      bootId: BOOT_ID,
+    }) ?? undefined
+  );
+}
 
 export function sinkFactory(name: string): SinkFactory {
   const f = SINK_FACTORIES.find((s) => s.name === name);

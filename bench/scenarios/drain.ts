@@ -1,5 +1,5 @@
 import { NODE, lastJson, start, waitForOutput, workerPath, runJson } from '../lib/proc';
-import { fmtPct, fmtRate, median } from '../lib/stats';
+import { fmtMb, fmtPct, fmtRate, median } from '../lib/stats';
 import type { DrainResult } from '../workers/drain-worker';
 import type { BenchContext, ScenarioResult } from './types';
 
@@ -50,7 +50,7 @@ async function liveRun(
   ctx: BenchContext,
   c: Consumer,
   seconds: number,
-): Promise<{ rate: number; lost: number; cpuPerM: number; raw: unknown }> {
+): Promise<{ rate: number; lost: number; cpuPerM: number; rss: number; allocations: number; raw: unknown }> {
   const child = c.spawn();
   await waitForOutput(child, /^ready$/m, c.name);
   const gen = await runJson<{ ops: number; opsPerSec: number }>(
@@ -65,6 +65,8 @@ async function liveRun(
     rate: r.records / r.seconds,
     lost: r.lost,
     cpuPerM: r.cpuSeconds / (r.records / 1e6),
+    rss: r.maxRssBytes ?? NaN,
+    allocations: r.allocations ?? NaN,
     raw: { ...r, generator: gen },
   };
 }
@@ -122,6 +124,20 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
           JSON.stringify({ mode: 'live', ringBufferBytes: ring, decode: true, seconds: liveSeconds }),
         ]),
     },
+    {
+      name: 'addon → JS + decode, pooled (nextInto)',
+      spawn: () =>
+        start(NODE, [
+          workerPath('drain-worker'),
+          JSON.stringify({
+            mode: 'live',
+            ringBufferBytes: ring,
+            decode: true,
+            seconds: liveSeconds,
+            pooled: true,
+          }),
+        ]),
+    },
   ];
   const backlog: Record<string, { rates: number[]; lost: number[]; raw: unknown[] }> = {};
   for (let rep = 0; rep < ctx.reps; rep++) {
@@ -136,12 +152,24 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
       ctx.log(`  drain backlog ${c.name}: ${fmtRate(r.rate)} (lost ${r.lost})`);
     }
   }
-  const live: Record<string, { rates: number[]; lost: number[]; cpuPerM: number[]; raw: unknown[] }> = {};
+  const live: Record<
+    string,
+    {
+      rates: number[];
+      lost: number[];
+      cpuPerM: number[];
+      rss: number[];
+      allocations: number[];
+      raw: unknown[];
+    }
+  > = {};
   for (let rep = 0; rep < ctx.reps; rep++) {
     for (const c of rep % 2 === 0 ? liveConsumers : [...liveConsumers].reverse()) {
       const r = await liveRun(ctx, c, liveSeconds);
-      const l = (live[c.name] ??= { rates: [], lost: [], cpuPerM: [], raw: [] });
+      const l = (live[c.name] ??= { rates: [], lost: [], cpuPerM: [], rss: [], allocations: [], raw: [] });
       l.rates.push(r.rate);
+      l.rss.push(r.rss);
+      l.allocations.push(r.allocations);
       l.lost.push(r.lost);
       l.cpuPerM.push(r.cpuPerM);
       l.raw.push(r.raw);
@@ -165,7 +193,7 @@ export async function drainScenario(ctx: BenchContext): Promise<ScenarioResult> 
       scenario: '1 drain ceiling',
       case: `live (gen on CPU 0): ${c.name}`,
       value: fmtRate(median(l?.rates ?? [])),
-      detail: `kernel lost ${Math.max(...(l?.lost ?? [0]))}; consumer ${median(l?.cpuPerM ?? []).toFixed(3)} CPU-s per M events`,
+      detail: `kernel lost ${Math.max(...(l?.lost ?? [0]))}; consumer ${median(l?.cpuPerM ?? []).toFixed(3)} CPU-s per M events${c.name.startsWith('addon') ? `; peak RSS ${fmtMb(median(l?.rss ?? []))}, ${median(l?.allocations ?? []).toFixed(0)} batch buffers allocated` : ''}`,
     });
   }
   return {

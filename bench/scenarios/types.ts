@@ -1,3 +1,4 @@
+import type { AgentScenarioOptions } from './agent';
 import type { NativeTools } from '../lib/native-build';
 
 export interface BenchContext {
@@ -6,6 +7,8 @@ export interface BenchContext {
   reps: number;
   tools: NativeTools;
   log: (line: string) => void;
+  /** Narrows the agent scenario (`--agent-rates`, `--agent-sets`, `--agent-node-flags`). */
+  agent: AgentScenarioOptions;
 }
 
 /** One printed row: the scenario, what was measured, the figure, and details. */

@@ -20,6 +20,8 @@ export interface DrainArgs {
   ringBufferBytes: number;
   decode: boolean;
   seconds?: number;
+  /** Live mode: take batches with nextInto() into one reused buffer (the pooled drain) instead of next(). */
+  pooled?: boolean;
 }
 
 export interface DrainResult {
@@ -29,6 +31,9 @@ export interface DrainResult {
   seconds: number;
   lost: number;
   cpuSeconds: number;
+  /** Peak RSS of the worker, and the batch buffers the addon allocated (its pool's misses); not from the C consumer. */
+  maxRssBytes?: number;
+  allocations?: number;
 }
 
 function countRecords(buf: Buffer): number {
@@ -65,11 +70,14 @@ async function main(): Promise<void> {
     decoder.decode(buf, out);
     return out.length;
   };
+  const scratch = Buffer.allocUnsafeSlow(ebpf.batchBytes + 64 * 1024);
   process.stdout.write('ready\n');
   let records = 0;
   let predrained = 0;
   let seconds: number;
   let cpuSeconds: number;
+  // Read before close(): the drain thread's counters go with it.
+  let allocations = NaN;
   if (args.mode === 'backlog') {
     const rl = createInterface({ input: process.stdin });
     // "go N": N records are waiting; the clock runs until JS has them all.
@@ -103,20 +111,28 @@ async function main(): Promise<void> {
   } else {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const stop = setTimeout(() => tracer.close(), (args.seconds ?? 5) * 1000);
+    const stop = setTimeout(
+      () => {
+        allocations = tracer.stats().allocations;
+        tracer.close();
+      },
+      (args.seconds ?? 5) * 1000,
+    );
     for (;;) {
-      const b = await tracer.next();
-      if (b === null) break;
-      records += take(b);
+      const got = args.pooled === true ? await tracer.nextInto(scratch) : await tracer.next();
+      if (got === null) break;
+      records += take(typeof got === 'number' ? scratch.subarray(0, got) : got);
     }
     clearTimeout(stop);
     seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     cpuSeconds = (cpu.user + cpu.system) / 1e6;
   }
+  if (Number.isNaN(allocations)) allocations = tracer.stats().allocations;
   tracer.close();
   const lost = tracer.losses().reduce((a, b) => a + b, 0);
-  const result: DrainResult = { records, predrained, seconds, lost, cpuSeconds };
+  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  const result: DrainResult = { records, predrained, seconds, lost, cpuSeconds, maxRssBytes, allocations };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

@@ -8,7 +8,7 @@ import { validateConfig } from '../../src/config/load-config';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { SyntheticSource } from '../../src/sources/synthetic-source';
 import { Metrics } from '../../src/telemetry/metrics';
-import { sinkFactory } from '../lib/sink-factories';
+import { benchMapping, sinkFactory } from '../lib/sink-factories';
 import type { BenchSink } from '../lib/sink-factories';
 import { percentileSorted } from '../lib/stats';
 import { StaticEnricher } from '../lib/static-enricher';
@@ -59,8 +59,9 @@ async function main(): Promise<void> {
   );
   const enricher = new StaticEnricher(source.workloads.metaByCgroup);
   const built: BenchSink[] = [];
+  const mapping = benchMapping(args.sinks, logger);
   for (const name of args.sinks)
-    built.push(await sinkFactory(name).create({ logger, metrics, latency: args.latency }));
+    built.push(await sinkFactory(name).create({ logger, metrics, latency: args.latency, mapping }));
   const pipeline = new Pipeline(
     source,
     enricher,

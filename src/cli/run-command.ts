@@ -13,6 +13,7 @@ import type { Enricher, Sink, Source } from '../pipeline/stages';
 import { ConsoleSink } from '../sinks/console/console-sink';
 import { createOtlpSink } from '../sinks/otlp/otlp-sink';
 import { createKafkaSink } from '../sinks/kafka/kafka-sink';
+import { sharedBatchMapping } from '../sinks/spans/shared-mapping';
 import { PodEnricher } from '../enrich/pod-enricher';
 import { detectAttributionMode } from '../enrich/cgroup/attribution-mode';
 import { EbpfSource } from '../sources/ebpf-source';
@@ -62,6 +63,16 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
   const attached = new ReadinessFlag('source not started yet');
   readiness.register(`source.${config.source.kind}`, attached);
   const sinks: Sink[] = [];
+  // Events are mapped to the OTLP model once per batch for both sinks that export it.
+  const mapping =
+    sharedBatchMapping(config.sinks.otlp, config.sinks.kafka, {
+      nodeName,
+      hostName: hostname(),
+      env: process.env,
+      logger,
+      instanceId: agentInstanceId(),
+      redact: [],
+    }) ?? undefined;
   if (config.sinks.console.enabled) sinks.push(new ConsoleSink(config.sinks.console, { logger, metrics }));
   if (config.sinks.otlp.enabled) {
     const otlp = createOtlpSink(config.sinks.otlp, {
@@ -72,6 +83,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       hostName: hostname(),
       shutdownTimeoutMs: config.shutdown.timeoutMs,
       instanceId: agentInstanceId(),
+      mapping,
     });
     readiness.registerHealth('sinks.otlp', otlp); // reported, never gates readiness
     sinks.push(otlp);
@@ -86,6 +98,7 @@ export function buildAgent(config: PodtraceConfig, logger: Logger, metrics: Metr
       shutdownTimeoutMs: config.shutdown.timeoutMs,
       instanceId: agentInstanceId(),
       redact: [],
+      mapping,
       lossSource: () => Promise.resolve(source instanceof EbpfSource ? source.kernelLosses() : {}),
     });
     readiness.registerHealth('sinks.kafka', kafka); // reported, never gates readiness

@@ -39,6 +39,8 @@ export interface TracerStats {
   batches: number;
   wakeups: number;
   stalls: number;
+  /** Batch buffers the drain thread allocated (its recycled pool was empty). */
+  allocations: number;
   running: boolean;
 }
 
@@ -48,6 +50,12 @@ export interface NativeTracer {
   start(): HookReport[];
   /** The next batch of raw records; null once closed and drained. One call at a time. */
   next(): Promise<Buffer | null>;
+  /**
+   * Like next(), but copies the batch into `target` and resolves with its length, returning the
+   * native buffer to the drain thread's pool (no allocation, nothing left for the GC to free).
+   * A batch longer than `target` comes back as its own Buffer, as from next().
+   */
+  nextInto(target: Buffer): Promise<number | Buffer | null>;
   /** Failed ring-buffer reserves per event kind (index = kind), summed over CPUs. */
   losses(): number[];
   stats(): TracerStats;

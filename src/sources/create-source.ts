@@ -4,7 +4,7 @@ import type { AttributionMode } from '../enrich/cgroup/attribution-mode';
 import type { Source } from '../pipeline/stages';
 import type { Metrics } from '../telemetry/metrics';
 import type { Redactor } from '../events/redact';
-import { detectCgroup2Mount } from '../enrich/cgroup/cgroup-mount';
+import { cgroupProgramRoot } from '../enrich/cgroup/cgroup-mount';
 import { EbpfSource } from './ebpf-source';
 import { ReplaySource } from './replay-source';
 import { SyntheticSource } from './synthetic-source';
@@ -37,7 +37,7 @@ export function createSource(
         ...(deps.attribution !== undefined && deps.attribution.mode === 'v1'
           ? { attribution: { hierarchyId: deps.attribution.hierarchyId, v1Ssid: deps.attribution.v1Ssid } }
           : {}),
-        cgroupPath: detectCgroup2Mount(config.enrich.cgroupBase, config.enrich.procBase)?.base ?? '',
+        cgroupPath: cgroupProgramRoot(config.enrich, deps.attribution?.mode === 'v1'),
       });
   }
 }

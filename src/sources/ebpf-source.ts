@@ -30,6 +30,11 @@ export const OPTIONAL_GROUPS: readonly string[] = ['cgroup'];
  */
 export const RECENT_KERNEL_GROUPS: readonly ProbeGroup[] = ['signal', 'dns', 'file', 'sched'];
 const LOSS_POLL_MS = 1000;
+/**
+ * Room past `batchBytes` in the decode buffer: the drain thread closes a batch after the record that
+ * crossed `batchBytes`, so a batch can be longer by one record (the addon reserves 8 KiB for it).
+ */
+const BATCH_SLACK_BYTES = 64 * 1024;
 const DROP_SCOPE = 0;
 const DROP_RATE = 1;
 const DROP_TABLE_FULL = 2;
@@ -146,10 +151,14 @@ export class EbpfSource implements Source {
   private async run(tracer: NativeTracer, decoder: RecordDecoder): Promise<void> {
     const counter = new ReceivedCounter(decoder.stats, this.deps.metrics);
     this.counter = counter;
+    // One buffer for every batch: the addon copies each into it and recycles its own, and the
+    // decoder keeps no view of it (strings and numbers only), so it is free again after decode.
+    const scratch = Buffer.allocUnsafeSlow(this.config.batchBytes + BATCH_SLACK_BYTES);
     try {
       for (;;) {
-        const buf = await tracer.next();
-        if (buf === null) break;
+        const got = await tracer.nextInto(scratch);
+        if (got === null) break;
+        const buf = typeof got === 'number' ? scratch.subarray(0, got) : got;
         const events: PodtraceEvent[] = [];
         const cgroups: CgroupChange[] = [];
         decoder.decode(buf, events, cgroups);

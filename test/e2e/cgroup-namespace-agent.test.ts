@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectCgroup2Mount } from '../../src/enrich/cgroup/cgroup-mount';
-import { packageRoot } from '../../src/native/native-addon';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import {
   JsonLines,
@@ -17,16 +16,17 @@ import {
   lineFrom,
   spawnAgentInCgroupNamespace,
 } from '../helpers/pod-cgroup';
+import { BUILT_MAIN, missingBuiltCli } from '../helpers/built-agent';
 import { describeIf } from '../helpers/prereq';
 
-const main = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+const main = BUILT_MAIN;
 const base = detectCgroup2Mount('')?.base;
 
 function missing(): string | null {
   return (
     missingBpf() ??
     (base === undefined ? 'no cgroup2 mount' : null) ??
-    (existsSync(main) ? null : 'dist not built (npm run build:ts)') ??
+    missingBuiltCli() ??
     attributionTools()
   );
 }

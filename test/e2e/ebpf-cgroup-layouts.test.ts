@@ -2,16 +2,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/core/logger';
-import { validateConfig } from '../../src/config/load-config';
 import { detectCgroup2Mount } from '../../src/enrich/cgroup/cgroup-mount';
-import { PodEnricher } from '../../src/enrich/pod-enricher';
 import { EventKind } from '../../src/events/event-kind';
-import { Pipeline } from '../../src/pipeline/pipeline';
-import { EbpfSource } from '../../src/sources/ebpf-source';
-import { Metrics } from '../../src/telemetry/metrics';
+import type { Pipeline } from '../../src/pipeline/pipeline';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { describeIf } from '../helpers/prereq';
+import { PATHS_ONLY_ENRICH, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 import { CollectingSink } from '../helpers/collecting-sink';
 
 /** Runs `sh -c 'echo $$ > cgroup.procs; exec /bin/echo <marker>'`: the exec happens inside the cgroup. */
@@ -44,18 +40,12 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
     const dirs: string[] = [];
 
     beforeAll(async () => {
-      const config = validateConfig({
-        enrich: { cri: { enabled: false }, kubernetes: { enabled: false } },
-      });
-      const metrics = new Metrics();
-      const source = new EbpfSource(config.source.ebpf, { logger: silentLogger(), metrics });
-      const enricher = new PodEnricher(config.enrich, config.filter, {
-        logger: silentLogger(),
-        metrics,
-        nodeName: 'n',
-      });
-      pipeline = new Pipeline(source, enricher, [sink], silentLogger());
-      await pipeline.start();
+      ({ pipeline } = await startEbpfPipeline(
+        {
+          enrich: PATHS_ONLY_ENRICH,
+        },
+        [sink],
+      ));
     });
 
     afterAll(async () => {

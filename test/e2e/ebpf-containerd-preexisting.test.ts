@@ -2,18 +2,14 @@ import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { silentLogger } from '../../src/core/logger';
-import { validateConfig } from '../../src/config/load-config';
-import { PodEnricher } from '../../src/enrich/pod-enricher';
 import { EventKind } from '../../src/events/event-kind';
-import { Pipeline } from '../../src/pipeline/pipeline';
-import { EbpfSource } from '../../src/sources/ebpf-source';
-import { Metrics } from '../../src/telemetry/metrics';
+import type { Pipeline } from '../../src/pipeline/pipeline';
 import { CollectingSink } from '../helpers/collecting-sink';
 import { TestContainerd, containerdMissing } from '../helpers/containerd';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { KubeApiServer, podObject } from '../helpers/kube-api-server';
 import { describeIf } from '../helpers/prereq';
+import { criAndApiEnrich, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 
 const NODE = 'node-preexisting';
 
@@ -61,22 +57,10 @@ describeIf(missingBpf() ?? containerdMissing())(
         'the pod to listen',
         30_000,
       );
-      const config = validateConfig({
-        nodeName: NODE,
-        enrich: {
-          cri: { endpoint: containerd.endpoint, relistSeconds: 1 },
-          kubernetes: { kubeconfig: api.writeKubeconfig() },
-        },
-      });
-      const metrics = new Metrics();
-      const source = new EbpfSource(config.source.ebpf, { logger: silentLogger(), metrics });
-      const enricher = new PodEnricher(config.enrich, config.filter, {
-        logger: silentLogger(),
-        metrics,
-        nodeName: NODE,
-      });
-      pipeline = new Pipeline(source, enricher, [sink], silentLogger());
-      await pipeline.start();
+      ({ pipeline } = await startEbpfPipeline(
+        { nodeName: NODE, enrich: criAndApiEnrich(containerd.endpoint, api.writeKubeconfig()) },
+        [sink],
+      ));
     }, 120_000);
 
     afterAll(async () => {

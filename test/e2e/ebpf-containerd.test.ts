@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
-import { silentLogger } from '../../src/core/logger';
-import { validateConfig } from '../../src/config/load-config';
-import { PodEnricher } from '../../src/enrich/pod-enricher';
 import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
-import { Pipeline } from '../../src/pipeline/pipeline';
+import type { Pipeline } from '../../src/pipeline/pipeline';
 import { formatJson } from '../../src/sinks/console/console-sink';
-import { EbpfSource } from '../../src/sources/ebpf-source';
-import { Metrics } from '../../src/telemetry/metrics';
 import { TestContainerd, containerdMissing } from '../helpers/containerd';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { KubeApiServer, ownedObject, podObject } from '../helpers/kube-api-server';
+import { ClosingListener } from '../helpers/closing-listener';
 import { describeIf } from '../helpers/prereq';
+import { criAndApiEnrich, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 import { CollectingSink } from '../helpers/collecting-sink';
 
 const NODE = 'node-e2e';
@@ -24,47 +19,29 @@ describeIf(missingBpf() ?? containerdMissing())(
     const containerd = new TestContainerd();
     const api = new KubeApiServer();
     const sink = new CollectingSink();
-    let listener: Server;
+    const listener = new ClosingListener();
     let port = 0;
     let pipeline: Pipeline;
 
     beforeAll(async () => {
-      listener = createServer((s) => {
-        s.resume();
-        s.on('error', () => undefined);
-        s.end();
-      });
-      await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-      port = (listener.address() as AddressInfo).port;
+      port = (await listener.start()).port;
       await containerd.start();
       await api.start();
       api.upsert(
         '/apis/apps/v1/replicasets',
         ownedObject('api-6d4f9', 'shop', { kind: 'Deployment', name: 'api' }),
       );
-      const config = validateConfig({
-        nodeName: NODE,
-        enrich: {
-          cri: { endpoint: containerd.endpoint, relistSeconds: 1 },
-          kubernetes: { kubeconfig: api.writeKubeconfig() },
-        },
-      });
-      const metrics = new Metrics();
-      const source = new EbpfSource(config.source.ebpf, { logger: silentLogger(), metrics });
-      const enricher = new PodEnricher(config.enrich, config.filter, {
-        logger: silentLogger(),
-        metrics,
-        nodeName: NODE,
-      });
-      pipeline = new Pipeline(source, enricher, [sink], silentLogger());
-      await pipeline.start();
+      ({ pipeline } = await startEbpfPipeline(
+        { nodeName: NODE, enrich: criAndApiEnrich(containerd.endpoint, api.writeKubeconfig()) },
+        [sink],
+      ));
     }, 120_000);
 
     afterAll(async () => {
       await pipeline?.shutdown();
       await containerd.stop();
       await api.stop();
-      await new Promise<void>((r) => listener.close(() => r()));
+      await listener.stop();
     }, 120_000);
 
     it('attributes the kernel events of a pod workload to its pod, container and deployment', async () => {

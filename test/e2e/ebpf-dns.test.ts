@@ -3,22 +3,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Socket } from 'node:dgram';
-import { silentLogger } from '../../src/core/logger';
-import { validateConfig } from '../../src/config/load-config';
 import { detectCgroup2Mount } from '../../src/enrich/cgroup/cgroup-mount';
-import { PodEnricher } from '../../src/enrich/pod-enricher';
 import { buildDnsMessage, parseDnsMessage } from '../../src/events/dns-message';
 import type { DnsQueryEvent } from '../../src/events/event';
 import { eventAttributes } from '../../src/events/event-attributes';
 import { EventKind } from '../../src/events/event-kind';
-import { Pipeline } from '../../src/pipeline/pipeline';
-import { EbpfSource } from '../../src/sources/ebpf-source';
-import { Metrics } from '../../src/telemetry/metrics';
+import type { Pipeline } from '../../src/pipeline/pipeline';
+import type { EbpfSource } from '../../src/sources/ebpf-source';
 import { CollectingSink } from '../helpers/collecting-sink';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { PodCgroups } from '../helpers/pod-cgroups';
 import type { PodCgroup } from '../helpers/pod-cgroups';
 import { describeIf } from '../helpers/prereq';
+import { PATHS_ONLY_ENRICH, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 
 const base = detectCgroup2Mount('')?.base;
 const ANSWER_DELAY_MS = 40;
@@ -57,19 +54,13 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
         setTimeout(() => server.send(answer, peer.port, peer.address), ANSWER_DELAY_MS);
       });
       pod = cgroups.make();
-      const config = validateConfig({
-        source: { ebpf: { probes: ['dns'], dns: { ports: [port], timeoutMs: TIMEOUT_MS } } },
-        enrich: { cri: { enabled: false }, kubernetes: { enabled: false } },
-      });
-      const metrics = new Metrics();
-      source = new EbpfSource(config.source.ebpf, { logger: silentLogger(), metrics });
-      const enricher = new PodEnricher(config.enrich, config.filter, {
-        logger: silentLogger(),
-        metrics,
-        nodeName: 'n',
-      });
-      pipeline = new Pipeline(source, enricher, [sink], silentLogger());
-      await pipeline.start();
+      ({ pipeline, source } = await startEbpfPipeline(
+        {
+          source: { ebpf: { probes: ['dns'], dns: { ports: [port], timeoutMs: TIMEOUT_MS } } },
+          enrich: PATHS_ONLY_ENRICH,
+        },
+        [sink],
+      ));
     });
 
     afterAll(async () => {

@@ -3,19 +3,15 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../src/core/logger';
-import { validateConfig } from '../../src/config/load-config';
 import { detectCgroup2Mount } from '../../src/enrich/cgroup/cgroup-mount';
-import { PodEnricher } from '../../src/enrich/pod-enricher';
 import { eventAttributes } from '../../src/events/event-attributes';
 import { EventKind } from '../../src/events/event-kind';
-import { Pipeline } from '../../src/pipeline/pipeline';
-import { EbpfSource } from '../../src/sources/ebpf-source';
-import { Metrics } from '../../src/telemetry/metrics';
+import type { Pipeline } from '../../src/pipeline/pipeline';
 import { CollectingSink } from '../helpers/collecting-sink';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { PodCgroup, killAndWait, lineFrom } from '../helpers/pod-cgroup';
 import { describeIf } from '../helpers/prereq';
+import { PATHS_ONLY_ENRICH, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 
 const base = detectCgroup2Mount('')?.base;
 /** This host's memory controller is on cgroup v1 (the unified hierarchy has none). */
@@ -68,19 +64,13 @@ describeIf(missingBpf() ?? memoryMissing())('eBPF oom.kill of a victim in a sibl
 
   beforeAll(async () => {
     pod = new PodCgroup(base as string);
-    const config = validateConfig({
-      source: { ebpf: { probes: ['process', 'oom'] } },
-      enrich: { cri: { enabled: false }, kubernetes: { enabled: false } },
-    });
-    const metrics = new Metrics();
-    const source = new EbpfSource(config.source.ebpf, { logger: silentLogger(), metrics });
-    const enricher = new PodEnricher(config.enrich, config.filter, {
-      logger: silentLogger(),
-      metrics,
-      nodeName: 'n',
-    });
-    pipeline = new Pipeline(source, enricher, [sink], silentLogger());
-    await pipeline.start();
+    ({ pipeline } = await startEbpfPipeline(
+      {
+        source: { ebpf: { probes: ['process', 'oom'] } },
+        enrich: PATHS_ONLY_ENRICH,
+      },
+      [sink],
+    ));
   });
 
   afterAll(async () => {

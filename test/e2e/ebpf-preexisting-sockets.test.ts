@@ -1,14 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { silentLogger } from '../../src/core/logger';
-import { validateConfig } from '../../src/config/load-config';
 import { detectCgroup2Mount } from '../../src/enrich/cgroup/cgroup-mount';
-import { PodEnricher } from '../../src/enrich/pod-enricher';
 import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
 import { eventAttributes } from '../../src/events/event-attributes';
-import { Pipeline } from '../../src/pipeline/pipeline';
-import { EbpfSource } from '../../src/sources/ebpf-source';
-import { Metrics } from '../../src/telemetry/metrics';
+import type { Pipeline } from '../../src/pipeline/pipeline';
 import { CollectingSink } from '../helpers/collecting-sink';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import {
@@ -21,6 +16,7 @@ import {
   lineFrom,
 } from '../helpers/pod-cgroup';
 import { describeIf } from '../helpers/prereq';
+import { PATHS_ONLY_ENRICH, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 
 const base = detectCgroup2Mount('')?.base;
 
@@ -52,17 +48,9 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : attributio
       port = Number(ready[1]);
       prePort = Number(ready[2]);
       // Only now does podtrace start.
-      const config = validateConfig({ enrich: { cri: { enabled: false }, kubernetes: { enabled: false } } });
-      const metrics = new Metrics();
-      const source = new EbpfSource(config.source.ebpf, { logger: silentLogger(), metrics });
-      const enricher = new PodEnricher(config.enrich, config.filter, {
-        logger: silentLogger(),
-        metrics,
-        nodeName: 'n',
-      });
-      pipeline = new Pipeline(source, enricher, [sink], silentLogger());
-      await pipeline.start();
-      expect(source.hooks.find((h) => h.hook === 'iter/task_file')).toMatchObject({ attached: true });
+      const started = await startEbpfPipeline({ enrich: PATHS_ONLY_ENRICH }, [sink]);
+      pipeline = started.pipeline;
+      expect(started.source.hooks.find((h) => h.hook === 'iter/task_file')).toMatchObject({ attached: true });
     }, 60_000);
 
     afterAll(async () => {

@@ -1,18 +1,14 @@
-import { silentLogger } from '../../src/core/logger';
-import { validateConfig } from '../../src/config/load-config';
 import { detectCgroup2Mount } from '../../src/enrich/cgroup/cgroup-mount';
-import { PodEnricher } from '../../src/enrich/pod-enricher';
 import type { ProcessSignalEvent } from '../../src/events/event';
 import { eventAttributes } from '../../src/events/event-attributes';
 import { EventKind } from '../../src/events/event-kind';
-import { Pipeline } from '../../src/pipeline/pipeline';
-import { EbpfSource } from '../../src/sources/ebpf-source';
-import { Metrics } from '../../src/telemetry/metrics';
+import type { Pipeline } from '../../src/pipeline/pipeline';
 import { CollectingSink } from '../helpers/collecting-sink';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { PodCgroups } from '../helpers/pod-cgroups';
 import type { PodCgroup } from '../helpers/pod-cgroups';
 import { describeIf } from '../helpers/prereq';
+import { PATHS_ONLY_ENRICH, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 
 const base = detectCgroup2Mount('')?.base;
 
@@ -38,19 +34,13 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
       const child = cgroups.spawnIn(target, 'exec sleep 60');
       targetPid = child.pid as number;
       targetExit = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-      const config = validateConfig({
-        source: { ebpf: { probes: ['signal'] } },
-        enrich: { cri: { enabled: false }, kubernetes: { enabled: false } },
-      });
-      const metrics = new Metrics();
-      const source = new EbpfSource(config.source.ebpf, { logger: silentLogger(), metrics });
-      const enricher = new PodEnricher(config.enrich, config.filter, {
-        logger: silentLogger(),
-        metrics,
-        nodeName: 'n',
-      });
-      pipeline = new Pipeline(source, enricher, [sink], silentLogger());
-      await pipeline.start();
+      ({ pipeline } = await startEbpfPipeline(
+        {
+          source: { ebpf: { probes: ['signal'] } },
+          enrich: PATHS_ONLY_ENRICH,
+        },
+        [sink],
+      ));
     });
 
     afterAll(async () => {

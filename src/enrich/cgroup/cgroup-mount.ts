@@ -49,3 +49,22 @@ export function detectCgroup2Mount(
   }
   return null;
 }
+
+/**
+ * The cgroup2 directory the cgroup programs (the dns group's cgroup_skb) attach to. In cgroup v1
+ * mode `enrich.cgroupBase` names the v1 controller's hierarchy, which cannot hold them: cgroup2 is
+ * then `unified` beside it (hybrid nodes), or found as when no base is configured. '' when there is
+ * none.
+ */
+export function cgroupProgramRoot(
+  config: { cgroupBase: string; procBase: string },
+  v1: boolean,
+  sysRoot = '/sys/fs/cgroup',
+): string {
+  if (!v1) return detectCgroup2Mount(config.cgroupBase, config.procBase, sysRoot)?.base ?? '';
+  if (config.cgroupBase !== '') {
+    const beside = join(config.cgroupBase.replace(/\/+$/, ''), '..', 'unified');
+    if (isCgroup2(beside)) return beside;
+  }
+  return detectCgroup2Mount('', config.procBase, sysRoot)?.base ?? '';
+}

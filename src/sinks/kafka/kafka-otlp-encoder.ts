@@ -1,95 +1,92 @@
-import { readBootId } from '../spans/boot-id';
-import { hostname } from 'node:os';
-import type { Logger } from '../../core/logger';
-import type { PodtraceEvent } from '../../events/event';
+import type { EventBatch } from '../../events/event';
+import type { BatchMapping } from '../spans/batch-mapping';
 import { encodeExportLogsServiceRequest } from '../spans/encode-logs-request';
 import { encodeExportTraceServiceRequest } from '../spans/encode-trace-request';
 import type { LogRecordData } from '../spans/log-model';
 import { groupByResource, groupLogsByResource } from '../spans/resource-spans';
 import type { SpanData } from '../spans/span-model';
-import { SpanMapper } from '../spans/span-mapper';
-import { SpanResources, parseResourceAttributes } from '../spans/span-resources';
 
-/** One OTLP record value and the topic it goes to (`otlp_spans` or `otlp_logs` by default). */
+/** One OTLP record value, the topic it goes to (`otlp_spans` or `otlp_logs` by default), and the events it stands for. */
 export interface OtlpRecordValue {
   topic: string;
-  value: Uint8Array;
+  value: Buffer;
+  /** The run of events it came from, on the first record of the run (0 on the others). */
+  events: number;
 }
 
 /**
- * Encodes a run of events (in pipeline order: the mapping is stateful) in one mapping pass as OTLP
- * `ExportTraceServiceRequest`s (`otlp_proto`) and/or `ExportLogsServiceRequest`s (`otlp_logs`):
- * one record per signal, or more when one would be over `maxBytes` (the items are split in halves
- * until each fits; a single item over it stays one record, which the broker may refuse). No span
- * record when the events made no span (fork and exec fold into the process span emitted at exit).
+ * Encodes a batch (in pipeline order: the mapping is stateful) as OTLP `ExportTraceServiceRequest`s
+ * (`otlp_proto`) and/or `ExportLogsServiceRequest`s (`otlp_logs`) per run of `perRecord` events:
+ * one record per signal and run, or more when one would be over `maxBytes` (the items are split in
+ * halves until each fits; a single item over it stays one record, which the broker may refuse). No
+ * span record for a run that made no span (fork and exec fold into the process span emitted at exit).
  */
-export type OtlpRecordEncoder = (events: readonly PodtraceEvent[], maxBytes: number) => OtlpRecordValue[];
+export type OtlpRecordEncoder = (batch: EventBatch, perRecord: number, maxBytes: number) => OtlpRecordValue[];
 
 export interface OtlpRecordEncoderOptions {
-  nodeName: string;
-  logger: Logger;
-  env: NodeJS.ProcessEnv;
+  /** The events → OTLP mapping (shared with the OTLP sink when both are on). */
+  mapping: BatchMapping;
   /** The `otlp_proto` topic, or null when spans are not wanted. */
   spansTopic: string | null;
   /** The `otlp_logs` topic, or null when log records are not wanted. */
   logsTopic: string | null;
-  /** Default: /proc/sys/kernel/random/boot_id (span ids are deterministic per boot, as in the OTLP sink). */
-  bootId?: string;
-  hostName?: string;
-  redact?: readonly string[];
-  /** `podtrace.instance.id` on every resource. */
-  instanceId?: string;
 }
 
 function splitToFit<T>(
   items: readonly T[],
-  encode: (items: readonly T[]) => Uint8Array,
+  encode: (items: readonly T[]) => Buffer,
   maxBytes: number,
   topic: string,
+  events: number,
   out: OtlpRecordValue[],
 ): void {
   const value = encode(items);
   if (value.byteLength <= maxBytes || items.length === 1) {
-    out.push({ topic, value });
+    out.push({ topic, value, events });
     return;
   }
   const half = Math.ceil(items.length / 2);
-  splitToFit(items.slice(0, half), encode, maxBytes, topic, out);
-  splitToFit(items.slice(half), encode, maxBytes, topic, out);
+  splitToFit(items.slice(0, half), encode, maxBytes, topic, events, out);
+  splitToFit(items.slice(half), encode, maxBytes, topic, 0, out);
 }
 
-const encodeSpans = (spans: readonly SpanData[]): Uint8Array =>
+const encodeSpans = (spans: readonly SpanData[]): Buffer =>
   encodeExportTraceServiceRequest(groupByResource(spans));
-const encodeLogs = (records: readonly LogRecordData[]): Uint8Array =>
+const encodeLogs = (records: readonly LogRecordData[]): Buffer =>
   encodeExportLogsServiceRequest(groupLogsByResource(records));
 
 /**
- * The same spans and log records as the OTLP sink (src/sinks/spans: SpanMapper, resources,
+ * The same spans and log records as the OTLP sink (src/sinks/spans: one BatchMapping, resources,
  * hand-written protobuf encoders), so a Collector's Kafka receiver (`otlp_proto` encoding on the
  * traces topic, the logs topic) sees what an OTLP receiver would. With both, the log records carry
  * the trace context of their process spans.
  */
 export function createOtlpRecordEncoder(options: OtlpRecordEncoderOptions): OtlpRecordEncoder {
-  const resourceEnv = parseResourceAttributes(options.env.OTEL_RESOURCE_ATTRIBUTES);
-  const mapper = new SpanMapper({
-    bootId: options.bootId ?? readBootId(options.logger),
-    resources: new SpanResources({
-      hostName: options.hostName ?? hostname(),
-      nodeName: options.nodeName,
-      extraAttributes: resourceEnv.attributes,
-      instanceId: options.instanceId,
-    }),
-    redact: options.redact,
-    logTraceContext: options.spansTopic !== null,
-  });
-  const { spansTopic, logsTopic } = options;
-  return (events, maxBytes) => {
-    const spans: SpanData[] | null = spansTopic !== null ? [] : null;
-    const logs: LogRecordData[] | null = logsTopic !== null ? [] : null;
-    mapper.map({ events: events as PodtraceEvent[] }, { spans, logs });
+  const { mapping, spansTopic, logsTopic } = options;
+  if ((spansTopic !== null && !mapping.wants.spans) || (logsTopic !== null && !mapping.wants.logs))
+    throw new Error('Kafka OTLP encoder: the mapping does not make the signals the encodings need');
+  return (batch, perRecord, maxBytes) => {
     const out: OtlpRecordValue[] = [];
-    if (spans !== null && spans.length > 0) splitToFit(spans, encodeSpans, maxBytes, spansTopic!, out);
-    if (logs !== null && logs.length > 0) splitToFit(logs, encodeLogs, maxBytes, logsTopic!, out);
+    const n = batch.events.length;
+    if (n === 0) return out;
+    const m = mapping.map(batch);
+    for (let i = 0; i < n; i += perRecord) {
+      const last = Math.min(i + perRecord, n) - 1;
+      let events = last - i + 1;
+      if (spansTopic !== null) {
+        const from = i === 0 ? 0 : m.spanEnds[i - 1]!;
+        const to = m.spanEnds[last]!;
+        if (to > from) {
+          splitToFit(m.spans.slice(from, to), encodeSpans, maxBytes, spansTopic, events, out);
+          events = 0;
+        }
+      }
+      if (logsTopic !== null) {
+        const from = i === 0 ? 0 : m.logEnds[i - 1]!;
+        const to = m.logEnds[last]!;
+        if (to > from) splitToFit(m.logs.slice(from, to), encodeLogs, maxBytes, logsTopic, events, out);
+      }
+    }
     return out;
   };
 }

@@ -101,7 +101,7 @@ export class KafkaProducers {
       ...(this.idempotent ? { maxInFlightRequests: 1 } : {}),
       allowAutoTopicCreation: true,
       createPartitioner: () => {
-        const partition = Partitioners.DefaultPartitioner();
+        const partition = cachedPartitioner(Partitioners.DefaultPartitioner());
         return (args: PartitionerArgs): number => {
           const n = partition(args);
           tp.meta = args.partitionMetadata;
@@ -113,6 +113,42 @@ export class KafkaProducers {
     });
     return tp as TopicProducer;
   }
+}
+
+/** Keys remembered by cachedPartitioner (pods on a node are far fewer); past it the cache restarts. */
+export const MAX_CACHED_PARTITION_KEYS = 65_536;
+
+/**
+ * kafkajs's partitioner hashes the key with murmur2 in 64-bit `Long` arithmetic and filters the
+ * partition list on every record. A keyed record's partition depends only on its key and the
+ * topic's partition count, so each key is hashed once per partition count (the same partition
+ * kafkajs would choose, for as long as the count stays).
+ */
+export function cachedPartitioner(
+  partition: (args: PartitionerArgs) => number,
+): (args: PartitionerArgs) => number {
+  const byKey = new Map<string, number>();
+  let partitions = -1;
+  let topic = '';
+  return (args: PartitionerArgs): number => {
+    const key = args.message.key;
+    if (typeof key !== 'string' || (args.message.partition ?? null) !== null) return partition(args);
+    if (
+      args.partitionMetadata.length !== partitions ||
+      args.topic !== topic ||
+      byKey.size >= MAX_CACHED_PARTITION_KEYS
+    ) {
+      byKey.clear();
+      partitions = args.partitionMetadata.length;
+      topic = args.topic;
+    }
+    let n = byKey.get(key);
+    if (n === undefined) {
+      n = partition(args);
+      byKey.set(key, n);
+    }
+    return n;
+  };
 }
 
 /** A reachable cluster that cannot give an idempotent producer its id (no known controller, old or restricted broker). */

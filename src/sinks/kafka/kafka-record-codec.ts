@@ -4,8 +4,9 @@ import type { KafkaRecord } from './kafka-record';
 /**
  * A Kafka record in the disk queue (`sinks.kafka.queue.storage: disk`), already encoded as it
  * will be sent: flags (u8: bit 0 = value is a string) · events (u32 LE) · topic, key and headers
- * JSON (each u32 LE length + UTF-8) · value (the rest). Header objects are shared constants: each
- * is serialized once and read back as one shared object per distinct set.
+ * JSON (each u32 LE length + UTF-8; no headers (json event records): length 0) · value (the
+ * rest). Header objects are shared constants: each is serialized once and read back as one shared
+ * object per distinct set.
  */
 const VALUE_IS_STRING = 1;
 const MAX_INTERNED_HEADERS = 64;
@@ -13,13 +14,15 @@ const MAX_INTERNED_HEADERS = 64;
 export function kafkaRecordCodec(): ItemCodec<KafkaRecord> {
   const encodedHeaders = new WeakMap<object, Buffer>();
   const interned = new Map<string, Readonly<Record<string, string>>>();
+  const none = Buffer.alloc(0);
   return {
     encode(r: KafkaRecord): Uint8Array {
-      let headers = encodedHeaders.get(r.headers);
-      if (headers === undefined) {
+      let headers = r.headers === undefined ? none : encodedHeaders.get(r.headers);
+      if (headers === undefined && r.headers !== undefined) {
         headers = Buffer.from(JSON.stringify(r.headers));
         encodedHeaders.set(r.headers, headers);
       }
+      headers ??= none;
       const isString = typeof r.value === 'string';
       const topicLen = Buffer.byteLength(r.topic);
       const keyLen = Buffer.byteLength(r.key);
@@ -51,8 +54,8 @@ export function kafkaRecordCodec(): ItemCodec<KafkaRecord> {
       const topic = field().toString();
       const key = field().toString();
       const headerText = field().toString();
-      let headers = interned.get(headerText);
-      if (headers === undefined) {
+      let headers = headerText === '' ? undefined : interned.get(headerText);
+      if (headers === undefined && headerText !== '') {
         headers = Object.freeze(JSON.parse(headerText) as Record<string, string>);
         if (interned.size >= MAX_INTERNED_HEADERS) interned.clear();
         interned.set(headerText, headers);
@@ -60,7 +63,7 @@ export function kafkaRecordCodec(): ItemCodec<KafkaRecord> {
       const rest = b.subarray(at);
       // A copy: the read buffer is reused only through this record, but keep the record self-contained.
       const value = (flags & VALUE_IS_STRING) !== 0 ? rest.toString() : Buffer.from(rest);
-      return { topic, key, value, headers, events };
+      return headers === undefined ? { topic, key, value, events } : { topic, key, value, headers, events };
     },
   };
 }

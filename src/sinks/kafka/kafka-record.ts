@@ -1,9 +1,16 @@
-/** One Kafka record as the sink queues it: encoded once, when the sink accepts the events. */
+/**
+ * One Kafka record as the sink queues it: encoded once, when the sink accepts the events, and
+ * handed to kafkajs as it is (it is a kafkajs `Message`: no second object per record).
+ */
 export interface KafkaRecord {
   topic: string;
   key: string;
   value: string | Buffer;
-  headers: Readonly<Record<string, string>>;
+  /**
+   * Absent on `json` event records: kafkajs encodes every header of every record into buffers of
+   * its own (about 10 µs a record), and what they said is in the value (`podtrace.schema`).
+   */
+  headers?: Readonly<Record<string, string>>;
   /** Events the record stands for, the unit drops are counted in (json: 1; loss: 0). */
   events: number;
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Message } from 'kafkajs';
 import { CompressionTypes, Kafka } from 'kafkajs';
 import type { ReadinessProbe } from '../../core/component';
@@ -16,6 +17,8 @@ import type { LossSource } from './kafka-loss-report';
 import { LossReporter, encodeLossRecord } from './kafka-loss-report';
 import type { OtlpRecordEncoder } from './kafka-otlp-encoder';
 import { createOtlpRecordEncoder } from './kafka-otlp-encoder';
+import type { BatchMapping } from '../spans/batch-mapping';
+import { createBatchMapping } from '../spans/batch-mapping';
 import { KafkaProducers } from './kafka-producers';
 import type { KafkaRecord } from './kafka-record';
 import { kafkaRecordBytes } from './kafka-record';
@@ -26,11 +29,12 @@ import { KafkaTransport } from './kafka-transport';
 
 const SINK = 'kafka';
 const SCHEMA_HEADER = 'podtrace-schema';
-const JSON_HEADERS = Object.freeze({
+/** Loss records (one per `lossReportSeconds`) keep their headers; json event records carry none. */
+const LOSS_HEADERS = Object.freeze({
   'content-type': 'application/json',
   [SCHEMA_HEADER]: String(KAFKA_JSON_SCHEMA_VERSION),
+  'podtrace-record': 'loss',
 });
-const LOSS_HEADERS = Object.freeze({ ...JSON_HEADERS, 'podtrace-record': 'loss' });
 const OTLP_HEADERS = Object.freeze({
   'content-type': 'application/x-protobuf',
   [SCHEMA_HEADER]: String(KAFKA_JSON_SCHEMA_VERSION),
@@ -63,8 +67,13 @@ export interface KafkaSinkDeps {
   shutdownTimeoutMs?: number;
   /** `process.command_args` redaction patterns (see events/redact.ts). */
   redact?: readonly string[];
-  /** Encodes events as ExportTraceServiceRequests; default: the shared span mapping (src/sinks/spans). */
+  /** Encodes events as ExportTraceServiceRequests; default: createOtlpRecordEncoder over `mapping`. */
   otlpEncoder?: OtlpRecordEncoder;
+  /**
+   * The agent's one events → OTLP mapping, shared with the OTLP sink (it must want the signals of
+   * `otlp_proto` / `otlp_logs`); default: a mapping of the sink's own.
+   */
+  mapping?: BatchMapping;
   /** For the span ids of `otlp_proto` (default: /proc/sys/kernel/random/boot_id). */
   bootId?: string;
   /** `host.name` of `otlp_proto` resources (default: os.hostname()). */
@@ -122,13 +131,19 @@ export class KafkaSink implements Sink, ReadinessProbe {
       spans || logs
         ? (deps.otlpEncoder ??
           createOtlpRecordEncoder({
-            nodeName: deps.nodeName,
-            logger: this.log,
-            env: deps.env ?? process.env,
-            bootId: deps.bootId,
-            hostName: deps.hostName,
-            redact: deps.redact,
-            instanceId: this.instanceId,
+            mapping:
+              deps.mapping ??
+              createBatchMapping({
+                spans,
+                logs,
+                nodeName: deps.nodeName,
+                hostName: deps.hostName ?? hostname(),
+                bootId: deps.bootId,
+                env: deps.env ?? process.env,
+                logger: this.log,
+                instanceId: this.instanceId,
+                redact: deps.redact,
+              }),
             spansTopic: spans ? cfg.otlpTopic : null,
             logsTopic: logs ? cfg.otlpLogsTopic : null,
           }))
@@ -247,28 +262,23 @@ export class KafkaSink implements Sink, ReadinessProbe {
           topic: this.topics[e.kind] ?? this.unknownTopic,
           key: kafkaRecordKey(e, node),
           value: json.encode(e, ++this.seq),
-          headers: JSON_HEADERS,
           events: 1,
         });
       }
     } else this.seq += events.length;
     const otlp = this.otlp;
     if (otlp !== null && events.length > 0) {
-      const per = this.cfg.otlpSpansPerRecord;
-      for (let i = 0; i < events.length; i += per) {
-        const slice = events.slice(i, i + per);
-        const values = otlp(slice, this.cfg.maxRecordBytes);
-        for (let j = 0; j < values.length; j++) {
-          const { topic, value: bytes } = values[j]!;
-          out.push({
-            topic,
-            key: node,
-            value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-            headers: OTLP_HEADERS,
-            // With json too, the events are counted by their json records; split records share the slice.
-            events: json === null && j === 0 ? slice.length : 0,
-          });
-        }
+      const values = otlp(batch, this.cfg.otlpSpansPerRecord, this.cfg.maxRecordBytes);
+      for (let j = 0; j < values.length; j++) {
+        const v = values[j]!;
+        out.push({
+          topic: v.topic,
+          key: node,
+          value: v.value,
+          headers: OTLP_HEADERS,
+          // With json too, the events are counted by their json records; split records share the run.
+          events: json === null ? v.events : 0,
+        });
       }
     }
     this.records.offer(out);

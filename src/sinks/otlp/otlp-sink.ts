@@ -1,4 +1,3 @@
-import { readBootId } from '../spans/boot-id';
 import { hostname } from 'node:os';
 import { Counter } from 'prom-client';
 import type { ReadinessProbe } from '../../core/component';
@@ -11,9 +10,9 @@ import { encodeExportTraceServiceRequest } from '../spans/encode-trace-request';
 import type { LogRecordData } from '../spans/log-model';
 import { groupByResource, groupLogsByResource } from '../spans/resource-spans';
 import { estimateLogRecordBytes, estimateSpanBytes } from '../spans/span-size';
-import { SpanMapper } from '../spans/span-mapper';
+import type { BatchMapping } from '../spans/batch-mapping';
+import { createBatchMapping } from '../spans/batch-mapping';
 import type { SpanData } from '../spans/span-model';
-import { SpanResources, parseResourceAttributes } from '../spans/span-resources';
 import type { OtlpSinkConfig } from './otlp-config';
 import type { SignalExport } from './otlp-signal-exporter';
 import { createSignalExport } from './otlp-signal-exporter';
@@ -51,6 +50,11 @@ export interface OtlpSinkDeps {
   shutdownTimeoutMs?: number;
   /** `service.instance.id` of this agent run (see src/core/instance-id.ts). */
   instanceId?: string;
+  /**
+   * The agent's one events → OTLP mapping, shared with Kafka `otlp_proto` / `otlp_logs` (it must
+   * want the signals this sink exports); default: a mapping of the sink's own.
+   */
+  mapping?: BatchMapping;
 }
 
 function evictionCounter(metrics: Metrics): Counter {
@@ -80,13 +84,11 @@ export class OtlpSink implements Sink, ReadinessProbe {
 
   private readonly traces: SignalExport<SpanData> | null = null;
   private readonly logs: SignalExport<LogRecordData> | null = null;
-  private readonly mapper: SpanMapper;
+  private readonly mapping: BatchMapping;
   private readonly evictions: Counter;
   private readonly logger: Logger;
   private readonly metrics: Metrics;
   private readonly shutdownTimeoutMs: number;
-  private readonly spanScratch: SpanData[] = [];
-  private readonly logScratch: LogRecordData[] = [];
   private countedEvictions = 0;
   private closing: Promise<void> | null = null;
   /** Spans not delivered by the shutdown deadline (counted as `shutdown_timeout`). */
@@ -104,27 +106,28 @@ export class OtlpSink implements Sink, ReadinessProbe {
     // Resolved first: a bad endpoint, protocol or header fails before anything is opened.
     const tracesTarget = config.signals.includes('traces') ? resolveOtlpTarget(config, env, 'traces') : null;
     const logsTarget = config.signals.includes('logs') ? resolveOtlpTarget(config, env, 'logs') : null;
-    const resourceEnv = parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES);
-    if (resourceEnv.rejected.length > 0) {
-      this.logger.warn(
-        { rejected: resourceEnv.rejected },
-        'OTEL_RESOURCE_ATTRIBUTES: skipped malformed entries',
-      );
-    }
-    this.mapper = new SpanMapper({
-      bootId: deps.bootId ?? readBootId(deps.logger),
-      resources: new SpanResources({
-        hostName: deps.hostName ?? hostname(),
+    this.mapping =
+      deps.mapping ??
+      createBatchMapping({
+        spans: tracesTarget !== null,
+        logs: logsTarget !== null,
         nodeName: deps.nodeName,
-        extraAttributes: resourceEnv.attributes,
+        hostName: deps.hostName ?? hostname(),
+        bootId: deps.bootId,
+        env,
+        logger: this.logger,
         instanceId: deps.instanceId,
-      }),
-      maxTraceSeconds: config.traces.maxTraceSeconds,
-      maxTrackedProcesses: config.traces.maxTrackedProcesses,
-      redact: config.redact,
-      // Log records point at process spans only when those spans are exported.
-      logTraceContext: tracesTarget !== null,
-    });
+        redact: config.redact,
+        maxTraceSeconds: config.traces.maxTraceSeconds,
+        maxTrackedProcesses: config.traces.maxTrackedProcesses,
+        // Log records point at process spans only when those spans are exported.
+        logTraceContext: tracesTarget !== null,
+      });
+    if (
+      (tracesTarget !== null && !this.mapping.wants.spans) ||
+      (logsTarget !== null && !this.mapping.wants.logs)
+    )
+      throw new Error('OtlpSink: the shared mapping does not make the signals this sink exports');
     const common = { config, logger: this.logger, metrics: this.metrics };
     if (tracesTarget !== null)
       this.traces = createSignalExport<SpanData>({
@@ -179,18 +182,10 @@ export class OtlpSink implements Sink, ReadinessProbe {
         this.metrics.drop(s.stage, OtlpDropReason.AfterShutdown, batch.events.length);
       return;
     }
-    const spans = this.traces !== null ? this.spanScratch : null;
-    const logs = this.logs !== null ? this.logScratch : null;
-    this.mapper.map(batch, { spans, logs });
-    if (spans !== null) {
-      this.traces?.exporter.offer(spans);
-      spans.length = 0;
-    }
-    if (logs !== null) {
-      this.logs?.exporter.offer(logs);
-      logs.length = 0;
-    }
-    const evicted = this.mapper.evictions - this.countedEvictions;
+    const mapped = this.mapping.map(batch);
+    this.traces?.exporter.offer(mapped.spans);
+    this.logs?.exporter.offer(mapped.logs);
+    const evicted = this.mapping.evictions - this.countedEvictions;
     if (evicted > 0) {
       this.evictions.inc({ sink: OTLP_SINK_NAME }, evicted);
       this.countedEvictions += evicted;

@@ -72,6 +72,12 @@ export interface SpanMapperOptions {
 export interface MapTargets {
   spans: SpanData[] | null;
   logs: LogRecordData[] | null;
+  /**
+   * Optional, at least as long as the batch: after event i, `spanEnds[i]` = spans.length and
+   * `logEnds[i]` = logs.length, so a consumer can cut the output by runs of events.
+   */
+  spanEnds?: Uint32Array;
+  logEnds?: Uint32Array;
 }
 
 /** What the mapper remembers about a live process it saw start (fork or exec). */
@@ -157,8 +163,12 @@ export class SpanMapper {
     const spans = targets.spans;
     this.logs = targets.logs;
     if (this.logs !== null) this.observedUnixNs = this.nowUnixNs();
+    const events = batch.events;
+    const spanEnds = targets.spanEnds;
+    const logEnds = targets.logEnds;
     try {
-      for (const e of batch.events) {
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
         switch (e.kind) {
           case EventKind.ProcessFork:
             this.onFork(e);
@@ -176,6 +186,8 @@ export class SpanMapper {
             if (spans !== null) spans.push(span);
           }
         }
+        if (spanEnds !== undefined) spanEnds[i] = spans?.length ?? 0;
+        if (logEnds !== undefined) logEnds[i] = this.logs?.length ?? 0;
       }
     } finally {
       this.logs = null;
