@@ -1,17 +1,14 @@
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import * as zlib from 'node:zlib';
-import { promisify } from 'node:util';
 
 /** zstd level of Kafka record batches: as small as gzip's default level at a fifth of its CPU (BENCHMARKS.md). */
 export const KAFKA_ZSTD_LEVEL = 3;
 
-interface ZstdZlib {
-  zstdCompress?: (buf: Buffer, options: object, cb: (err: Error | null, out: Buffer) => void) => void;
-  zstdDecompress?: (buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => void;
-}
+/** The part of node:zlib the codec needs (absent on a Node without zstd). */
+type ZstdZlib = { readonly zstdCompress?: unknown; readonly zstdDecompress?: unknown };
 
-/** True when this Node has zlib's zstd (Node ≥ 22.15, built with it). */
-export function zstdAvailable(lib: ZstdZlib = zlib as unknown as ZstdZlib): boolean {
+/** True when this Node has zlib's zstd (Node >= 22.15, built with it). */
+export function zstdAvailable(lib: ZstdZlib = zlib): boolean {
   return typeof lib.zstdCompress === 'function' && typeof lib.zstdDecompress === 'function';
 }
 
@@ -33,12 +30,17 @@ export function registerZstdCodec(): void {
   if (registered) return;
   const problem = zstdProblem();
   if (problem !== null) throw new Error(problem);
-  const lib = zlib as unknown as Required<ZstdZlib>;
-  const compress = promisify(lib.zstdCompress) as (buf: Buffer, options: object) => Promise<Buffer>;
-  const decompress = promisify(lib.zstdDecompress) as (buf: Buffer) => Promise<Buffer>;
   const options = { params: { [zlib.constants.ZSTD_c_compressionLevel]: KAFKA_ZSTD_LEVEL } };
+  const compress = (buf: Buffer): Promise<Buffer> =>
+    new Promise((resolve, reject) =>
+      zlib.zstdCompress(buf, options, (err, out) => (err ? reject(err) : resolve(out))),
+    );
+  const decompress = (buf: Buffer): Promise<Buffer> =>
+    new Promise((resolve, reject) =>
+      zlib.zstdDecompress(buf, (err, out) => (err ? reject(err) : resolve(out))),
+    );
   CompressionCodecs[CompressionTypes.ZSTD] = () => ({
-    compress: (encoder: { buffer: Buffer }) => compress(encoder.buffer, options),
+    compress: (encoder: { buffer: Buffer }) => compress(encoder.buffer),
     decompress: (buffer: Buffer) => decompress(buffer),
   });
   registered = true;
