@@ -135,6 +135,22 @@ export function kernelChecks(procBase = '/proc'): CheckResult[] {
   return out;
 }
 
+const SYS_ENTER = 'tracepoint/syscalls/sys_enter_';
+const SYS_EXIT = 'tracepoint/syscalls/sys_exit_';
+
+/** A group's hooks for its check line, entry/exit pairs of syscall tracepoints folded into one item. */
+export function hookSummary(hooks: readonly string[]): string {
+  const all = new Set(hooks);
+  const paired = hooks
+    .filter((h) => h.startsWith(SYS_ENTER))
+    .map((h) => h.slice(SYS_ENTER.length))
+    .filter((name) => all.has(SYS_EXIT + name));
+  if (paired.length === 0) return hooks.join(', ');
+  const folded = new Set(paired.flatMap((name) => [SYS_ENTER + name, SYS_EXIT + name]));
+  const rest = hooks.filter((h) => !folded.has(h));
+  return [...rest, `tracepoint/syscalls/sys_{enter,exit}_{${paired.join(',')}}`].join(', ');
+}
+
 /**
  * Loads and attaches every probe group on its own (with the configured settings): an enabled group
  * that fails is a failure, an opt-in group that is not enabled is reported as such, or as a warning
@@ -162,7 +178,7 @@ export function probeChecks(config: PodtraceConfig, groups: readonly string[] = 
     const off = enabled.has(g) ? '' : ' (opt-in: not enabled in source.ebpf.probes)';
     try {
       const hooks = t.start();
-      return { status: 'ok' as const, name, detail: hooks.map((h) => h.hook).join(', ') + off };
+      return { status: 'ok' as const, name, detail: hookSummary(hooks.map((h) => h.hook)) + off };
     } catch (err) {
       return {
         status: enabled.has(g) ? ('fail' as const) : ('warn' as const),

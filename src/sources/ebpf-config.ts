@@ -23,7 +23,7 @@ export const DEFAULT_DNS_PORTS: readonly number[] = [53];
 export const DEFAULT_DNS_TIMEOUT_MS = 5000;
 /** Queries awaiting their answer in the kernel table; more are not tracked (counted). */
 export const DEFAULT_DNS_MAX_INFLIGHT = 8192;
-/** Reads/writes/fsyncs faster than this produce no record (filtered in the kernel). */
+/** Reads/writes/fsyncs faster than this produce no record (filtered in the kernel); chosen in BENCHMARKS.md (scenario 6). */
 export const DEFAULT_FILE_MIN_LATENCY_US = 1000;
 export const DEFAULT_SCHED_INTERVAL_SECONDS = 10;
 

@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { HOST_MOUNTS } from '../../src/deploy/node-requirements';
 import { TestContainerd, containerdMissing } from '../helpers/containerd';
 import { renderChart } from '../helpers/helm-render';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { criPodConfigs } from '../helpers/kubelet-lite';
+import { ClosingListener } from '../helpers/closing-listener';
 import { describeIf } from '../helpers/prereq';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-return -- Kubernetes objects parsed from YAML are untyped */
@@ -201,35 +202,25 @@ class Node {
   }
 }
 
-async function closingListener(): Promise<{ server: Server; port: number }> {
-  const server = createServer((s) => {
-    s.resume();
-    s.on('error', () => undefined);
-    s.end();
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
 const missing = missingBpf() ?? containerdMissing() ?? imageMissing();
 
 describeIf(missing)('the DaemonSet under a real containerd', () => {
   // The socket alone in a directory: mounted as the DaemonSet mounts /run/containerd.
   const node = new Node(new TestContainerd({ socketDir: true }));
-  let listener: { server: Server; port: number };
+  const listener = new ClosingListener();
 
   beforeAll(async () => {
     if (!holdsSysResource())
       process.stderr.write(
         'NOTE: this host lacks CAP_SYS_RESOURCE in its bounding set; the agent pods run without it (kernel >= 5.11 does not need it)\n',
       );
-    listener = await closingListener();
+    await listener.start();
     await node.start();
   }, 300_000);
 
   afterAll(async () => {
     await node.containerd.stop();
-    await new Promise<void>((r) => listener?.server.close(() => r()));
+    await listener.stop();
   }, 120_000);
 
   it('imports build/podtrace-image.tar as podtrace:<version>', () => {
@@ -374,11 +365,11 @@ describeIf(missing)('the DaemonSet in a private cgroup namespace (cgroup v2-only
   // containerd gives every non-privileged container its own cgroup namespace on a cgroup v2-only
   // node; on this hybrid host it does not, so runc is wrapped to add one, as it would.
   const node = new Node(new TestContainerd({ socketDir: true, cgroupNamespace: true }));
-  let listener: { server: Server; port: number };
+  const listener = new ClosingListener();
   let agent: Agent;
 
   beforeAll(async () => {
-    listener = await closingListener();
+    await listener.start();
     await node.start();
     agent = await node.startAgent('podtrace-cgroupns');
     await node.waitRunning(agent);
@@ -386,7 +377,7 @@ describeIf(missing)('the DaemonSet in a private cgroup namespace (cgroup v2-only
 
   afterAll(async () => {
     await node.containerd.stop();
-    await new Promise<void>((r) => listener?.server.close(() => r()));
+    await listener.stop();
   }, 120_000);
 
   it('runs the agent in a cgroup namespace of its own', async () => {

@@ -9,7 +9,7 @@ import { TestContainerd, containerdMissing } from '../helpers/containerd';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { KubeApiServer, podObject } from '../helpers/kube-api-server';
 import { describeIf } from '../helpers/prereq';
-import { startEbpfPipeline } from '../helpers/ebpf-pipeline';
+import { criAndApiEnrich, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 
 const NODE = 'node-preexisting';
 
@@ -58,13 +58,7 @@ describeIf(missingBpf() ?? containerdMissing())(
         30_000,
       );
       ({ pipeline } = await startEbpfPipeline(
-        {
-          nodeName: NODE,
-          enrich: {
-            cri: { endpoint: containerd.endpoint, relistSeconds: 1 },
-            kubernetes: { kubeconfig: api.writeKubeconfig() },
-          },
-        },
+        { nodeName: NODE, enrich: criAndApiEnrich(containerd.endpoint, api.writeKubeconfig()) },
         [sink],
       ));
     }, 120_000);

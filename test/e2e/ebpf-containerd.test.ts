@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
 import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
 import type { Pipeline } from '../../src/pipeline/pipeline';
@@ -8,8 +6,9 @@ import { formatJson } from '../../src/sinks/console/console-sink';
 import { TestContainerd, containerdMissing } from '../helpers/containerd';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { KubeApiServer, ownedObject, podObject } from '../helpers/kube-api-server';
+import { ClosingListener } from '../helpers/closing-listener';
 import { describeIf } from '../helpers/prereq';
-import { startEbpfPipeline } from '../helpers/ebpf-pipeline';
+import { criAndApiEnrich, startEbpfPipeline } from '../helpers/ebpf-pipeline';
 import { CollectingSink } from '../helpers/collecting-sink';
 
 const NODE = 'node-e2e';
@@ -20,18 +19,12 @@ describeIf(missingBpf() ?? containerdMissing())(
     const containerd = new TestContainerd();
     const api = new KubeApiServer();
     const sink = new CollectingSink();
-    let listener: Server;
+    const listener = new ClosingListener();
     let port = 0;
     let pipeline: Pipeline;
 
     beforeAll(async () => {
-      listener = createServer((s) => {
-        s.resume();
-        s.on('error', () => undefined);
-        s.end();
-      });
-      await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-      port = (listener.address() as AddressInfo).port;
+      port = (await listener.start()).port;
       await containerd.start();
       await api.start();
       api.upsert(
@@ -39,13 +32,7 @@ describeIf(missingBpf() ?? containerdMissing())(
         ownedObject('api-6d4f9', 'shop', { kind: 'Deployment', name: 'api' }),
       );
       ({ pipeline } = await startEbpfPipeline(
-        {
-          nodeName: NODE,
-          enrich: {
-            cri: { endpoint: containerd.endpoint, relistSeconds: 1 },
-            kubernetes: { kubeconfig: api.writeKubeconfig() },
-          },
-        },
+        { nodeName: NODE, enrich: criAndApiEnrich(containerd.endpoint, api.writeKubeconfig()) },
         [sink],
       ));
     }, 120_000);
@@ -54,7 +41,7 @@ describeIf(missingBpf() ?? containerdMissing())(
       await pipeline?.shutdown();
       await containerd.stop();
       await api.stop();
-      await new Promise<void>((r) => listener.close(() => r()));
+      await listener.stop();
     }, 120_000);
 
     it('attributes the kernel events of a pod workload to its pod, container and deployment', async () => {

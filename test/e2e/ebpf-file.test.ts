@@ -7,6 +7,10 @@ import { PodEnricher } from '../../src/enrich/pod-enricher';
 import type { FileEvent, PodtraceEvent } from '../../src/events/event';
 import { eventAttributes } from '../../src/events/event-attributes';
 import { EventKind } from '../../src/events/event-kind';
+import { ReportBuilder } from '../../src/diagnose/report-builder';
+import type { AvailableSection } from '../../src/diagnose/report-model';
+import { renderReportText } from '../../src/diagnose/render-text';
+import type { FileBody } from '../../src/diagnose/sections/file-section';
 import { Pipeline } from '../../src/pipeline/pipeline';
 import { EbpfSource } from '../../src/sources/ebpf-source';
 import { Metrics } from '../../src/telemetry/metrics';
@@ -247,6 +251,44 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))('fi
       const reads = fileEvents(t.sink.events, io.pid).filter((e) => e.kind !== EventKind.FileOpen);
       expect(reads.every((e) => e.durationNs >= 1_000_000)).toBe(true);
     });
+    it('fills the diagnose report’s slow file I/O section and failed opens from the kernel’s events', async () => {
+      const missing = join(dir, 'diagnose-missing.conf');
+      expect(await io.ask(`open-missing ${missing}`)).toBe('ENOENT');
+      await waitFor(
+        () =>
+          fileEvents(t.sink.events, io.pid).find((e) => e.kind === EventKind.FileOpen && e.path === missing),
+        'the failed open',
+      );
+      const b = new ReportBuilder(new Set(['file']), 1000);
+      b.observe(fileEvents(t.sink.events, io.pid));
+      const r = b.build({
+        target: {
+          namespace: 'ns',
+          name: 'pod',
+          uid: pod.podUid,
+          node: 'n',
+          owner: null,
+          containers: [],
+          hostNetwork: false,
+          sandboxId: null,
+          resolvedBy: 'cri',
+          criEndpoint: null,
+          runtime: null,
+        },
+        window: { start: '', end: '', durationMs: 1000, requestedMs: 1000, stoppedEarly: false },
+        kernelLost: {},
+        unattributed: 0,
+      });
+      const section = r.sections.find((x) => x.id === 'file') as AvailableSection;
+      expect(section.available).toBe(true);
+      const body = section.body as unknown as FileBody;
+      const big = join(dir, 'big.dat');
+      expect(body.slow.find((x) => x.path === big && x.operation === 'fsync')?.count).toBeGreaterThanOrEqual(
+        1,
+      );
+      expect(body.failedOpens).toContainEqual({ path: missing, error: 'ENOENT', count: 1 });
+      expect(renderReportText(r)).toContain(`fsync ${big}`);
+    });
   });
 
   describe('in-kernel scope and rate limit', () => {
@@ -255,7 +297,7 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))('fi
     let limited: FileIoProcess;
 
     beforeAll(async () => {
-      t = await startTracing({ minLatencyUs: 0 }, { rateLimit: { perKind: { 'file.open': 5 } } });
+      t = await startTracing({ minLatencyUs: 0 }, { rateLimit: { perKind: { 'file.open': 1 } } });
       io = new FileIoProcess(cgroups, cgroups.make());
       limited = new FileIoProcess(cgroups, cgroups.make());
     });
@@ -275,18 +317,19 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))('fi
         'rate-limited file.open drops',
       );
       const opens = fileEvents(t.sink.events, limited.pid).filter((e) => e.kind === EventKind.FileOpen);
-      // Burst of one second at 5/s plus what the elapsed time earned; far fewer than the 40 attempts.
+      // A burst of one second at 1/s plus what the elapsed time earned: far fewer than the 40 attempts.
       expect(opens.length).toBeLessThan(40);
       expect(opens.length).toBeGreaterThan(0);
     });
 
     it('produces no record for a cgroup the scope excludes, and counts it', async () => {
       const denied = cgroups.make();
+      const id = statSync(denied.dir).ino;
+      // Denied before the process enters the cgroup: no record of it can predate the entry.
+      t.source.scope.setMode('deny');
+      t.source.scope.add([id]);
       const proc = new FileIoProcess(cgroups, denied);
       try {
-        const id = statSync(denied.dir).ino;
-        t.source.scope.setMode('deny');
-        t.source.scope.add([id]);
         const before = t.source.kernelDrops().scoped['file.write'] ?? 0;
         const path = join(dir, 'denied.dat');
         for (let i = 0; i < 5; i++) expect(await proc.ask(`write ${path} 100`)).toBe('ok');

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/logger';
 import { validateConfig } from '../../src/config/load-config';
@@ -15,6 +13,7 @@ import { Metrics } from '../../src/telemetry/metrics';
 import { CollectingSink } from '../helpers/collecting-sink';
 import { TestContainerd, containerdMissing } from '../helpers/containerd';
 import { missingBpf, waitFor } from '../helpers/kernel';
+import { ClosingListener } from '../helpers/closing-listener';
 import { describeIf } from '../helpers/prereq';
 
 const base = detectCgroup2Mount('')?.base;
@@ -48,19 +47,13 @@ describeIf(missingBpf() ?? containerdMissing() ?? (base === undefined ? 'no cgro
   const containerd = new TestContainerd();
   const sink = new CollectingSink();
   const raw: PodtraceEvent[] = [];
-  let listener: Server;
+  const listener = new ClosingListener();
   let port = 0;
   let pipeline: Pipeline;
   let source: EbpfSource;
 
   beforeAll(async () => {
-    listener = createServer((s) => {
-      s.resume();
-      s.on('error', () => undefined);
-      s.end();
-    });
-    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-    port = (listener.address() as AddressInfo).port;
+    port = (await listener.start()).port;
     await containerd.start();
     const config = validateConfig({
       nodeName: NODE,
@@ -84,7 +77,7 @@ describeIf(missingBpf() ?? containerdMissing() ?? (base === undefined ? 'no cgro
   afterAll(async () => {
     await pipeline?.shutdown();
     await containerd.stop();
-    await new Promise<void>((r) => listener.close(() => r()));
+    await listener.stop();
   }, 120_000);
 
   function busyPod(namespace: string): ReturnType<TestContainerd['runPod']> {

@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import { classifyCgroupPath } from '../../src/enrich/cgroup/cgroup-layout';
 import { detectCgroup2Mount } from '../../src/enrich/cgroup/cgroup-mount';
@@ -11,6 +9,7 @@ import type { TcpConnectEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
 import { TEST_IMAGE, TestContainerd, containerdMissing } from '../helpers/containerd';
 import { KubeApiServer, ownedObject, podObject } from '../helpers/kube-api-server';
+import { ClosingListener } from '../helpers/closing-listener';
 import { describeIf } from '../helpers/prereq';
 import { Harness, enrichConfig, execEvent, until } from './enrich-fixtures';
 
@@ -53,20 +52,12 @@ function cgroupOf(pid: number): { path: string; id: number } {
 describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
   const containerd = new TestContainerd();
   const api = new KubeApiServer();
-  let listener: Server;
-  let connections = 0;
+  const listener = new ClosingListener();
   let port = 0;
   let h: Harness;
 
   beforeAll(async () => {
-    listener = createServer((s) => {
-      connections++;
-      s.resume();
-      s.on('error', () => undefined);
-      s.end();
-    });
-    await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
-    port = (listener.address() as AddressInfo).port;
+    port = (await listener.start()).port;
     await containerd.start();
     await api.start();
     api.upsert(
@@ -91,7 +82,7 @@ describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
     await h?.enricher.shutdown();
     await containerd.stop();
     await api.stop();
-    await new Promise<void>((r) => listener.close(() => r()));
+    await listener.stop();
   }, 120000);
 
   it('probeCri finds the runtime by Version', async () => {
@@ -120,7 +111,7 @@ describeIf(containerdMissing())('PodEnricher with a real containerd', () => {
       },
     });
     expect(pod.pid).toBeGreaterThan(0);
-    await until(() => connections > 0, 'the workload connected to the loopback listener');
+    await until(() => listener.connections > 0, 'the workload connected to the loopback listener');
     const cg = cgroupOf(pod.pid);
     // containerd + runc with the cgroupfs driver: the container's cgroup is <parent>/<id> in the v2 tree.
     expect(cg.path).toBe(`/kubepods/burstable/pod${uid}/${pod.containerId}`);

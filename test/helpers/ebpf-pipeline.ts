@@ -9,6 +9,11 @@ import { Metrics } from '../../src/telemetry/metrics';
 /** `enrich:` for tests without a runtime or an API server: attribution by cgroup path only. */
 export const PATHS_ONLY_ENRICH = { cri: { enabled: false }, kubernetes: { enabled: false } } as const;
 
+/** `enrich:` against a real runtime and the test API server (relisting every second). */
+export function criAndApiEnrich(criEndpoint: string, kubeconfig: string): Record<string, unknown> {
+  return { cri: { endpoint: criEndpoint, relistSeconds: 1 }, kubernetes: { kubeconfig } };
+}
+
 export interface EbpfPipeline {
   pipeline: Pipeline;
   source: EbpfSource;
