@@ -172,17 +172,22 @@ function template(kind: EventKind, c: SyntheticContainer, i: number): Buffer {
     case EventKind.DnsQuery: {
       const name = `svc-${i % 97}.default.svc.cluster.local`;
       const nx = i % 10 === 0;
+      // Now and then an answer truncated over UDP (TC), and the retry over TCP right after it.
+      const tc = i % 20 === 5;
+      const overTcp = i % 20 === 6;
       return dnsRecord(h, {
         saddr: local,
         daddr: ipv4(10, 96, 0, 10),
         sport: 30_000 + (i % 30_000),
         dport: 53,
-        latencyNs: 400_000,
+        latencyNs: overTcp ? 900_000 : 400_000,
+        transport: overTcp ? 'tcp' : 'udp',
         message: buildDnsMessage({
           id: i & 0xffff,
           name,
           rcode: nx ? 3 : 0,
-          answers: nx ? [] : ['10.96.3.7'],
+          answers: nx || tc ? [] : ['10.96.3.7'],
+          tc,
         }),
       });
     }

@@ -71,6 +71,21 @@ describe('SyntheticSource', () => {
       expect(Math.abs(connects - 37_500)).toBeLessThan(125);
     });
 
+    it('mixes DNS over UDP and TCP, with truncated UDP answers', async () => {
+      const source = new SyntheticSource(
+        config({ eventsPerSecond: 2_000, durationSeconds: 1, mix: { 'dns.query': 1 } }),
+        { logger: silentLogger(), metrics: new Metrics(), clock: new FakeSourceClock() },
+      );
+      const dns = (await runToEnd(source)).flat().filter((e) => e.kind === EventKind.DnsQuery);
+      expect(dns).toHaveLength(2_000);
+      const tcp = dns.filter((e) => e.transport === 'tcp');
+      const tc = dns.filter((e) => e.answerTruncated);
+      expect(tcp.length).toBeGreaterThan(0);
+      expect(tc.length).toBeGreaterThan(0);
+      expect(tc.every((e) => e.transport === 'udp' && e.answers.length === 0)).toBe(true);
+      expect(tcp.every((e) => !e.answerTruncated && e.answers.length > 0)).toBe(true);
+    });
+
     it('spreads events over every container of every pod, each with its pod metadata', async () => {
       const source = new SyntheticSource(
         config({ eventsPerSecond: 10_000, durationSeconds: 0.5, pods: 7, containersPerPod: 3 }),
