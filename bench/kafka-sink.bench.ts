@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CompressionTypes, Kafka, Partitioners, logLevel } from 'kafkajs';
 import type { TopicMessages } from 'kafkajs';
 import { validateConfig } from '../src/config/load-config';
@@ -65,6 +68,10 @@ async function sinkRun(
         compression: opts.compression,
         batch: { maxRecords: opts.batchRecords, maxDelayMs: 5 },
         buffer: { maxRecords: events.length + 1 },
+        // BENCH_QUEUE_STORAGE=disk: the same run through the disk queue (its cost, BENCHMARKS.md).
+        ...(process.env.BENCH_QUEUE_STORAGE === 'disk'
+          ? { queue: { storage: 'disk', dir: mkdtempSync(join(tmpdir(), 'podtrace-bench-dq-')) } }
+          : {}),
         lossReportSeconds: 3600,
       },
     },

@@ -8,6 +8,8 @@
  * Run: `npx tsc -p . && node dist/bench/otlp-sink.bench.js [spans]`, or call benchOtlpSink().
  */
 import { fork } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { SpanStatusCode, TraceFlags } from '@opentelemetry/api';
@@ -136,7 +138,13 @@ async function runPodtrace(port: number, batches: EventBatch[], total: number, c
         endpoint: `http://127.0.0.1:${port}`,
         compression,
         batch: { maxSpans: EXPORT_BATCH, maxDelayMs: 5 },
-        queue: { maxSpans: total + EXPORT_BATCH },
+        queue: {
+          maxSpans: total + EXPORT_BATCH,
+          // BENCH_QUEUE_STORAGE=disk: the same run through the disk queue (its cost, BENCHMARKS.md).
+          ...(process.env.BENCH_QUEUE_STORAGE === 'disk'
+            ? { storage: 'disk', dir: mkdtempSync(join(tmpdir(), 'podtrace-bench-dq-')), maxBytes: 1 << 34 }
+            : {}),
+        },
         maxConcurrentExports: CONCURRENCY,
       },
     },

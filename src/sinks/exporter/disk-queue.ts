@@ -1,28 +1,17 @@
-import {
-  closeSync,
-  fdatasyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  readdirSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { Metrics } from '../../telemetry/metrics';
+import { AckWindow } from './ack-window';
+import { AppendCache } from './append-cache';
+import { SegmentWriter } from './segment-writer';
+import type { Segment } from './segment-scan';
+import { listSegments, scanSegment, segmentName } from './segment-scan';
 import type { QueuePosition } from './queue-checkpoint';
 import { CHECKPOINT_FILE, QueueCheckpoint } from './queue-checkpoint';
 import type { FrameDefect } from './segment-file';
-import {
-  SEGMENT_HEADER_BYTES,
-  encodeFrames,
-  isSegmentHeader,
-  parseFrames,
-  segmentHeader,
-} from './segment-file';
+import { SEGMENT_HEADER_BYTES, encodeFrames, parseFrames } from './segment-file';
 
 /** How a sink's item is written to and read back from the disk queue. */
 export interface ItemCodec<T> {
@@ -54,32 +43,10 @@ export interface DiskRecord<T> {
   size: number;
 }
 
-interface Segment {
-  index: number;
-  path: string;
-  /** File size. */
-  bytes: number;
-  /** End of the readable records (the write position for the segment being written). */
-  valid: number;
-  /** Records and events between where reading starts in it and `valid`. */
-  records: number;
-  events: number;
-}
-
-interface Cached<T> {
-  item: T;
-  size: number;
-  events: number;
-  seg: Segment;
-  start: number;
-  end: number;
-}
-
 /** Drop reasons of `podtrace_dropped_total` the disk queue counts itself (docs/operations.md#delivery). */
 export const DISK_WRITE_FAILED = 'disk_queue_write_failed';
 export const DISK_CORRUPT = 'disk_queue_corrupt';
 
-const SEGMENT_NAME = /^(\d{12})\.seg$/;
 const READ_CHUNK_BYTES = 1024 * 1024;
 /** Segments are a 16th of the bound (64 KiB .. 32 MiB): dropping over the bound is that fine-grained. */
 const MIN_SEGMENT_BYTES = 64 * 1024;
@@ -100,44 +67,34 @@ const openDirs = new Set<string>();
  */
 export class DiskQueue<T> {
   private readonly dir: string;
-  private readonly segmentBytes: number;
   private readonly checkpoint: QueueCheckpoint;
   private readonly log: Logger;
   private segments: Segment[] = [];
-  private writer: { seg: Segment; fd: number } | null = null;
+  private readonly writer: SegmentWriter;
   private readSeg: Segment | null = null;
   private readFd: number | null = null;
   private readOff = 0;
   private readRecords = 0;
   private readEvents = 0;
-  /** Records read into memory and not yet acknowledged in order (parallel arrays from `head`). */
-  private winSeg: Segment[] = [];
-  private winStart: number[] = [];
-  private winEvents: number[] = [];
-  private winBytes: number[] = [];
-  private winAcked: boolean[] = [];
-  private head = 0;
-  private baseId = 1;
-  private nextId = 1;
-  private cache: Cached<T>[] = [];
-  private cacheHead = 0;
+  private readonly window = new AckWindow<Segment>();
+  private readonly cache: AppendCache<T, Segment>;
   private closed = false;
   /** Bytes of records not yet acknowledged (what `maxBytes` bounds). */
   liveBytes = 0;
   unreadItems = 0;
   unreadEvents = 0;
-  /** Events of the records read and not yet acknowledged in order. */
-  windowEvents = 0;
   /** Bytes of the segment files. */
   fileBytes = 0;
 
   constructor(private readonly opts: DiskQueueOptions<T>) {
     this.dir = resolve(opts.dir);
     this.log = opts.logger;
-    this.segmentBytes = Math.min(
+    const segmentBytes = Math.min(
       MAX_SEGMENT_BYTES,
       Math.max(MIN_SEGMENT_BYTES, Math.floor(opts.maxBytes / 16)),
     );
+    this.cache = new AppendCache<T, Segment>(opts.cacheItems);
+    this.writer = new SegmentWriter(this.dir, segmentBytes, this.log);
     if (openDirs.has(this.dir))
       throw new ConfigError(`${opts.dirKey}: ${this.dir} is already used by another queue of this agent`);
     try {
@@ -145,7 +102,7 @@ export class DiskQueue<T> {
       this.checkpoint = new QueueCheckpoint(join(this.dir, CHECKPOINT_FILE));
     } catch (err) {
       throw new ConfigError(
-        `${opts.dirKey}: ${this.dir} is not a writable directory (${errorMessage(err)}); ` +
+        `${opts.dirKey}: ${this.dir} is not a writable directory (${errorMessage(realCause(this.dir, err))}); ` +
           'mount a writable volume there (the chart mounts a hostPath) or set queue.storage: memory',
       );
     }
@@ -155,14 +112,14 @@ export class DiskQueue<T> {
 
   /** Events still to deliver from the queue: read into memory and unacknowledged, or unread. */
   get pendingEvents(): number {
-    return this.windowEvents + this.unreadEvents;
+    return this.window.pendingEvents + this.unreadEvents;
   }
 
   /** Appends `items` (one write); returns the events dropped to stay within `maxBytes`. */
   append(items: readonly T[]): number {
     if (items.length === 0 || this.closed) return 0;
     const { codec, eventsOf, sizeOf } = this.opts;
-    const w = this.ensureWriter();
+    const seg = this.ensureWriter();
     const payloads: Buffer[] = [];
     const events: number[] = [];
     for (const item of items) {
@@ -176,32 +133,30 @@ export class DiskQueue<T> {
     }
     const buf = encodeFrames(payloads);
     try {
-      writeSync(w.fd, buf, 0, buf.length, w.seg.bytes);
+      this.writer.write(buf);
     } catch (err) {
       // ENOSPC, EIO: these items are lost (counted); the next append starts a new segment.
-      this.log.warn({ err: errorMessage(err), file: w.seg.path }, 'disk queue: append failed; items dropped');
-      this.roll();
+      this.log.warn({ err: errorMessage(err), file: seg.path }, 'disk queue: append failed; items dropped');
+      this.writer.roll();
       let lost = 0;
       for (const n of events) lost += n;
       this.opts.metrics.drop(this.opts.stage, DISK_WRITE_FAILED, lost);
       return 0;
     }
-    let at = w.seg.bytes;
+    let at = seg.bytes;
     for (let i = 0; i < items.length; i++) {
       const end = at + 8 + payloads[i]!.byteLength;
       const n = events[i]!;
-      this.cache.push({ item: items[i]!, size: sizeOf(items[i]!), events: n, seg: w.seg, start: at, end });
-      w.seg.records++;
-      w.seg.events += n;
+      this.cache.push({ item: items[i]!, size: sizeOf(items[i]!), events: n, seg, start: at, end });
+      seg.records++;
+      seg.events += n;
       this.unreadEvents += n;
       at = end;
     }
     this.unreadItems += items.length;
-    w.seg.bytes = w.seg.valid = at;
+    seg.bytes = seg.valid = at;
     this.liveBytes += buf.length;
     this.fileBytes += buf.length;
-    while (this.cache.length - this.cacheHead > this.opts.cacheItems) this.cacheHead++;
-    this.compactCache();
     const dropped = this.enforceBound();
     this.gauge();
     return dropped;
@@ -217,9 +172,9 @@ export class DiskQueue<T> {
         if (!this.advance()) break;
         continue;
       }
-      const c = this.cache[this.cacheHead];
+      const c = this.cache.first;
       if (c !== undefined && c.seg === seg && c.start === this.readOff) {
-        this.cacheHead++;
+        this.cache.shift();
         out.push(this.admit(seg, c.item, c.size, c.events, c.start, c.end));
         bytes += c.size;
         continue;
@@ -228,27 +183,15 @@ export class DiskQueue<T> {
       const limit = c !== undefined && c.seg === seg ? c.start : seg.valid;
       bytes += this.readFromFile(seg, limit, maxItems - out.length, out);
     }
-    this.compactCache();
     return out;
   }
 
   /** Marks records delivered or dropped; the committed position moves past the oldest run of them. */
   ack(ids: readonly number[]): void {
     if (this.closed) return;
-    for (const id of ids) {
-      const i = this.head + (id - this.baseId);
-      if (i >= this.head && i < this.winAcked.length) this.winAcked[i] = true;
-    }
-    let moved = false;
-    while (this.head < this.winAcked.length && this.winAcked[this.head] === true) {
-      this.liveBytes -= this.winBytes[this.head]!;
-      this.windowEvents -= this.winEvents[this.head]!;
-      this.head++;
-      this.baseId++;
-      moved = true;
-    }
-    if (this.head > 4096 && this.head * 2 > this.winAcked.length) this.compactWindow();
-    if (moved) this.commit();
+    const freed = this.window.ack(ids);
+    this.liveBytes -= freed;
+    if (freed > 0) this.commit();
   }
 
   /** Writes the committed position and closes the files; what is unacknowledged stays for the next start. */
@@ -256,7 +199,7 @@ export class DiskQueue<T> {
     if (this.closed) return;
     this.commit();
     this.closed = true;
-    this.roll();
+    this.writer.roll();
     this.closeReadFd();
     this.checkpoint.close();
     openDirs.delete(this.dir);
@@ -274,34 +217,19 @@ export class DiskQueue<T> {
       );
     }
     const from: QueuePosition | null = cp.kind === 'ok' ? cp.position : null;
-    const names = readdirSync(this.dir)
-      .map((name) => SEGMENT_NAME.exec(name))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
     let recovered = 0;
-    for (const index of names) {
-      const path = join(this.dir, segmentName(index));
+    for (const index of listSegments(this.dir)) {
       if (from !== null && index < from.segment) {
-        unlinkSync(path);
+        unlinkSync(join(this.dir, segmentName(index)));
         continue;
       }
-      const buf = readFileSync(path);
       const start =
         from !== null && index === from.segment
           ? Math.max(from.offset, SEGMENT_HEADER_BYTES)
           : SEGMENT_HEADER_BYTES;
-      const seg: Segment = { index, path, bytes: buf.length, valid: start, records: 0, events: 0 };
-      this.fileBytes += buf.length;
-      if (!isSegmentHeader(buf)) {
-        this.corrupt(seg, 'header', 0);
-      } else if (start < buf.length) {
-        const scan = parseFrames(buf, start);
-        for (const f of scan.frames) seg.events += f.payload.readUInt32LE(0);
-        seg.records = scan.frames.length;
-        seg.valid = scan.end;
-        if (scan.defect !== null) this.corrupt(seg, scan.defect, scan.end);
-      }
+      const { seg, defect } = scanSegment(this.dir, index, start);
+      this.fileBytes += seg.bytes;
+      if (defect !== null) this.corrupt(seg, defect.kind, defect.at);
       if (this.readSeg === null) {
         this.readSeg = seg;
         this.readOff = start;
@@ -398,18 +326,13 @@ export class DiskQueue<T> {
     start: number,
     end: number,
   ): DiskRecord<T> {
-    this.winSeg.push(seg);
-    this.winStart.push(start);
-    this.winEvents.push(events);
-    this.winBytes.push(end - start);
-    this.winAcked.push(false);
-    this.windowEvents += events;
+    const id = this.window.push(seg, start, end, events);
     this.readOff = end;
     this.readRecords++;
     this.readEvents += events;
     this.unreadItems--;
     this.unreadEvents -= events;
-    return { id: this.nextId++, item, size };
+    return { id, item, size };
   }
 
   /** Skips the unread rest of `seg` (records dropped, counted by the caller); returns 0 bytes read. */
@@ -421,7 +344,7 @@ export class DiskQueue<T> {
     this.readOff = seg.valid;
     this.readRecords = seg.records;
     this.readEvents = seg.events;
-    while (this.cache[this.cacheHead]?.seg === seg) this.cacheHead++;
+    this.cache.dropSegment(seg);
     if (reason !== '') this.opts.metrics.drop(this.opts.stage, reason, events);
     return 0;
   }
@@ -435,7 +358,7 @@ export class DiskQueue<T> {
         if (!this.advance()) break;
         continue;
       }
-      if (seg === this.writer?.seg) this.roll();
+      if (seg === this.writer.seg) this.writer.roll();
       const before = this.unreadEvents;
       this.skipRest(seg, '');
       dropped += before - this.unreadEvents;
@@ -460,16 +383,15 @@ export class DiskQueue<T> {
   /** Writes the committed position and deletes the segments wholly before it. */
   private commit(): void {
     let at: QueuePosition;
-    if (this.head < this.winSeg.length)
-      at = { segment: this.winSeg[this.head]!.index, offset: this.winStart[this.head]! };
+    if (!this.window.empty) at = { segment: this.window.headSeg.index, offset: this.window.headStart };
     else if (this.readSeg !== null) at = { segment: this.readSeg.index, offset: this.readOff };
     else at = { segment: (this.segments.at(-1)?.index ?? 0) + 1, offset: SEGMENT_HEADER_BYTES };
     const readDone = (s: Segment): boolean =>
-      s === this.readSeg && this.readOff >= s.valid && s !== this.writer?.seg;
+      s === this.readSeg && this.readOff >= s.valid && s !== this.writer.seg;
     while (this.segments.length > 0) {
       const s = this.segments[0]!;
       const before = s.index < at.segment;
-      const finished = s.index === at.segment && readDone(s) && this.head >= this.winSeg.length;
+      const finished = s.index === at.segment && readDone(s) && this.window.empty;
       if (!before && !finished) break;
       if (s === this.readSeg) {
         this.closeReadFd();
@@ -487,7 +409,7 @@ export class DiskQueue<T> {
         );
       }
     }
-    if (this.readSeg === null && this.segments.length > 0 && this.head >= this.winSeg.length) {
+    if (this.readSeg === null && this.segments.length > 0 && this.window.empty) {
       this.readSeg = this.segments[0]!;
       this.readOff = SEGMENT_HEADER_BYTES;
       this.readRecords = 0;
@@ -497,37 +419,18 @@ export class DiskQueue<T> {
     this.gauge();
   }
 
-  private ensureWriter(): { seg: Segment; fd: number } {
-    if (this.writer !== null && this.writer.seg.bytes >= this.segmentBytes) this.roll();
-    if (this.writer !== null) return this.writer;
-    const index = (this.segments.at(-1)?.index ?? 0) + 1;
-    const path = join(this.dir, segmentName(index));
-    const fd = openSync(path, 'wx');
-    const header = segmentHeader();
-    writeSync(fd, header, 0, header.length, 0);
-    const seg: Segment = { index, path, bytes: header.length, valid: header.length, records: 0, events: 0 };
+  private ensureWriter(): Segment {
+    const { seg, created } = this.writer.current(this.segments.at(-1)?.index ?? 0);
+    if (!created) return seg;
     this.segments.push(seg);
-    this.fileBytes += header.length;
+    this.fileBytes += seg.bytes;
     if (this.readSeg === null) {
       this.readSeg = seg;
-      this.readOff = header.length;
+      this.readOff = seg.bytes;
       this.readRecords = 0;
       this.readEvents = 0;
     }
-    this.writer = { seg, fd };
-    return this.writer;
-  }
-
-  /** Finishes the segment being written (synced: its records survive a power loss from here on). */
-  private roll(): void {
-    if (this.writer === null) return;
-    try {
-      fdatasyncSync(this.writer.fd);
-    } catch (err) {
-      this.log.warn({ err: errorMessage(err), file: this.writer.seg.path }, 'disk queue: fdatasync failed');
-    }
-    closeSync(this.writer.fd);
-    this.writer = null;
+    return seg;
   }
 
   private closeReadFd(): void {
@@ -535,27 +438,24 @@ export class DiskQueue<T> {
     this.readFd = null;
   }
 
-  private compactCache(): void {
-    if (this.cacheHead > 1024 && this.cacheHead * 2 > this.cache.length) {
-      this.cache = this.cache.slice(this.cacheHead);
-      this.cacheHead = 0;
-    }
-  }
-
-  private compactWindow(): void {
-    this.winSeg = this.winSeg.slice(this.head);
-    this.winStart = this.winStart.slice(this.head);
-    this.winEvents = this.winEvents.slice(this.head);
-    this.winBytes = this.winBytes.slice(this.head);
-    this.winAcked = this.winAcked.slice(this.head);
-    this.head = 0;
-  }
-
   private gauge(): void {
     this.opts.metrics.queueDiskBytes.set({ queue: this.opts.stage }, this.fileBytes);
   }
 }
 
-function segmentName(index: number): string {
-  return `${String(index).padStart(12, '0')}.seg`;
+/**
+ * A recursive mkdir on a read-only file system fails with ENOENT; the error of creating the
+ * first missing directory by itself names the real cause (EROFS, EACCES).
+ */
+function realCause(dir: string, err: unknown): unknown {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
+  let missing = dir;
+  while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
+  try {
+    mkdirSync(missing);
+    rmdirSync(missing);
+  } catch (inner) {
+    return inner;
+  }
+  return err;
 }

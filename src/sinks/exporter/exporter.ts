@@ -7,7 +7,8 @@ import { DiskQueue } from './disk-queue';
 import type { DropReasons } from './drop-reasons';
 import { DEFAULT_DROP_REASONS } from './drop-reasons';
 import { ExportHealth } from './export-health';
-import { KeyFifo } from './key-fifo';
+import type { KeyState } from './keyed-queue';
+import { KeyedQueue } from './keyed-queue';
 import type { RetryConfig } from './retry-policy';
 import { RetryBackoff } from './retry-policy';
 import type { ExportTransport, SendFailure } from './send-outcome';
@@ -45,12 +46,6 @@ export interface ExporterOptions<T, R> {
   durable?: { dir: string; dirKey: string; maxBytes: number; codec: ItemCodec<T> };
 }
 
-interface KeyState<T> {
-  key: string;
-  fifo: KeyFifo<T>;
-  inFlight: number;
-}
-
 /** A formed batch until it is settled: delivered, dropped or counted at the shutdown deadline. */
 interface Batch<T> {
   items: T[];
@@ -66,16 +61,13 @@ interface Batch<T> {
  * reason. The sink supplies a transport (encode / send / classify) and its own config.
  */
 export class Exporter<T, R> {
-  private readonly keys = new Map<string, KeyState<T>>();
-  private readonly order: KeyState<T>[] = [];
+  private readonly q = new KeyedQueue<T>();
   private readonly reasons: DropReasons;
   private readonly slots: SlotPool;
   private readonly open = new Set<Batch<T>>();
   private readonly eventsOf: (item: T) => number;
   private readonly stop = new AbortController();
   private readonly log: Logger;
-  private queuedItems = 0;
-  private queuedBytes = 0;
   private stamp = 0;
   private rotate = 0;
   private started = false;
@@ -83,7 +75,6 @@ export class Exporter<T, R> {
   private deadlineAt = Infinity;
   private readonly timer = new WakeTimer(() => this.schedule());
   private flushWaiters: (() => void)[] = [];
-  private lastKey: KeyState<T> | null = null;
   private readonly health: ExportHealth;
   /** Events counted as `shutdownTimeout` (by batches whose retry wait the deadline ended, and at the end). */
   private undelivered = 0;
@@ -101,7 +92,13 @@ export class Exporter<T, R> {
     const rounds = 2 * opts.concurrency;
     this.window = {
       items: Math.min(opts.queue.maxItems, rounds * opts.batch.maxItems),
-      bytes: Math.min(opts.queue.maxBytes, rounds * opts.batch.maxBytes),
+      // With a disk queue the read-ahead takes at most a quarter of its bound, so dropping over
+      // the bound always finds unread (older than the newest) segments to drop.
+      bytes: Math.min(
+        opts.queue.maxBytes,
+        rounds * opts.batch.maxBytes,
+        (opts.durable?.maxBytes ?? Infinity) / 4,
+      ),
     };
     if (opts.durable !== undefined)
       this.disk = new DiskQueue<T>({
@@ -117,20 +114,20 @@ export class Exporter<T, R> {
 
   /** Items and events waiting or in flight. */
   get pendingItems(): number {
-    let n = this.queuedItems + (this.disk?.unreadItems ?? 0);
+    let n = this.q.items + (this.disk?.unreadItems ?? 0);
     for (const b of this.open) n += b.items.length;
     return n;
   }
 
   get pendingEvents(): number {
     let n = this.disk?.unreadEvents ?? 0;
-    for (const k of this.order) k.fifo.forEach((item) => (n += this.eventsOf(item)));
+    this.q.forEach((item) => (n += this.eventsOf(item)));
     for (const b of this.open) for (const item of b.items) n += this.eventsOf(item);
     return n;
   }
 
   get queued(): number {
-    return this.queuedItems + (this.disk?.unreadItems ?? 0);
+    return this.q.items + (this.disk?.unreadItems ?? 0);
   }
 
   /** When the endpoint became unreachable (ms since the epoch), or null while it answers. */
@@ -166,16 +163,15 @@ export class Exporter<T, R> {
     let dropped = 0;
     for (const item of items) {
       const size = this.opts.sizeOf(item);
-      if (dropPolicy === 'newest' && (this.queuedItems >= maxItems || this.queuedBytes + size > maxBytes)) {
+      if (dropPolicy === 'newest' && (this.q.items >= maxItems || this.q.bytes + size > maxBytes)) {
         dropped += this.eventsOf(item);
         continue;
       }
-      const ks = this.keyState(keyOf === undefined ? '' : keyOf(item));
-      ks.fifo.push(item, size, ++this.stamp, now);
-      this.queuedItems++;
-      this.queuedBytes += size;
-      while (this.queuedItems > maxItems || (this.queuedBytes > maxBytes && this.queuedItems > 1))
-        dropped += this.dropOldest();
+      this.q.push(keyOf === undefined ? '' : keyOf(item), item, size, ++this.stamp, now);
+      while (this.q.items > maxItems || (this.q.bytes > maxBytes && this.q.items > 1)) {
+        const gone = this.q.dropOldest();
+        if (gone !== undefined) dropped += this.eventsOf(gone);
+      }
     }
     if (dropped > 0) this.opts.metrics.drop(this.opts.stage, this.reasons.queueFull, dropped);
     this.schedule();
@@ -218,9 +214,7 @@ export class Exporter<T, R> {
       for (const item of b.items) left += this.eventsOf(item);
     }
     this.open.clear();
-    for (const k of this.order) while (k.fifo.length > 0) left += this.eventsOf(k.fifo.shift()!.item);
-    this.queuedItems = 0;
-    this.queuedBytes = 0;
+    this.q.drain((item) => (left += this.eventsOf(item)));
     if (this.disk !== null) {
       // Nothing is lost: what is unacknowledged stays in the files and is sent after the next start.
       this.keptOnDisk = this.disk.pendingEvents;
@@ -235,53 +229,23 @@ export class Exporter<T, R> {
   }
 
   private idle(): boolean {
-    return this.queuedItems === 0 && this.open.size === 0 && (this.disk?.unreadItems ?? 0) === 0;
+    return this.q.items === 0 && this.open.size === 0 && (this.disk?.unreadItems ?? 0) === 0;
   }
 
   /** Reads the disk queue into the in-memory window, oldest first. */
   private pump(disk: DiskQueue<T>): void {
     const keyOf = this.opts.keyOf;
     const now = performance.now();
-    while (
-      this.queuedItems < this.window.items &&
-      this.queuedBytes < this.window.bytes &&
-      disk.unreadItems > 0
-    ) {
+    while (this.q.items < this.window.items && this.q.bytes < this.window.bytes && disk.unreadItems > 0) {
       const got: DiskRecord<T>[] = disk.read(
-        this.window.items - this.queuedItems,
-        this.window.bytes - this.queuedBytes,
+        this.window.items - this.q.items,
+        this.window.bytes - this.q.bytes,
       );
       if (got.length === 0) break;
       for (const r of got) {
-        this.keyState(keyOf === undefined ? '' : keyOf(r.item)).fifo.push(r.item, r.size, r.id, now);
-        this.queuedItems++;
-        this.queuedBytes += r.size;
+        this.q.push(keyOf === undefined ? '' : keyOf(r.item), r.item, r.size, r.id, now);
       }
     }
-  }
-
-  private keyState(key: string): KeyState<T> {
-    const last = this.lastKey;
-    if (last !== null && last.key === key) return last;
-    let ks = this.keys.get(key);
-    if (ks === undefined) {
-      ks = { key, fifo: new KeyFifo<T>(), inFlight: 0 };
-      this.keys.set(key, ks);
-      this.order.push(ks);
-    }
-    this.lastKey = ks;
-    return ks;
-  }
-
-  /** Drops the oldest queued item of any key; returns the events it stood for. */
-  private dropOldest(): number {
-    let oldest: KeyState<T> | null = null;
-    for (const k of this.order) if (oldest === null || k.fifo.headStamp < oldest.fifo.headStamp) oldest = k;
-    const gone = oldest?.fifo.shift();
-    if (gone === undefined) return 0;
-    this.queuedItems--;
-    this.queuedBytes -= gone.size;
-    return this.eventsOf(gone.item);
   }
 
   /** Forms and starts batches wherever a key is ready and a sender is free; arms the delay timer. */
@@ -292,18 +256,16 @@ export class Exporter<T, R> {
     const now = performance.now();
     const force = this.closing || this.flushWaiters.length > 0;
     let wakeAt = Infinity;
-    const n = this.order.length;
+    const n = this.q.order.length;
     for (let i = 0; i < n && this.slots.free > 0; i++) {
-      const ks = this.order[(this.rotate + i) % n]!;
+      const ks = this.q.order[(this.rotate + i) % n]!;
       while (ks.fifo.length > 0 && ks.inFlight < this.opts.perKeyConcurrency && this.slots.free > 0) {
         const due = ks.fifo.oldestAt + maxDelayMs;
         if (!force && ks.fifo.length < maxItems && ks.fifo.bytes < maxBytes && now < due) {
           wakeAt = Math.min(wakeAt, due);
           break;
         }
-        const taken = ks.fifo.take(maxItems, maxBytes, now);
-        this.queuedItems -= taken.items.length;
-        this.queuedBytes -= taken.bytes;
+        const taken = this.q.take(ks, maxItems, maxBytes, now);
         this.launch(ks, taken.items, this.disk === null ? [] : taken.stamps);
       }
     }
@@ -394,7 +356,7 @@ export class Exporter<T, R> {
           metrics.drop(stage, this.reasons.rejectedByServer, rejected);
           metrics.sinkExported.inc({ sink: stage }, batch.items.length - rejected - unacked.length);
           if (unacked.length === 0) {
-            this.health.delivered(ks.key, this.queuedItems);
+            this.health.delivered(ks.key, this.q.items);
             return void this.settle(batch, null);
           }
           batch.items = unacked;
@@ -410,7 +372,7 @@ export class Exporter<T, R> {
           failure = transport.classify(err, ks.key);
         }
         metrics.sinkFailed.inc({ sink: stage, reason: failure.code });
-        this.health.failed(ks.key, failure, this.queuedItems);
+        this.health.failed(ks.key, failure, this.q.items);
         if (failure.kind === 'too_large') {
           if (batch.items.length > 1) {
             this.slots.release();
