@@ -1,7 +1,8 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -103,18 +104,25 @@ export class KubeApiServer {
   expireWithHttp = false;
   port = 0;
 
+  /** `tls`: serve https with this certificate (PEM file paths; kubeconfigs then name the CA). */
+  constructor(private readonly tls?: { cert: string; key: string; ca: string }) {}
+
   async start(): Promise<void> {
-    this.server = createServer((req, res) => this.handle(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.handle(req, res);
+    this.server =
+      this.tls === undefined
+        ? createServer(handler)
+        : createTlsServer({ cert: readFileSync(this.tls.cert), key: readFileSync(this.tls.key) }, handler);
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.tls === undefined ? 'http' : 'https'}://127.0.0.1:${this.port}`;
   }
 
-  /** Writes a kubeconfig for this server and returns its path. */
-  writeKubeconfig(): string {
+  /** Writes a kubeconfig for this server (through `proxyUrl` when given) and returns its path. */
+  writeKubeconfig(opts: { proxyUrl?: string } = {}): string {
     const dir = mkdtempSync(join(tmpdir(), 'pt-kubeconfig-'));
     this.tempDirs.push(dir);
     const file = join(dir, 'config');
@@ -124,7 +132,7 @@ export class KubeApiServer {
         'apiVersion: v1',
         'kind: Config',
         'clusters:',
-        `- name: test\n  cluster:\n    server: ${this.url}\n    insecure-skip-tls-verify: true`,
+        `- name: test\n  cluster:\n    server: ${this.url}\n    ${this.tls === undefined ? 'insecure-skip-tls-verify: true' : `certificate-authority: ${this.tls.ca}`}${opts.proxyUrl === undefined ? '' : `\n    proxy-url: ${opts.proxyUrl}`}`,
         'users:',
         '- name: test\n  user:\n    token: test-token',
         'contexts:',

@@ -4,6 +4,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node';
 import { PodtraceError } from '../../core/errors';
 import type { OwnerRef } from '../meta/owner';
+import { ConnectTunnelAgent, ProxyTunnelError, parseProxyUrl, proxyAuthorization } from './kube-proxy';
 
 /**
  * Ask for the object's metadata only (what client-go's metadata client sends); servers that do not
@@ -50,6 +51,8 @@ export function controllerOf(refs: readonly V1OwnerReference[] | undefined): Own
 export class KubeMetadataClient {
   private readonly server: URL;
   private readonly agent: HttpAgent | HttpsAgent;
+  /** The cluster's `proxy-url`, when it forwards plain-http requests (https goes through the tunnel agent). */
+  private readonly forwardProxy: URL | null = null;
 
   constructor(
     private readonly kc: KubeConfig,
@@ -60,7 +63,17 @@ export class KubeMetadataClient {
     if (cluster === null) throw new PodtraceError('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
     const options = { keepAlive: true, maxSockets };
-    this.agent = this.server.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+    const secure = this.server.protocol === 'https:';
+    // Throws, naming the kubeconfig key, for a proxy this client cannot use.
+    const proxy =
+      cluster.proxyUrl === undefined || cluster.proxyUrl === ''
+        ? null
+        : parseProxyUrl(cluster.proxyUrl, cluster.name);
+    if (proxy !== null && secure) this.agent = new ConnectTunnelAgent(proxy, timeoutMs, options);
+    else {
+      this.agent = secure ? new HttpsAgent(options) : new HttpAgent(options);
+      this.forwardProxy = proxy;
+    }
   }
 
   /** The owner of a ReplicaSet or Job; null when it has none. Throws KubeRequestError. */
@@ -104,6 +117,19 @@ export class KubeMetadataClient {
       agent: this.agent,
       signal,
     };
+    const fwd = this.forwardProxy;
+    if (fwd !== null) {
+      // A plain-http API server through an HTTP proxy: the absolute URI goes to the proxy.
+      const auth = proxyAuthorization(fwd);
+      options.hostname = fwd.hostname.replace(/^\[|\]$/g, '');
+      options.port = fwd.port === '' ? 80 : Number(fwd.port);
+      options.path = `${this.server.origin}${base}${pathAndQuery}`;
+      options.headers = {
+        ...options.headers,
+        host: this.server.host,
+        ...(auth === undefined ? {} : { 'proxy-authorization': auth }),
+      };
+    }
     return new Promise<string>((resolve, reject) => {
       const req = (secure ? httpsRequest : httpRequest)(options, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
@@ -141,12 +167,14 @@ export class KubeMetadataClient {
         reject(
           err instanceof KubeRequestError
             ? err
-            : new KubeRequestError(
-                `${pathAndQuery}: ${err.message}`,
-                signal?.aborted === true ? 'aborted' : 'unreachable',
-                null,
-                err,
-              ),
+            : err instanceof ProxyTunnelError
+              ? new KubeRequestError(`${pathAndQuery}: ${err.message}`, err.reason, null, err)
+              : new KubeRequestError(
+                  `${pathAndQuery}: ${err.message}`,
+                  signal?.aborted === true ? 'aborted' : 'unreachable',
+                  null,
+                  err,
+                ),
         ),
       );
       req.end();

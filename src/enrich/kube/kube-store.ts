@@ -127,8 +127,8 @@ export class KubeStore {
       this.active = false;
       return;
     }
-    if (this.config.resolveOwners) {
-      const client = new KubeMetadataClient(kc, OWNER_FETCH_CONCURRENCY);
+    const client = this.config.resolveOwners ? this.ownerClient(kc) : null;
+    if (client !== null) {
       this.client = client;
       this.owners = new OwnerCache(
         (kind, namespace, name, signal) => client.ownerOf(kind, namespace, name, signal),
@@ -163,6 +163,20 @@ export class KubeStore {
     );
     this.follow('pods', pods, (p, removed) => this.putPod(p, removed));
     void this.startInformer('pods', pods);
+  }
+
+  /** The owner GET client; null (owners stay ReplicaSet / Job names) when the kubeconfig's proxy is unusable. */
+  private ownerClient(kc: KubeConfig): KubeMetadataClient | null {
+    try {
+      return new KubeMetadataClient(kc, OWNER_FETCH_CONCURRENCY);
+    } catch (err) {
+      this.deps.logger.error(
+        { err: errorMessage(err) },
+        'owner lookups (Deployment, CronJob) disabled: the kubeconfig cannot be used for them',
+      );
+      this.deps.metrics.lookupErrors.inc({ backend: 'kubernetes', reason: 'owner_config' });
+      return null;
+    }
   }
 
   private follow<T extends KubernetesObject>(
