@@ -1,8 +1,9 @@
 /**
  * `npm run bench [-- --smoke] [--only drain,overhead,groups,pipeline,latency,memory,agent] [--reps N]`
  *   `[--agent-rates 10000,50000] [--agent-sets none,otlp,kafka-json,kafka-otlp_proto,all]`
- *   `[--agent-node-flags 'default,--max-semi-space-size=4 --set=sinks.otlp.queue.maxBytes=8388608']`
- *   `[--agent-overload yes|no]` (variants separated by commas; `--set=` flags go to `podtrace run`)
+ *   `[--agent-node-flags 'image,default,--max-semi-space-size=4 --set=sinks.otlp.queue.maxBytes=8388608']`
+ *   `[--agent-overload yes|no]` (variants separated by commas; `image` = deploy/Dockerfile's NODE_OPTIONS, the default;
+ *   `default` = node's own; `--set=` flags go to `podtrace run`, `--env=` to its environment)
  *
  * Runs the benchmark scenarios side by side (each comparison inside the same run, medians of
  * several runs), prints a table and writes bench/results/<date>-<commit>.json. No thresholds:
@@ -14,7 +15,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { buildNativeTools } from './lib/native-build';
 import { ROOT } from './lib/proc';
-import { AGENT_SINK_SETS, agentScenario } from './scenarios/agent';
+import { AGENT_SINK_SETS, agentScenario, imageNodeOptions } from './scenarios/agent';
 import type { AgentScenarioOptions } from './scenarios/agent';
 import { drainScenario } from './scenarios/drain';
 import { groupsScenario } from './scenarios/groups';
@@ -62,7 +63,8 @@ function agentOption(o: AgentScenarioOptions, name: string, v: string): void {
     for (const s of list)
       if (!known.includes(s)) throw new Error(`--agent-sets: unknown sink set "${s}" (${known.join(', ')})`);
     o.sets = list;
-  } else if (name === '--agent-node-flags') o.nodeFlags = list.map((f) => (f === 'default' ? '' : f));
+  } else if (name === '--agent-node-flags')
+    o.nodeFlags = list.map((f) => (f === 'default' ? '' : f === 'image' ? imageNodeOptions() : f));
   else if (v === 'yes' || v === 'no') o.overload = v === 'yes';
   else throw new Error(`--agent-overload: "${v}" must be yes or no`);
 }

@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { KafkaMock, kafkaMockMissing } from '../../test/helpers/kafka-mock';
 import { freePort, readProcess, scrape, startAgent, stopAgent } from '../lib/agent-process';
 import type { AgentCounters, AgentPeers } from '../lib/agent-process';
 import { startOtlpReceiver } from '../lib/otlp-receiver-process';
+import { ROOT } from '../lib/proc';
 import { KAFKA_TOPICS } from '../lib/sink-factories';
 import { fmtMb, fmtPct } from '../lib/stats';
 import { BENCH_CONTAINERS_PER_POD, BENCH_PODS } from './pipeline';
@@ -30,10 +32,19 @@ export const AGENT_RATES = [10_000, 50_000, 100_000];
 /** The overload case: ten times the base rate, far above what all sinks together sustain. */
 export const AGENT_OVERLOAD_RATE = 100_000;
 
+/** The NODE_OPTIONS the image sets (deploy/Dockerfile): what the agent runs with as shipped. */
+export function imageNodeOptions(): string {
+  const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
+  return /^ENV NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1] ?? '';
+}
+
 export interface AgentScenarioOptions {
   rates?: number[];
   sets?: string[];
-  /** Node flags variants measured side by side (each a space-separated flag list; '' = node's defaults). */
+  /**
+   * Node flags variants measured side by side (each a space-separated flag list; '' = node's
+   * defaults, which size the heap from the machine's memory). Default: the image's NODE_OPTIONS.
+   */
   nodeFlags?: string[];
   overload?: boolean;
 }
@@ -64,6 +75,14 @@ export interface AgentRun {
   /** Events the shutdown deadline cut off (exit summary), and the exit code. */
   undeliveredAtShutdown: number;
   exitCode: number | null;
+  /** The machine's 1-minute load average at the window's end (other sessions share the cores). */
+  loadAverage: number;
+}
+
+/** How a variant is named in the table: the image's flags and node's defaults by name. */
+function flagsLabel(flags: string): string {
+  if (flags === imageNodeOptions()) return ' [image flags]';
+  return flags === '' ? ' [node defaults]' : ` [${flags}]`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -74,15 +93,21 @@ function delta(a: Record<string, number>, b: Record<string, number>): Record<str
   return out;
 }
 
-async function runCase(
+/**
+ * One agent run: its peers (a fresh mock cluster for a Kafka set; the OTLP receiver given, or one of
+ * its own), the agent at `rate`, a warm-up, the measured window, SIGTERM.
+ */
+export async function runAgentCase(
   ctx: BenchContext,
   dir: string,
   set: AgentSinkSet,
   rate: number,
   nodeFlags: string,
   timing: { warmMs: number; windowMs: number },
-  otlpEndpoint: string | undefined,
+  sharedOtlpEndpoint?: string,
 ): Promise<AgentRun> {
+  const ownOtlp = set.otlp && sharedOtlpEndpoint === undefined ? await startOtlpReceiver() : null;
+  const otlpEndpoint = sharedOtlpEndpoint ?? ownOtlp?.endpoint;
   const mock = set.kafka ? await KafkaMock.start({ topics: KAFKA_TOPICS.map((t) => `${t}:3:3`) }) : null;
   const peers: AgentPeers = {};
   if (set.otlp) peers.otlpEndpoint = otlpEndpoint;
@@ -142,9 +167,10 @@ async function runCase(
         lossRatio: (ringLost + Math.max(0, ...sinkDrops)) / Math.max(1, received + ringLost),
         undeliveredAtShutdown: exit.undelivered,
         exitCode: exit.code,
+        loadAverage: loadavg()[0] ?? NaN,
       };
       ctx.log(
-        `  agent ${set.label} @ ${rate / 1000}k${nodeFlags ? ` [${nodeFlags}]` : ''}: ${run.cpuUsPerEvent.toFixed(1)} µs/event, RSS max ${fmtMb(rssMax)}, loss ${fmtPct(run.lossRatio)}`,
+        `  agent ${set.label} @ ${rate / 1000}k${flagsLabel(nodeFlags)}: ${run.cpuUsPerEvent.toFixed(1)} µs/event, RSS max ${fmtMb(rssMax)}, loss ${fmtPct(run.lossRatio)}`,
       );
       return run;
     } finally {
@@ -152,6 +178,7 @@ async function runCase(
     }
   } finally {
     await mock?.stop();
+    ownOtlp?.close();
   }
 }
 
@@ -180,7 +207,7 @@ export async function agentScenario(
     (s) => wanted.includes(s.label) && (s.kafka === null || kafkaMissing === null),
   );
   const rates = opts.rates ?? (ctx.smoke ? [10_000] : AGENT_RATES);
-  const flagsVariants = opts.nodeFlags ?? [''];
+  const flagsVariants = opts.nodeFlags ?? [imageNodeOptions()];
   const timing = ctx.smoke ? { warmMs: 500, windowMs: 1000 } : { warmMs: 3000, windowMs: 10_000 };
   const overloadTiming = ctx.smoke ? { warmMs: 500, windowMs: 1000 } : { warmMs: 3000, windowMs: 20_000 };
   const dir = mkdtempSync(join(tmpdir(), 'podtrace-bench-agent-'));
@@ -190,31 +217,38 @@ export async function agentScenario(
   try {
     for (const flags of flagsVariants)
       for (const rate of rates)
-        for (const set of sets) runs.push(await runCase(ctx, dir, set, rate, flags, timing, otlp?.endpoint));
+        for (const set of sets)
+          runs.push(await runAgentCase(ctx, dir, set, rate, flags, timing, otlp?.endpoint));
     const all = sets.find((s) => s.label === 'all');
     const overload: AgentRun[] = [];
     if (all && (opts.overload ?? !ctx.smoke))
       for (const flags of flagsVariants)
         overload.push(
-          await runCase(ctx, dir, all, AGENT_OVERLOAD_RATE, flags, overloadTiming, otlp?.endpoint),
+          await runAgentCase(ctx, dir, all, AGENT_OVERLOAD_RATE, flags, overloadTiming, otlp?.endpoint),
         );
     for (const r of runs) {
       const base = runs.find((b) => b.set === 'none' && b.rate === r.rate && b.nodeFlags === r.nodeFlags);
       const ratio = base && r !== base ? ` (×${(r.cpuUsPerEvent / base.cpuUsPerEvent).toFixed(2)} none)` : '';
       rows.push({
         scenario: '7 agent',
-        case: `${r.set} @ ${r.rate / 1000}k ev/s${r.nodeFlags ? ` [${r.nodeFlags}]` : ''}`,
+        case: `${r.set} @ ${r.rate / 1000}k ev/s${flagsLabel(r.nodeFlags)}`,
         value: `${r.cpuUsPerEvent.toFixed(1)} µs/ev${ratio}`,
-        detail: `RSS max ${fmtMb(r.rssMaxBytes)} (heap ${fmtMb(r.heapTotalBytes)}, external ${fmtMb(r.externalBytes)}); ${lossText(r)}; ${r.received} events in ${r.windowSeconds} s`,
+        detail: `RSS max ${fmtMb(r.rssMaxBytes)} (heap ${fmtMb(r.heapTotalBytes)}, external ${fmtMb(r.externalBytes)}); ${lossText(r)}; ${r.received} events in ${r.windowSeconds} s; load ${r.loadAverage.toFixed(1)}`,
       });
     }
     for (const r of overload)
       rows.push({
         scenario: '7 agent',
-        case: `overload: all @ ${r.rate / 1000}k ev/s for ${r.windowSeconds} s${r.nodeFlags ? ` [${r.nodeFlags}]` : ''}`,
+        case: `overload: all @ ${r.rate / 1000}k ev/s for ${r.windowSeconds} s${flagsLabel(r.nodeFlags)}`,
         value: `RSS max ${fmtMb(r.rssMaxBytes)} (heap ${fmtMb(r.heapTotalBytes)}, external ${fmtMb(r.externalBytes)})`,
-        detail: `${r.cpuUsPerEvent.toFixed(1)} µs/ev decoded; ${lossText(r)}`,
+        detail: `${r.cpuUsPerEvent.toFixed(1)} µs/ev decoded; ${lossText(r)}; load ${r.loadAverage.toFixed(1)}`,
       });
+    rows.unshift({
+      scenario: '7 agent',
+      case: 'image flags',
+      value: imageNodeOptions() || '(none)',
+      detail: `NODE_OPTIONS of deploy/Dockerfile; node's defaults size the heap from the machine's memory (${fmtMb(getHeapStatistics().heap_size_limit)} here)`,
+    });
     if (kafkaMissing !== null)
       rows.push({ scenario: '7 agent', case: 'kafka sink sets', value: 'n/a', detail: kafkaMissing });
     return { name: 'agent', rows, data: { timing, overloadTiming, runs, overload } };
