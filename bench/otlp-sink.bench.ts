@@ -156,6 +156,8 @@ async function runPodtrace(port: number, batches: EventBatch[], total: number, c
     nodeName: 'bench',
     hostName: 'bench',
     bootId: TEST_BOOT_ID,
+    // The disk queue keeps what a deadline cuts off instead of dropping it: give it the time.
+    shutdownTimeoutMs: 600_000,
   });
   await sink.start();
   const stop = measure();
