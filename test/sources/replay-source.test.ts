@@ -11,7 +11,6 @@ import { RecordDecoder } from '../../src/events/decode';
 import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
 import { RECORD_VERSION } from '../../src/events/layout';
-import { RECORD_FORMAT_VERSION } from '../../src/record/record-format';
 import type { RecordHeader } from '../../src/record/record-format';
 import { readRecording } from '../../src/record/record-reader';
 import { RecordWriter } from '../../src/record/record-writer';
@@ -20,26 +19,20 @@ import { EbpfSource } from '../../src/sources/ebpf-source';
 import type { ReplaySourceConfig } from '../../src/sources/replay-config';
 import { ReplaySource } from '../../src/sources/replay-source';
 import { Metrics } from '../../src/telemetry/metrics';
-import { FakeSourceClock } from '../helpers/fake-source-clock';
+import { EmissionLog, FakeSourceClock } from '../helpers/fake-source-clock';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { describeIf } from '../helpers/prereq';
-import { execRecord, exitRecord, forkRecord, tcpRecord } from '../helpers/records';
+import { execRecord, exitRecord, forkRecord, recordHeader, tcpRecord } from '../helpers/records';
 
 const OFFSET = 1_760_000_000_000_000_000;
 
 function header(over: Partial<RecordHeader> = {}): RecordHeader {
-  return {
-    formatVersion: RECORD_FORMAT_VERSION,
-    recordVersion: RECORD_VERSION,
-    nodeName: 'node-1',
-    kernelRelease: '6.1.0',
+  return recordHeader({
     clockOffsetNs: OFFSET,
     bootTimeUnixMs: OFFSET / 1e6,
     startedAtUnixMs: Date.now(),
-    probes: ['process', 'tcp'],
-    cgroupRoot: '',
     ...over,
-  };
+  });
 }
 
 /** Three batches of mixed records; `cgroups` are the ids the records carry, round robin. */
@@ -147,17 +140,12 @@ describe('ReplaySource', () => {
         metrics: new Metrics(),
         clock,
       });
-      const seen: { at: number; total: number }[] = [];
-      let total = 0;
-      source.batches$.subscribe((b) => {
-        total += b.events.length;
-        seen.push({ at: clock.now(), total });
-      });
+      const emitted = new EmissionLog(source, clock);
       const out = await replayAll(source);
-      expect(total).toBe(300);
+      expect(emitted.total).toBe(300);
       expect(out.every((b) => b.length <= 40)).toBe(true);
       // A batch leaves once its last event is due: at 1000/s, n events never before n ms.
-      for (const s of seen) expect(s.at).toBeGreaterThanOrEqual(s.total);
+      for (const s of emitted.seen) expect(s.at).toBeGreaterThanOrEqual(s.total);
       expect(clock.now()).toBe(300);
       expect(out.flat()).toEqual(decodeAll(data, OFFSET));
     });
