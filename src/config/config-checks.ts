@@ -4,6 +4,7 @@ import { replayConfigProblems } from '../sources/replay-config';
 import { syntheticConfigProblems } from '../sources/synthetic-config';
 import { redactConfigProblems } from '../events/redact-config';
 import { queueDirProblems } from '../sinks/exporter/queue-storage';
+import { zstdProblem } from '../sinks/kafka/kafka-zstd-codec';
 import type { PodtraceConfig } from './config';
 
 /**
@@ -27,6 +28,10 @@ export function crossFieldProblems(config: PodtraceConfig): string[] {
       ...(kafka.enabled ? [{ key: 'sinks.kafka.queue.dir', ...kafka.queue }] : []),
     ]),
   );
+  if (kafka.enabled && kafka.compression === 'zstd') {
+    const zstd = zstdProblem();
+    if (zstd !== null) problems.push(zstd);
+  }
   try {
     parseLabelSelector(config.filter.podSelector);
   } catch (err) {

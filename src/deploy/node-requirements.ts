@@ -1,3 +1,4 @@
+import { QUEUE_DIR_BASE } from '../sinks/exporter/queue-storage';
 import { DEFAULT_TELEMETRY_PORT } from '../telemetry/telemetry-config';
 
 /**
@@ -121,6 +122,23 @@ export const HOST_MOUNTS: readonly HostMount[] = [
       'the directory of the containerd CRI socket (the directory, not the file, so a containerd restart that recreates the socket is seen). Read-only does not restrict a Unix socket: it still accepts every CRI call, and podtrace only calls List/Status/Events',
   },
 ];
+
+/**
+ * The one writable host path, mounted only when the chart value `diskQueue.enabled` is set (for
+ * `sinks.<sink>.queue.storage: disk`): the disk queue must outlive the pod, so an agent restart or
+ * a rolling update resends what an outage left. Each sink uses its own directory under it
+ * (`queue.dir` defaults to <hostPath>/<sink>); size the node's disk for every sink's
+ * `queue.maxBytes` (docs/operations.md#delivery).
+ */
+export const DISK_QUEUE_MOUNT: HostMount = {
+  volume: 'queue',
+  hostPath: QUEUE_DIR_BASE,
+  mountPath: QUEUE_DIR_BASE,
+  readOnly: false,
+  type: 'DirectoryOrCreate',
+  reason:
+    "the disk queue's segment files (queue.storage: disk), kept on the node across agent restarts; read-write, and the only host path that is",
+};
 
 export interface NodeEnvVar {
   name: string;

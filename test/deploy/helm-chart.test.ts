@@ -141,6 +141,36 @@ describe('deploy/helm/podtrace', () => {
       });
     });
 
+    it("mounts the disk queue hostPath read-write only with diskQueue.enabled, where the sinks' queue.dir defaults lie", () => {
+      expect(kind(render(), 'DaemonSet').spec.template.spec.volumes.map((v: any) => v.name)).not.toContain(
+        'queue',
+      );
+      const objects = render({
+        diskQueue: { enabled: true },
+        config: {
+          sinks: {
+            otlp: { enabled: true, queue: { storage: 'disk', maxBytes: 1 << 30 } },
+            kafka: { enabled: true, brokers: ['k:9092'], queue: { storage: 'disk' } },
+          },
+        },
+      });
+      const ds = kind(objects, 'DaemonSet');
+      checkDaemonSet(ds);
+      checkConfigMap(kind(objects, 'ConfigMap'), ds);
+      expect(ds.spec.template.spec.volumes).toContainEqual({
+        name: 'queue',
+        hostPath: { path: '/var/lib/podtrace/queue', type: 'DirectoryOrCreate' },
+      });
+      expect(objects.flatMap((o) => k8sSchemaProblems(o))).toEqual([]);
+    });
+
+    it('refuses, in the checks, a disk queue the pod has no writable mount for', () => {
+      const objects = render({
+        config: { sinks: { kafka: { enabled: true, brokers: ['k:9092'], queue: { storage: 'disk' } } } },
+      });
+      expect(() => checkConfigMap(kind(objects, 'ConfigMap'), kind(objects, 'DaemonSet'))).toThrow(/mounted/);
+    });
+
     it('puts probes and filters from values into a valid podtrace.yaml', () => {
       const cm = kind(
         render({ config: { source: { ebpf: { probes: ['tcp'] } }, filter: { namespaces: ['shop'] } } }),

@@ -1,5 +1,6 @@
 import { parseAllDocuments, parse } from 'yaml';
 import {
+  DISK_QUEUE_MOUNT,
   HOST_MOUNTS,
   LIVENESS_PATH,
   NODE_ENV,
@@ -57,11 +58,25 @@ export function checkDaemonSet(ds: any): void {
     });
     expect(mounts.get(m.volume)).toEqual({ name: m.volume, mountPath: m.mountPath, readOnly: m.readOnly });
   }
+  // The disk queue's mount is optional (Helm value diskQueue.enabled), and exactly as declared when there.
+  const queue = volumes.has(DISK_QUEUE_MOUNT.volume);
+  if (queue) {
+    expect(volumes.get(DISK_QUEUE_MOUNT.volume).hostPath).toEqual({
+      path: DISK_QUEUE_MOUNT.hostPath,
+      type: DISK_QUEUE_MOUNT.type,
+    });
+    expect(mounts.get(DISK_QUEUE_MOUNT.volume)).toEqual({
+      name: DISK_QUEUE_MOUNT.volume,
+      mountPath: DISK_QUEUE_MOUNT.mountPath,
+    });
+  }
   const hostPaths = pod.volumes.filter((v: any) => v.hostPath !== undefined).map((v: any) => v.name);
-  expect(hostPaths.sort()).toEqual(HOST_MOUNTS.map((m) => m.volume).sort());
+  expect(hostPaths.sort()).toEqual(
+    [...HOST_MOUNTS.map((m) => m.volume), ...(queue ? [DISK_QUEUE_MOUNT.volume] : [])].sort(),
+  );
   // Everything writable is a volume: the root filesystem is read-only.
   const writable = container.volumeMounts.filter((m: any) => m.readOnly !== true).map((m: any) => m.name);
-  expect(writable).toEqual(['tmp']);
+  expect(writable).toEqual(queue ? ['tmp', DISK_QUEUE_MOUNT.volume] : ['tmp']);
   expect(volumes.get('tmp').emptyDir).toBeDefined();
 
   // Env: the node variables as declared; every variable set is one the code reads.
@@ -114,4 +129,21 @@ export function checkConfigMap(cm: any, ds: any): void {
   const configMount = container.volumeMounts.find((m: any) => m.name === configVolume.name);
   const flag = container.args[container.args.indexOf('--config') + 1];
   expect(flag).toBe(`${configMount.mountPath}/podtrace.yaml`);
+  // Every disk queue the config enables lies in a writable mount (the root filesystem is read-only).
+  const writable = container.volumeMounts
+    .filter((m: any) => m.readOnly !== true)
+    .map((m: any) => m.mountPath as string);
+  for (const sink of ['otlp', 'kafka'] as const) {
+    const s = config.sinks[sink];
+    if (!s.enabled || s.queue.storage !== 'disk') continue;
+    expect({
+      sink,
+      dir: s.queue.dir,
+      mounted: writable.some((p: string) => s.queue.dir.startsWith(`${p}/`)),
+    }).toEqual({
+      sink,
+      dir: s.queue.dir,
+      mounted: true,
+    });
+  }
 }

@@ -11,7 +11,7 @@ import type { Metrics } from '../../telemetry/metrics';
 import type { DropReasons } from '../exporter/drop-reasons';
 import { Exporter } from '../exporter/exporter';
 import { kafkaClientOptions } from './kafka-client-options';
-import type { KafkaSinkConfig } from './kafka-config';
+import type { KafkaCompression, KafkaSinkConfig } from './kafka-config';
 import { KAFKA_JSON_SCHEMA_VERSION, KafkaJsonEncoder } from './kafka-json-encoder';
 import type { LossSource } from './kafka-loss-report';
 import { LossReporter, encodeLossRecord } from './kafka-loss-report';
@@ -26,6 +26,7 @@ import { kafkaRecordCodec } from './kafka-record-codec';
 import { kafkaRecordKey } from './kafka-record-key';
 import { LOSS_TOPIC_GROUP, topicForGroup, topicsByKind } from './kafka-topics';
 import { KafkaTransport } from './kafka-transport';
+import { registerZstdCodec } from './kafka-zstd-codec';
 
 const SINK = 'kafka';
 const SCHEMA_HEADER = 'podtrace-schema';
@@ -47,6 +48,16 @@ const SEND_TIMEOUT_MS = 30_000;
 const LOSS_RESERVE_SHARE = 0.1;
 const LOSS_RESERVE_MAX_MS = 1000;
 export const DEFAULT_KAFKA_SHUTDOWN_TIMEOUT_MS = 10000;
+
+/** kafkajs's compression type of `sinks.kafka.compression` (registers the zstd codec when needed). */
+function kafkaCompressionType(compression: KafkaCompression): CompressionTypes {
+  if (compression === 'gzip') return CompressionTypes.GZIP;
+  if (compression === 'zstd') {
+    registerZstdCodec();
+    return CompressionTypes.ZSTD;
+  }
+  return CompressionTypes.None;
+}
 
 /** The Kafka sink's historical drop reason names (docs/operations.md#delivery). */
 const KAFKA_REASONS: Partial<DropReasons> = {
@@ -158,11 +169,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
     if (cfg.idempotent && !idempotent)
       this.log.info({ acks: cfg.acks }, 'idempotent producer needs acks: all; producing without idempotence');
     this.producers = new KafkaProducers(kafka, idempotent, this.log);
-    const transport = new KafkaTransport(
-      this.producers,
-      acks,
-      cfg.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-    );
+    const transport = new KafkaTransport(this.producers, acks, kafkaCompressionType(cfg.compression));
     const common = {
       stage: SINK,
       logger: this.log,

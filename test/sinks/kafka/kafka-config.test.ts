@@ -32,7 +32,7 @@ describe('kafkaSinkSchema', () => {
         topicPrefix: 'podtrace.',
         topics: {},
         acks: 'all',
-        compression: 'gzip',
+        compression: 'zstd',
         batch: { maxRecords: DEFAULT_KAFKA_BATCH_MAX_RECORDS, maxBytes: 4194304, maxDelayMs: 100 },
         maxInFlight: DEFAULT_KAFKA_MAX_IN_FLIGHT,
         buffer: { maxRecords: DEFAULT_KAFKA_BUFFER_MAX_RECORDS, maxBytes: 67108864, dropPolicy: 'oldest' },
@@ -65,7 +65,7 @@ describe('kafkaSinkSchema', () => {
       ['kafka-negative-batch-delay.yaml', 'sinks.kafka.batch.maxDelayMs: -1 must be >= 0'],
       ['kafka-max-in-flight.yaml', 'sinks.kafka.maxInFlight: 0 must be >= 1'],
       ['kafka-max-in-flight-fraction.yaml', 'sinks.kafka.maxInFlight: 2.5 must be integer'],
-      ['kafka-compression.yaml', 'sinks.kafka.compression: "brotli" is not one of "none", "gzip"'],
+      ['kafka-compression.yaml', 'sinks.kafka.compression: "brotli" is not one of "none", "gzip", "zstd"'],
       ['kafka-sasl-two-passwords.yaml', 'sinks.kafka.sasl:'],
       ['kafka-tls-cert-without-key.yaml', 'sinks.kafka.tls:'],
     ])('rejects %s naming the key and the value', (name, expected) => {

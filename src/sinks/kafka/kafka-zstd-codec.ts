@@ -1,0 +1,47 @@
+import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import * as zlib from 'node:zlib';
+
+/** zstd level of Kafka record batches: as small as gzip's default level at a fifth of its CPU (BENCHMARKS.md). */
+export const KAFKA_ZSTD_LEVEL = 3;
+
+/** The part of node:zlib the codec needs (absent on a Node without zstd). */
+type ZstdZlib = { readonly zstdCompress?: unknown; readonly zstdDecompress?: unknown };
+
+/** True when this Node has zlib's zstd (Node >= 22.15, built with it). */
+export function zstdAvailable(lib: ZstdZlib = zlib): boolean {
+  return typeof lib.zstdCompress === 'function' && typeof lib.zstdDecompress === 'function';
+}
+
+/** Why `sinks.kafka.compression: zstd` cannot work here, or null. */
+export function zstdProblem(available: boolean = zstdAvailable()): string | null {
+  if (available) return null;
+  return `sinks.kafka.compression: "zstd" needs Node's zlib zstd (Node >= 22.15); this is Node ${process.version}: use gzip or none`;
+}
+
+let registered = false;
+
+/**
+ * Gives kafkajs a zstd codec (Kafka compression type 4; brokers >= 2.1) over Node's built-in
+ * zlib, for producing and for reading zstd batches back. kafkajs keeps one codec table per
+ * process, so this registers once. Throws when this Node has no zstd (the config check says so
+ * first).
+ */
+export function registerZstdCodec(): void {
+  if (registered) return;
+  const problem = zstdProblem();
+  if (problem !== null) throw new Error(problem);
+  const options = { params: { [zlib.constants.ZSTD_c_compressionLevel]: KAFKA_ZSTD_LEVEL } };
+  const compress = (buf: Buffer): Promise<Buffer> =>
+    new Promise((resolve, reject) =>
+      zlib.zstdCompress(buf, options, (err, out) => (err ? reject(err) : resolve(out))),
+    );
+  const decompress = (buf: Buffer): Promise<Buffer> =>
+    new Promise((resolve, reject) =>
+      zlib.zstdDecompress(buf, (err, out) => (err ? reject(err) : resolve(out))),
+    );
+  CompressionCodecs[CompressionTypes.ZSTD] = () => ({
+    compress: (encoder: { buffer: Buffer }) => compress(encoder.buffer),
+    decompress: (buffer: Buffer) => decompress(buffer),
+  });
+  registered = true;
+}
