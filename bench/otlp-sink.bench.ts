@@ -142,7 +142,7 @@ async function runPodtrace(port: number, batches: EventBatch[], total: number, c
           maxSpans: total + EXPORT_BATCH,
           // BENCH_QUEUE_STORAGE=disk: the same run through the disk queue (its cost, BENCHMARKS.md).
           ...(process.env.BENCH_QUEUE_STORAGE === 'disk'
-            ? { storage: 'disk', dir: mkdtempSync(join(tmpdir(), 'podtrace-bench-dq-')), maxBytes: 1 << 34 }
+            ? { storage: 'disk', dir: mkdtempSync(join(tmpdir(), 'podtrace-bench-dq-')), maxBytes: 2 ** 34 }
             : {}),
         },
         maxConcurrentExports: CONCURRENCY,
@@ -156,6 +156,8 @@ async function runPodtrace(port: number, batches: EventBatch[], total: number, c
     nodeName: 'bench',
     hostName: 'bench',
     bootId: TEST_BOOT_ID,
+    // The disk queue keeps what a deadline cuts off instead of dropping it: give it the time.
+    shutdownTimeoutMs: 600_000,
   });
   await sink.start();
   const stop = measure();

@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HEADER, RECORD_VERSION } from '../../src/events/layout';
-import { PREAMBLE_BYTES, RECORD_FORMAT_VERSION, pad8 } from '../../src/record/record-format';
+import { HEADER } from '../../src/events/layout';
+import { PREAMBLE_BYTES, pad8 } from '../../src/record/record-format';
 import { RecordWriter } from '../../src/record/record-writer';
-import { execRecord, exitRecord } from '../helpers/records';
+import { execRecord, exitRecord, recordHeader } from '../helpers/records';
 import { BUILT_MAIN, missingBuiltCli } from '../helpers/built-agent';
 import { describeIf } from '../helpers/prereq';
 import { exitOf } from '../helpers/spawn-ts';
@@ -15,21 +15,7 @@ const dir = mkdtempSync(join(tmpdir(), 'podtrace-run-replay-'));
 
 function recordingOf(name: string, batch: Buffer): string {
   const file = join(dir, name);
-  const w = new RecordWriter(
-    file,
-    {
-      formatVersion: RECORD_FORMAT_VERSION,
-      recordVersion: RECORD_VERSION,
-      nodeName: 'node-1',
-      kernelRelease: '6.1.0',
-      clockOffsetNs: 1.7e18,
-      bootTimeUnixMs: 1.7e12,
-      startedAtUnixMs: 1.7e12,
-      probes: ['process'],
-      cgroupRoot: '',
-    },
-    null,
-  );
+  const w = new RecordWriter(file, recordHeader({ probes: ['process'] }), null);
   w.writeBatch(batch);
   w.close({});
   return file;

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import type { Server, Socket as TcpSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:dgram';
 import { silentLogger } from '../../src/core/logger';
 import { validateConfig } from '../../src/config/load-config';
@@ -65,7 +66,14 @@ function answerFor(query: Buffer, transport: 'udp' | 'tcp'): Buffer | null {
   return buildDnsMessage({ id: q.id, name: q.questionName, rcode: 0, answers: ['10.7.0.1', '10.7.0.2'] });
 }
 
-/** Serves DNS over TCP: reassembles length-prefixed messages across segments, answers after a delay. */
+/** Answers to `before.*` queries, held until released (so they arrive once podtrace runs). */
+const held: (() => void)[] = [];
+let holding = true;
+
+/**
+ * Serves DNS over TCP: reassembles length-prefixed messages across segments, answers after a delay
+ * (`before.*` only once released).
+ */
 function serveTcp(server: Server): void {
   server.on('connection', (sock: TcpSocket) => {
     sock.setNoDelay(true);
@@ -78,8 +86,9 @@ function serveTcp(server: Server): void {
         pending = pending.subarray(2 + msg.length);
         const answer = answerFor(msg, 'tcp');
         if (answer === null) continue;
-        const apart = parseDnsMessage(msg, 0, msg.length)?.questionName.startsWith('apart.') === true;
-        setTimeout(() => {
+        const name = parseDnsMessage(msg, 0, msg.length)?.questionName ?? '';
+        const apart = name.startsWith('apart.');
+        const reply = (): void => {
           if (sock.destroyed) return;
           if (!apart) {
             sock.write(Buffer.concat([prefix(answer.length), answer]));
@@ -88,7 +97,9 @@ function serveTcp(server: Server): void {
           // The prefix in a segment of its own, the message in the next.
           sock.write(prefix(answer.length));
           setTimeout(() => sock.destroyed || sock.write(answer), 30);
-        }, ANSWER_DELAY_MS);
+        };
+        if (holding && name.startsWith('before.')) held.push(reply);
+        else setTimeout(reply, ANSWER_DELAY_MS);
       }
     });
   });
@@ -111,15 +122,23 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
     let port: number;
     let pod: PodCgroup;
     let source: EbpfSource;
+    let early: ChildProcess;
+    const earlyAnswers: string[] = [];
 
     beforeAll(async () => {
       ({ tcp, udp, port } = await bindBoth());
       serveTcp(tcp);
+      pod = cgroups.make();
+      // Unhappy path first: a client in the pod connected, and its query sent, before podtrace.
+      const earlyScript = join(mkdtempSync(join(tmpdir(), 'podtrace-dns-tcp-')), 'early.js');
+      writeFileSync(earlyScript, earlyClient());
+      early = cgroups.spawnIn(pod, `exec ${process.execPath} ${earlyScript}`, true);
+      early.stdout?.on('data', (d: Buffer) => earlyAnswers.push(...d.toString().split('\n').filter(Boolean)));
+      await waitFor(() => (held.length > 0 ? true : undefined), 'the early query at the server');
       udp.on('message', (msg, peer) => {
         const answer = answerFor(msg, 'udp');
         if (answer !== null) setTimeout(() => udp.send(answer, peer.port, peer.address), ANSWER_DELAY_MS);
       });
-      pod = cgroups.make();
       const config = validateConfig({
         source: { ebpf: { probes: ['dns'], dns: { ports: [port], timeoutMs: TIMEOUT_MS } } },
         enrich: { cri: { enabled: false }, kubernetes: { enabled: false } },
@@ -133,6 +152,9 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))(
       });
       pipeline = new Pipeline(source, enricher, [sink], silentLogger());
       await pipeline.start();
+      // The answer to the query sent before the start arrives now.
+      holding = false;
+      for (const reply of held.splice(0)) reply();
     });
 
     afterAll(async () => {
@@ -206,6 +228,41 @@ function overUdp(msg) {
         );
       });
     }
+
+    /**
+     * A client that connects and sends `before.tcp.example` at once, prints each answer's name,
+     * and sends `after.tcp.example` on the same connection when told to on stdin.
+     */
+    function earlyClient(): string {
+      const msg = (id: number, name: string): string => buildDnsMessage({ id, name }).toString('hex');
+      return `const net = require('net');
+const frame = (h) => { const m = Buffer.from(h, 'hex'); const b = Buffer.alloc(2 + m.length); b.writeUInt16BE(m.length, 0); m.copy(b, 2); return b; };
+const s = net.connect(${port}, '127.0.0.1', () => s.write(frame('${msg(0x5101, 'before.tcp.example')}')));
+s.setNoDelay(true);
+let got = Buffer.alloc(0), answers = 0;
+s.on('data', (c) => {
+  got = Buffer.concat([got, c]);
+  while (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
+    const n = got.readUInt16BE(0);
+    process.stdout.write('answer ' + got.readUInt16BE(2).toString(16) + '\\n');
+    got = got.subarray(2 + n);
+    if (++answers === 2) s.end();
+  }
+});
+process.stdin.on('data', () => s.write(frame('${msg(0x5102, 'after.tcp.example')}')));`;
+    }
+
+    it('follows a connection made before the start: no event for the query sent before, one for the next', async () => {
+      await waitFor(() => (earlyAnswers.includes('answer 5101') ? true : undefined), 'the early answer');
+      early.stdin?.write('go\n');
+      const after = await find('after.tcp.example');
+      expect(after).toMatchObject({ pid: early.pid, transport: 'tcp', rcode: 0, timedOut: false });
+      expect(after.meta?.containerId).toBe(pod.containerId);
+      await waitFor(() => (earlyAnswers.includes('answer 5102') ? true : undefined), 'the second answer');
+      // Its answer came while podtrace ran, but its query left before: nothing is invented for it.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(dnsEvents('before.tcp.example')).toHaveLength(0);
+    });
 
     const dnsEvents = (name: string): DnsQueryEvent[] =>
       sink.events.filter((e): e is DnsQueryEvent => e.kind === EventKind.DnsQuery && e.questionName === name);

@@ -102,19 +102,30 @@ export class FakeNode {
   }
 }
 
-export function execEvent(cgroupId: number, pid: number, filename = '/bin/true'): ProcessExecEvent {
+/** The fields every event fresh from the source has: not enriched yet (`pending`), now, from `pid` in `cgroupId`. */
+export function arriving(
+  cgroupId: number,
+  pid: number,
+  comm: string,
+): Omit<ProcessExecEvent, 'kind' | 'ppid' | 'parentStartNs' | 'uid' | 'filename' | 'args' | 'argsTruncated'> {
   return {
-    kind: EventKind.ProcessExec,
     timeUnixNs: Date.now() * 1e6,
     bootNs: 1,
     pid,
     tid: pid,
     procStartNs: 1,
     cgroupId,
-    comm: 'true',
+    comm,
     flags: 0,
     meta: null,
     enrichment: 'pending',
+  };
+}
+
+export function execEvent(cgroupId: number, pid: number, filename = '/bin/true'): ProcessExecEvent {
+  return {
+    kind: EventKind.ProcessExec,
+    ...arriving(cgroupId, pid, 'true'),
     ppid: 1,
     parentStartNs: 0,
     uid: 0,
@@ -132,16 +143,7 @@ export function oomEvent(
 ): OomKillEvent {
   return {
     kind: EventKind.OomKill,
-    timeUnixNs: Date.now() * 1e6,
-    bootNs: 1,
-    pid,
-    tid: pid,
-    procStartNs: 1,
-    cgroupId,
-    comm: 'stress',
-    flags: 0,
-    meta: null,
-    enrichment: 'pending',
+    ...arriving(cgroupId, pid, 'stress'),
     victimPid,
     triggerPid: pid,
     victimComm: 'hog',

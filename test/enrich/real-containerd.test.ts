@@ -11,23 +11,14 @@ import { TEST_IMAGE, TestContainerd, containerdMissing } from '../helpers/contai
 import { KubeApiServer, ownedObject, podObject } from '../helpers/kube-api-server';
 import { ClosingListener } from '../helpers/closing-listener';
 import { describeIf } from '../helpers/prereq';
-import { Harness, enrichConfig, execEvent, until } from './enrich-fixtures';
+import { Harness, arriving, enrichConfig, execEvent, until } from './enrich-fixtures';
 
 const NODE = 'node-itest';
 
 function connectEvent(cgroupId: number, pid: number, port: number): TcpConnectEvent {
   return {
     kind: EventKind.TcpConnect,
-    timeUnixNs: Date.now() * 1e6,
-    bootNs: 1,
-    pid,
-    tid: pid,
-    procStartNs: 1,
-    cgroupId,
-    comm: 'nc',
-    flags: 0,
-    meta: null,
-    enrichment: 'pending',
+    ...arriving(cgroupId, pid, 'nc'),
     family: 4,
     localAddr: '127.0.0.1',
     localPort: 40000,

@@ -5,33 +5,17 @@ import { BootClock } from '../../src/events/clock';
 import { RecordDecoder } from '../../src/events/decode';
 import type { PodtraceEvent } from '../../src/events/event';
 import { HEADER, RECORD_VERSION } from '../../src/events/layout';
-import {
-  CHUNK_HEADER_BYTES,
-  PREAMBLE_BYTES,
-  RECORD_FORMAT_VERSION,
-  pad8,
-} from '../../src/record/record-format';
+import { CHUNK_HEADER_BYTES, PREAMBLE_BYTES, pad8 } from '../../src/record/record-format';
 import type { RecordHeader } from '../../src/record/record-format';
 import { RecordFileReader, RecordFormatError, readRecording } from '../../src/record/record-reader';
 import { RecordWriter } from '../../src/record/record-writer';
 import { Rng, mutate, validRecords } from '../helpers/fuzz';
+import { recordHeader } from '../helpers/records';
 
 // In memory where the machine has it: the fuzz cases rewrite one file thousands of times.
 const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'podtrace-record-reader-'));
 
-function header(): RecordHeader {
-  return {
-    formatVersion: RECORD_FORMAT_VERSION,
-    recordVersion: RECORD_VERSION,
-    nodeName: 'node-1',
-    kernelRelease: '6.1.0',
-    clockOffsetNs: 1.7e18,
-    bootTimeUnixMs: 1.7e12,
-    startedAtUnixMs: 1.7e12,
-    probes: ['process', 'tcp', 'oom'],
-    cgroupRoot: '',
-  };
-}
+const header = (): RecordHeader => recordHeader({ probes: ['process', 'tcp', 'oom'] });
 
 /** A real recording: three batches of every kind, a cgroups chunk, a trailer. */
 function recording(): { bytes: Buffer; chunkAt: number[]; batchAt: number } {

@@ -11,7 +11,6 @@ import { RecordDecoder } from '../../src/events/decode';
 import type { PodtraceEvent } from '../../src/events/event';
 import { EventKind } from '../../src/events/event-kind';
 import { RECORD_VERSION } from '../../src/events/layout';
-import { RECORD_FORMAT_VERSION } from '../../src/record/record-format';
 import type { RecordHeader } from '../../src/record/record-format';
 import { readRecording } from '../../src/record/record-reader';
 import { RecordWriter } from '../../src/record/record-writer';
@@ -23,23 +22,17 @@ import { Metrics } from '../../src/telemetry/metrics';
 import { FakeSourceClock } from '../helpers/fake-source-clock';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { describeIf } from '../helpers/prereq';
-import { execRecord, exitRecord, forkRecord, tcpRecord } from '../helpers/records';
+import { execRecord, exitRecord, forkRecord, recordHeader, tcpRecord } from '../helpers/records';
 
 const OFFSET = 1_760_000_000_000_000_000;
 
 function header(over: Partial<RecordHeader> = {}): RecordHeader {
-  return {
-    formatVersion: RECORD_FORMAT_VERSION,
-    recordVersion: RECORD_VERSION,
-    nodeName: 'node-1',
-    kernelRelease: '6.1.0',
+  return recordHeader({
     clockOffsetNs: OFFSET,
     bootTimeUnixMs: OFFSET / 1e6,
     startedAtUnixMs: Date.now(),
-    probes: ['process', 'tcp'],
-    cgroupRoot: '',
     ...over,
-  };
+  });
 }
 
 /** Three batches of mixed records; `cgroups` are the ids the records carry, round robin. */

@@ -79,6 +79,8 @@ export class DiskQueue<T> {
   private readonly window = new AckWindow<Segment>();
   private readonly cache: AppendCache<T, Segment>;
   private closed = false;
+  /** The highest segment index used (new segments get the next). */
+  private lastIndex = 0;
   /** Bytes of records not yet acknowledged (what `maxBytes` bounds). */
   liveBytes = 0;
   unreadItems = 0;
@@ -197,6 +199,8 @@ export class DiskQueue<T> {
   /** Writes the committed position and closes the files; what is unacknowledged stays for the next start. */
   close(): void {
     if (this.closed) return;
+    // Everything delivered: the segment being written goes too, nothing is left on the node.
+    if (this.window.empty && this.unreadItems === 0) this.writer.roll();
     this.commit();
     this.closed = true;
     this.writer.roll();
@@ -217,8 +221,11 @@ export class DiskQueue<T> {
       );
     }
     const from: QueuePosition | null = cp.kind === 'ok' ? cp.position : null;
+    // New segments always sort after the committed position, even once every old one is deleted.
+    this.lastIndex = from?.segment ?? 0;
     let recovered = 0;
     for (const index of listSegments(this.dir)) {
+      this.lastIndex = Math.max(this.lastIndex, index);
       if (from !== null && index < from.segment) {
         unlinkSync(join(this.dir, segmentName(index)));
         continue;
@@ -385,7 +392,7 @@ export class DiskQueue<T> {
     let at: QueuePosition;
     if (!this.window.empty) at = { segment: this.window.headSeg.index, offset: this.window.headStart };
     else if (this.readSeg !== null) at = { segment: this.readSeg.index, offset: this.readOff };
-    else at = { segment: (this.segments.at(-1)?.index ?? 0) + 1, offset: SEGMENT_HEADER_BYTES };
+    else at = { segment: this.lastIndex + 1, offset: SEGMENT_HEADER_BYTES };
     const readDone = (s: Segment): boolean =>
       s === this.readSeg && this.readOff >= s.valid && s !== this.writer.seg;
     while (this.segments.length > 0) {
@@ -420,8 +427,9 @@ export class DiskQueue<T> {
   }
 
   private ensureWriter(): Segment {
-    const { seg, created } = this.writer.current(this.segments.at(-1)?.index ?? 0);
+    const { seg, created } = this.writer.current(this.lastIndex);
     if (!created) return seg;
+    this.lastIndex = seg.index;
     this.segments.push(seg);
     this.fileBytes += seg.bytes;
     if (this.readSeg === null) {

@@ -1,9 +1,10 @@
-import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../../../src/core/errors';
 import { silentLogger } from '../../../src/core/logger';
 import type { ItemCodec } from '../../../src/sinks/exporter/disk-queue';
+import { DiskQueue } from '../../../src/sinks/exporter/disk-queue';
 import { Exporter } from '../../../src/sinks/exporter/exporter';
 import type { ExportTransport, SendFailure, SendResult } from '../../../src/sinks/exporter/send-outcome';
 import { Metrics } from '../../../src/telemetry/metrics';
@@ -212,6 +213,58 @@ describe('Exporter with a disk queue', () => {
     expect(t.delivered.length).toBeGreaterThan(0);
     expect(sorted(t.delivered).at(-1)).toBe(10_000);
     await second.shutdown(Date.now() + 1000);
+  });
+
+  it('after dropping every segment over the bound, a crash still finds the records appended since', () => {
+    const metrics = new Metrics();
+    const q = new DiskQueue<Item>({
+      dir,
+      dirKey: 'k',
+      maxBytes: 1 << 20,
+      codec,
+      stage: 'test',
+      logger: silentLogger(),
+      metrics,
+      sizeOf: () => 100,
+      eventsOf: () => 1,
+      cacheItems: 100,
+    });
+    // One append larger than the whole bound: everything in it is dropped, its segment deleted.
+    expect(q.append(items(1, 3000, 400))).toBe(3000);
+    expect(segments(dir)).toEqual([]);
+    q.append(items(3001, 3010));
+    // A crash now (no close): what is on disk must hold the ten records.
+    const copy = mkdtempSync(join(tmpdir(), 'podtrace-dq-crash-'));
+    try {
+      cpSync(dir, copy, { recursive: true });
+      const reopened = new DiskQueue<Item>({
+        dir: copy,
+        dirKey: 'k',
+        maxBytes: 1 << 20,
+        codec,
+        stage: 'test',
+        logger: silentLogger(),
+        metrics: new Metrics(),
+        sizeOf: () => 100,
+        eventsOf: () => 1,
+        cacheItems: 100,
+      });
+      expect(reopened.read(100, 1 << 20).map((r) => r.item.n)).toEqual(range(3001, 3010));
+      reopened.close();
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
+    q.close();
+  });
+
+  it('leaves no segment behind once everything was delivered', async () => {
+    const t = new SwitchTransport();
+    t.down = false;
+    const e = diskExporter(dir, t, new Metrics());
+    e.offer(items(1, 500));
+    await e.flush();
+    await e.shutdown(Date.now() + 1000);
+    expect(segments(dir)).toEqual([]);
   });
 
   it('refuses a directory it cannot write with an error naming the key and the path', () => {

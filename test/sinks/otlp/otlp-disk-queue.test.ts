@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../../src/core/logger';
+import type { EventBatch } from '../../../src/events/event';
+import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
+import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
+import { Metrics } from '../../../src/telemetry/metrics';
+import { makeEvents } from '../../helpers/kafka-events';
+import { OtlpReceiver } from '../../helpers/otlp-receiver';
+import type { ReceivedSpan } from '../../helpers/otlp-receiver';
+import { TEST_BOOT_ID } from '../../helpers/events';
+import { counterValue, eventually, otlpConfig } from './otlp-test-support';
+
+const FAST_RETRY = { initialBackoffMs: 10, maxBackoffMs: 100, maxElapsedMs: 600_000 };
+
+function sink(endpoint: string, metrics: Metrics, queue: Record<string, unknown> = {}): OtlpSink {
+  return createOtlpSink(
+    otlpConfig({
+      endpoint: `http://${endpoint}`,
+      batch: { maxDelayMs: 20, maxSpans: 256 },
+      retry: FAST_RETRY,
+      signals: ['traces', 'logs'],
+      queue,
+    }),
+    {
+      logger: silentLogger(),
+      metrics,
+      env: {},
+      nodeName: 'node-a',
+      hostName: 'node-a.example',
+      bootId: TEST_BOOT_ID,
+      shutdownTimeoutMs: 10_000,
+    },
+  );
+}
+
+const batches = (): EventBatch[] => {
+  const events = makeEvents(3000);
+  const out: EventBatch[] = [];
+  for (let i = 0; i < events.length; i += 100) out.push({ events: events.slice(i, i + 100) });
+  return out;
+};
+async function recovered(metrics: Metrics, queue: string): Promise<number> {
+  return (await metrics.queueRecovered.get()).values
+    .filter((v) => v.labels.queue === queue)
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+/** A span as the receiver decoded it, in a form two runs can be compared by. */
+const key = (s: ReceivedSpan): string =>
+  JSON.stringify([
+    s.traceId,
+    s.spanId,
+    s.parentSpanId,
+    s.name,
+    String(s.startTimeUnixNano),
+    s.attributes,
+    s.resource,
+  ]);
+
+describe('OtlpSink with queue.storage: disk', () => {
+  let dir: string;
+  const receivers: OtlpReceiver[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'podtrace-otlp-dq-'));
+  });
+
+  afterEach(async () => {
+    await Promise.all(receivers.splice(0).map((r) => r.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function receiver(): Promise<OtlpReceiver> {
+    const r = new OtlpReceiver();
+    await r.start(0);
+    receivers.push(r);
+    return r;
+  }
+
+  it('keeps spans and log records through a collector outage and an agent restart: the next run delivers exactly what a run without outage did', async () => {
+    // What the same events make when the collector is up all along (memory queue).
+    const ref = await receiver();
+    const refSink = sink(ref.address, new Metrics());
+    await refSink.start();
+    for (const b of batches()) refSink.consume(b);
+    await refSink.flush();
+    await refSink.shutdown();
+    expect(ref.spans.length).toBeGreaterThan(1000);
+    expect(ref.logs.length).toBe(3000);
+
+    // The collector is down for the whole first run, which ends with SIGTERM's deadline.
+    const r = await receiver();
+    const port = r.port;
+    await r.stop();
+    const m1 = new Metrics();
+    const first = sink(r.address, m1, { storage: 'disk', dir });
+    await first.start();
+    for (const b of batches()) first.consume(b);
+    await eventually(async () => (await counterValue(m1.sinkRetried, { sink: 'otlp' })) >= 2);
+    await first.shutdown(Date.now() + 300);
+    expect(first.keptOnDisk).toBe(ref.spans.length + ref.logs.length);
+    expect(first.undeliveredAtShutdown).toBe(0);
+    expect(await m1.droppedCount()).toBe(0);
+
+    // Restarted with the collector back: the disk queue sends what the first run kept.
+    await r.start(port);
+    const m2 = new Metrics();
+    const second = sink(r.address, m2, { storage: 'disk', dir });
+    expect(await recovered(m2, 'otlp')).toBe(ref.spans.length);
+    expect(await recovered(m2, 'otlp_logs')).toBe(ref.logs.length);
+    await second.start();
+    await second.flush();
+    await second.shutdown();
+    expect(await m2.droppedCount()).toBe(0);
+    expect(r.spans.map(key).sort()).toEqual(ref.spans.map(key).sort());
+    expect(r.logs.length).toBe(ref.logs.length);
+  }, 60_000);
+});
