@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../src/core/logger';
@@ -193,6 +194,49 @@ describeIf(missingBpf() ?? (base === undefined ? 'no cgroup2 mount' : null))('fi
       );
       expect(f.path).toBe(heldPath);
       expect(f.operation).toBe('fsync');
+    });
+
+    it('names a file below a mount point through the mount (mount crossing)', async () => {
+      const mnt = join(dir, 'mnt');
+      mkdirSync(mnt);
+      expect(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'podtrace-test', mnt]).status).toBe(0);
+      try {
+        const path = join(mnt, 'sub', 'on-tmpfs.txt');
+        mkdirSync(join(mnt, 'sub'));
+        expect(await io.ask(`write ${path} 11`)).toBe('ok');
+        const w = await waitFor(
+          () =>
+            fileEvents(t.sink.events, io.pid).find(
+              (e) => e.kind === EventKind.FileWrite && e.path.endsWith('/on-tmpfs.txt'),
+            ),
+          'file.write below the mount point',
+        );
+        expect(w.path).toBe(path);
+        expect(w.pathTruncated).toBe(false);
+      } finally {
+        spawnSync('umount', ['-l', mnt]);
+      }
+    });
+
+    it('names a file as a chrooted process sees it (the walk stops at its root)', async () => {
+      const root = join(dir, 'jail');
+      mkdirSync(root);
+      const jailed = new FileIoProcess(cgroups, pod);
+      try {
+        expect(await jailed.ask(`chroot ${root}`)).toBe('ok');
+        expect(await jailed.ask('write /inside.txt 9')).toBe('ok');
+        const w = await waitFor(
+          () =>
+            fileEvents(t.sink.events, jailed.pid).find(
+              (e) => e.kind === EventKind.FileWrite && e.path.endsWith('inside.txt'),
+            ),
+          'file.write inside the chroot',
+        );
+        expect(w.path).toBe('/inside.txt');
+        expect(w.bytes).toBe(9);
+      } finally {
+        jailed.stop();
+      }
     });
 
     it('marks a path deeper than the walk bound as truncated, keeping its end', async () => {

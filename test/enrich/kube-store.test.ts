@@ -3,7 +3,7 @@ import { createLogger } from '../../src/core/logger';
 import { KubeStore } from '../../src/enrich/kube/kube-store';
 import { Metrics } from '../../src/telemetry/metrics';
 import { KubeApiServer, ownedObject, podObject } from '../helpers/kube-api-server';
-import { until } from './enrich-fixtures';
+import { enrichConfig, until } from './enrich-fixtures';
 
 const NODE = 'node-1';
 
@@ -41,16 +41,7 @@ describe('KubeStore', () => {
       const log = capture();
       const metrics = new Metrics();
       const store = new KubeStore(
-        {
-          enabled: true,
-          kubeconfig: api.writeKubeconfig(),
-          labels: [],
-          resolveOwners: true,
-          ownerTtlSeconds: 600,
-          maxOwners: 4096,
-          backoffInitialMs: 50,
-          backoffMaxMs: 200,
-        },
+        enrichConfig({ kubernetes: { kubeconfig: api.writeKubeconfig(), resolveOwners: true } }).kubernetes,
         NODE,
         60_000,
         { logger: log.logger, metrics },
@@ -68,16 +59,7 @@ describe('KubeStore', () => {
     it('still logs a watch that fails while running', async () => {
       const log = capture();
       const store = new KubeStore(
-        {
-          enabled: true,
-          kubeconfig: api.writeKubeconfig(),
-          labels: [],
-          resolveOwners: false,
-          ownerTtlSeconds: 600,
-          maxOwners: 4096,
-          backoffInitialMs: 50,
-          backoffMaxMs: 200,
-        },
+        enrichConfig({ kubernetes: { kubeconfig: api.writeKubeconfig(), resolveOwners: false } }).kubernetes,
         NODE,
         60_000,
         { logger: log.logger, metrics: new Metrics() },

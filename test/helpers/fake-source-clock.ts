@@ -1,3 +1,5 @@
+import type { Observable } from 'rxjs';
+import type { EventBatch } from '../../src/events/event';
 import type { SourceClock } from '../../src/sources/source-clock';
 
 /** A SourceClock whose time only moves when the code under test sleeps (or the test says so). */
@@ -21,5 +23,18 @@ export class FakeSourceClock implements SourceClock {
 
   advance(ms: number): void {
     this.t += ms;
+  }
+}
+
+/** A source's running event count, sampled with the fake time as each batch leaves. */
+export class EmissionLog {
+  readonly seen: { at: number; total: number }[] = [];
+  total = 0;
+
+  constructor(source: { batches$: Observable<EventBatch> }, clock: SourceClock) {
+    source.batches$.subscribe((b) => {
+      this.total += b.events.length;
+      this.seen.push({ at: clock.now(), total: this.total });
+    });
   }
 }

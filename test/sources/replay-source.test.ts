@@ -19,7 +19,7 @@ import { EbpfSource } from '../../src/sources/ebpf-source';
 import type { ReplaySourceConfig } from '../../src/sources/replay-config';
 import { ReplaySource } from '../../src/sources/replay-source';
 import { Metrics } from '../../src/telemetry/metrics';
-import { FakeSourceClock } from '../helpers/fake-source-clock';
+import { EmissionLog, FakeSourceClock } from '../helpers/fake-source-clock';
 import { missingBpf, waitFor } from '../helpers/kernel';
 import { describeIf } from '../helpers/prereq';
 import { execRecord, exitRecord, forkRecord, recordHeader, tcpRecord } from '../helpers/records';
@@ -140,17 +140,12 @@ describe('ReplaySource', () => {
         metrics: new Metrics(),
         clock,
       });
-      const seen: { at: number; total: number }[] = [];
-      let total = 0;
-      source.batches$.subscribe((b) => {
-        total += b.events.length;
-        seen.push({ at: clock.now(), total });
-      });
+      const emitted = new EmissionLog(source, clock);
       const out = await replayAll(source);
-      expect(total).toBe(300);
+      expect(emitted.total).toBe(300);
       expect(out.every((b) => b.length <= 40)).toBe(true);
       // A batch leaves once its last event is due: at 1000/s, n events never before n ms.
-      for (const s of seen) expect(s.at).toBeGreaterThanOrEqual(s.total);
+      for (const s of emitted.seen) expect(s.at).toBeGreaterThanOrEqual(s.total);
       expect(clock.now()).toBe(300);
       expect(out.flat()).toEqual(decodeAll(data, OFFSET));
     });

@@ -9,7 +9,7 @@ import { SyntheticSource, kindSchedule } from '../../src/sources/synthetic-sourc
 import type { SyntheticSourceConfig } from '../../src/sources/synthetic-config';
 import { syntheticWorkloads } from '../../src/sources/synthetic-workloads';
 import { Metrics } from '../../src/telemetry/metrics';
-import { FakeSourceClock } from '../helpers/fake-source-clock';
+import { EmissionLog, FakeSourceClock } from '../helpers/fake-source-clock';
 
 function config(over: Partial<SyntheticSourceConfig> = {}): SyntheticSourceConfig {
   return { ...validateConfig({ source: { kind: 'synthetic' } }).source.synthetic, ...over };
@@ -29,18 +29,13 @@ describe('SyntheticSource', () => {
         config({ eventsPerSecond: 10_000, durationSeconds: 2, tickMs: 5, batchEvents: 1000 }),
         { logger: silentLogger(), metrics: new Metrics(), clock, bootNsAtStart: () => 1e12 },
       );
-      const seen: { at: number; total: number }[] = [];
-      let total = 0;
-      source.batches$.subscribe((b) => {
-        total += b.events.length;
-        seen.push({ at: clock.now(), total });
-      });
+      const emitted = new EmissionLog(source, clock);
       const batches = await runToEnd(source);
-      expect(total).toBe(20_000);
+      expect(emitted.total).toBe(20_000);
       expect(source.produced).toBe(20_000);
       expect(source.lost).toBe(0);
       // Never ahead of schedule: by fake time t at most rate·t events have gone out.
-      for (const s of seen) expect(s.total).toBeLessThanOrEqual(Math.floor((s.at * 10_000) / 1000));
+      for (const s of emitted.seen) expect(s.total).toBeLessThanOrEqual(Math.floor((s.at * 10_000) / 1000));
       // It waited on the clock (in tick steps) rather than producing everything at once.
       expect(clock.sleeps.length).toBeGreaterThanOrEqual(2000 / 5 - 1);
       expect(clock.sleeps.every((ms) => ms === 5)).toBe(true);
