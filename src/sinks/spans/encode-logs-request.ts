@@ -1,4 +1,5 @@
-import { ENCODED_SCHEMA_URL, encodedResource, encodedScope, writeAttributes } from './encode-trace-request';
+import type { ResourceGroup } from './encode-trace-request';
+import { writeAttributes, writeResourceGroups } from './encode-trace-request';
 import type { LogRecordData, ResourceLogs } from './log-model';
 import { ProtobufWriter, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
 
@@ -8,14 +9,6 @@ import { ProtobufWriter, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } fro
  * logs/v1/logs.proto); Resource, InstrumentationScope and KeyValue are shared with the trace encoder.
  */
 
-// ExportLogsServiceRequest
-const REQUEST_RESOURCE_LOGS = 1;
-// ResourceLogs
-const RL_RESOURCE = 1;
-const RL_SCOPE_LOGS = 2;
-// ScopeLogs
-const SL_SCOPE = 1;
-const SL_LOG_RECORDS = 2;
 // LogRecord
 const LR_TIME = 1;
 const LR_SEVERITY_NUMBER = 2;
@@ -61,25 +54,11 @@ const sharedWriter = new ProtobufWriter(1024 * 1024);
 export function encodeExportLogsServiceRequest(resourceLogs: readonly ResourceLogs[]): Buffer {
   const w = sharedWriter;
   w.reset();
-  for (const rl of resourceLogs) {
-    w.tag(REQUEST_RESOURCE_LOGS, WIRE_LEN);
-    const rlAt = w.fork();
-    w.tag(RL_RESOURCE, WIRE_LEN);
-    w.bytes(encodedResource(rl.resource));
-    w.tag(RL_SCOPE_LOGS, WIRE_LEN);
-    const slAt = w.fork();
-    w.tag(SL_SCOPE, WIRE_LEN);
-    w.bytes(encodedScope(rl.scope));
-    for (const record of rl.records) {
-      w.tag(SL_LOG_RECORDS, WIRE_LEN);
-      const at = w.fork();
-      writeLogRecord(w, record);
-      w.join(at);
-    }
-    w.raw(ENCODED_SCHEMA_URL);
-    w.join(slAt);
-    w.raw(ENCODED_SCHEMA_URL);
-    w.join(rlAt);
+  const groups = new Array<ResourceGroup<LogRecordData>>(resourceLogs.length);
+  for (let i = 0; i < resourceLogs.length; i++) {
+    const rl = resourceLogs[i]!;
+    groups[i] = { resource: rl.resource, scope: rl.scope, items: rl.records };
   }
+  writeResourceGroups(w, groups, writeLogRecord);
   return w.finish();
 }

@@ -10,18 +10,10 @@ import { StatusCode } from './span-model';
  * trace/v1/trace.proto, resource/v1/resource.proto, common/v1/common.proto).
  */
 
-// ExportTraceServiceRequest
-const REQUEST_RESOURCE_SPANS = 1;
 // ResourceSpans.schema_url and ScopeSpans.schema_url (the same number in ResourceLogs and ScopeLogs)
 const SCHEMA_URL = 3;
-// ResourceSpans
-const RS_RESOURCE = 1;
-const RS_SCOPE_SPANS = 2;
 // Resource
 const RESOURCE_ATTRIBUTES = 1;
-// ScopeSpans
-const SS_SCOPE = 1;
-const SS_SPANS = 2;
 // InstrumentationScope
 const SCOPE_NAME = 1;
 const SCOPE_VERSION = 2;
@@ -214,6 +206,57 @@ function writeSpan(w: ProtobufWriter, s: SpanData): void {
   }
 }
 
+/*
+ * The resource → scope → items nesting that ExportTraceServiceRequest and ExportLogsServiceRequest
+ * share: field 1 of the request is ResourceSpans/ResourceLogs { resource = 1; scope_spans/scope_logs
+ * = 2; schema_url = 3 }, which holds ScopeSpans/ScopeLogs { scope = 1; spans/log_records = 2;
+ * schema_url = 3 } (collector/*\/v1 and trace|logs/v1 .proto files).
+ */
+const REQUEST_RESOURCE_GROUPS = 1;
+const GROUP_RESOURCE = 1;
+const GROUP_SCOPE_ITEMS = 2;
+const SCOPE_SCOPE = 1;
+const SCOPE_ITEMS = 2;
+
+/** One resource's items under one scope (ResourceSpans or ResourceLogs). */
+export interface ResourceGroup<T> {
+  readonly resource: SpanResource;
+  readonly scope: InstrumentationScope;
+  readonly items: readonly T[];
+}
+
+/**
+ * Writes every group as field 1 of the request: the resource and scope (encoded once per object
+ * and cached), each item through `writeItem` as a nested message, and the schema URL at both levels.
+ */
+export function writeResourceGroups<T>(
+  w: ProtobufWriter,
+  groups: readonly ResourceGroup<T>[],
+  writeItem: (w: ProtobufWriter, item: T) => void,
+): void {
+  for (const g of groups) {
+    w.tag(REQUEST_RESOURCE_GROUPS, WIRE_LEN);
+    const groupAt = w.fork();
+    w.tag(GROUP_RESOURCE, WIRE_LEN);
+    w.bytes(encodedResource(g.resource));
+    w.tag(GROUP_SCOPE_ITEMS, WIRE_LEN);
+    const scopeAt = w.fork();
+    w.tag(SCOPE_SCOPE, WIRE_LEN);
+    w.bytes(encodedScope(g.scope));
+    const items = g.items;
+    for (let i = 0; i < items.length; i++) {
+      w.tag(SCOPE_ITEMS, WIRE_LEN);
+      const at = w.fork();
+      writeItem(w, items[i]!);
+      w.join(at);
+    }
+    w.raw(ENCODED_SCHEMA_URL);
+    w.join(scopeAt);
+    w.raw(ENCODED_SCHEMA_URL);
+    w.join(groupAt);
+  }
+}
+
 const sharedWriter = new ProtobufWriter(1024 * 1024);
 
 /**
@@ -223,25 +266,11 @@ const sharedWriter = new ProtobufWriter(1024 * 1024);
 export function encodeExportTraceServiceRequest(resourceSpans: readonly ResourceSpans[]): Buffer {
   const w = sharedWriter;
   w.reset();
-  for (const rs of resourceSpans) {
-    w.tag(REQUEST_RESOURCE_SPANS, WIRE_LEN);
-    const rsAt = w.fork();
-    w.tag(RS_RESOURCE, WIRE_LEN);
-    w.bytes(encodedResource(rs.resource));
-    w.tag(RS_SCOPE_SPANS, WIRE_LEN);
-    const ssAt = w.fork();
-    w.tag(SS_SCOPE, WIRE_LEN);
-    w.bytes(encodedScope(rs.scope));
-    for (const span of rs.spans) {
-      w.tag(SS_SPANS, WIRE_LEN);
-      const at = w.fork();
-      writeSpan(w, span);
-      w.join(at);
-    }
-    w.raw(ENCODED_SCHEMA_URL);
-    w.join(ssAt);
-    w.raw(ENCODED_SCHEMA_URL);
-    w.join(rsAt);
+  const groups = new Array<ResourceGroup<SpanData>>(resourceSpans.length);
+  for (let i = 0; i < resourceSpans.length; i++) {
+    const rs = resourceSpans[i]!;
+    groups[i] = { resource: rs.resource, scope: rs.scope, items: rs.spans };
   }
+  writeResourceGroups(w, groups, writeSpan);
   return w.finish();
 }
