@@ -3,11 +3,9 @@ import { join } from 'node:path';
 import { Kafka } from 'kafkajs';
 import type { Message, Producer, ProducerBatch, ProducerConfig, RecordMetadata } from 'kafkajs';
 import * as protobuf from 'protobufjs';
-import { validateConfig } from '../../../src/config/load-config';
 import { silentLogger } from '../../../src/core/logger';
 import { EVENT_GROUPS, EVENT_NAMES } from '../../../src/events/event-kind';
 import type { PodtraceEvent } from '../../../src/events/event';
-import type { KafkaSinkConfig } from '../../../src/sinks/kafka/kafka-config';
 import type { KafkaSink } from '../../../src/sinks/kafka/kafka-sink';
 import { createKafkaSink } from '../../../src/sinks/kafka/kafka-sink';
 import { Metrics } from '../../../src/telemetry/metrics';
@@ -16,43 +14,13 @@ import { KafkaMock, kafkajsRead, kafkaMockMissing, kcatMissing, kcatRead } from 
 import { flattenRequest } from '../../helpers/otlp-receiver';
 import type { KcatRecord } from '../../helpers/kafka-mock';
 import { assertValid, kafkaValidatorFor, validateKafkaLoss } from '../../helpers/kafka-schemas';
+import { EVENT_TOPICS, kafkaSinkConfig } from '../../helpers/kafka-sink-config';
 import { describeIf } from '../../helpers/prereq';
+import { waitUntil } from '../../helpers/wait-until';
 
-const TOPICS = [
-  'podtrace.process',
-  'podtrace.tcp',
-  'podtrace.oom',
-  'podtrace.signal',
-  'podtrace.dns',
-  'podtrace.file',
-  'podtrace.sched',
-];
+const TOPICS = EVENT_TOPICS;
 
-function kafkaConfig(brokers: string[], extra: Record<string, unknown> = {}): KafkaSinkConfig {
-  return validateConfig({
-    sinks: {
-      kafka: {
-        enabled: true,
-        brokers,
-        lossReportSeconds: 3600,
-        batch: { maxRecords: 500, maxDelayMs: 20 },
-        ...extra,
-      },
-    },
-  }).sinks.kafka;
-}
-
-async function waitUntil(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 45000,
-): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const kafkaConfig = kafkaSinkConfig;
 
 async function counter(c: Metrics['sinkExported']): Promise<number> {
   return (await c.get()).values.reduce((s, v) => s + v.value, 0);
