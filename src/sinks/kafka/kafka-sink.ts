@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Message } from 'kafkajs';
-import { CompressionTypes, Kafka, kafkajsGrouping } from './kafkajs';
+import { CompressionTypes, Kafka, kafkajsOverrides } from './kafkajs';
 import type { ReadinessProbe } from '../../core/component';
 import { errorMessage } from '../../core/errors';
 import { agentInstanceId } from '../../core/instance-id';
@@ -247,7 +247,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
         encodings: this.cfg.encodings,
         topicPrefix: this.cfg.topicPrefix,
         instanceId: this.instanceId,
-        kafkajsGrouping,
+        kafkajsOverrides,
       },
       'kafka sink started',
     );

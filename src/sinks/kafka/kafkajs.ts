@@ -1,9 +1,9 @@
 /**
  * kafkajs as podtrace uses it: every runtime import of kafkajs in src/ goes through this module,
- * so the linear per-partition grouping (kafkajs-grouping.ts, imported first) is in Node's module
- * cache before kafkajs loads its producer.
+ * so kafkajs's per-record internals are replaced (kafkajs-overrides.ts, imported first) before
+ * kafkajs loads them.
  */
-import { kafkajsGrouping } from './kafkajs-grouping';
+import { kafkajsOverrides } from './kafkajs-overrides';
 
-export { kafkajsGrouping };
+export { kafkajsOverrides };
 export { CompressionCodecs, CompressionTypes, Kafka, Partitioners, logLevel } from 'kafkajs';

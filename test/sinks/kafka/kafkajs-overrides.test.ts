@@ -4,6 +4,8 @@ import type { Message, PartitionMetadata, PartitionerArgs } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import { packageRoot } from '../../../src/native/native-addon';
 import { groupMessagesPerPartition } from '../../../src/sinks/kafka/kafkajs-grouping';
+import type { EncodedRecord, RecordArgs, RecordEncoder } from '../../../src/sinks/kafka/kafkajs-record';
+import { leanRecordEncoder } from '../../../src/sinks/kafka/kafkajs-record';
 import { missingBuiltCli } from '../../helpers/built-agent';
 import { KafkaMock, kafkaMockMissing, kcatMissing, kcatRead } from '../../helpers/kafka-mock';
 import { describeIf } from '../../helpers/prereq';
@@ -12,6 +14,10 @@ import { describeIf } from '../../helpers/prereq';
 const kafkajsGrouping = jest.requireActual<typeof groupMessagesPerPartition>(
   'kafkajs/src/producer/groupMessagesPerPartition',
 );
+
+const kafkajsRecord = jest.requireActual<RecordEncoder>('kafkajs/src/protocol/recordBatch/record/v0');
+const KafkajsEncoder = jest.requireActual<{ prototype: object }>('kafkajs/src/protocol/encoder');
+const bytesOf = (e: EncodedRecord): Buffer => (e as unknown as { buffer: Buffer }).buffer;
 
 const BUILT_KAFKAJS = join(packageRoot(), 'dist', 'src', 'sinks', 'kafka', 'kafkajs.js');
 
@@ -97,31 +103,79 @@ describe('groupMessagesPerPartition', () => {
   );
 });
 
-describeIf(missingBuiltCli())('installLinearGrouping (built, in a plain node process)', () => {
+describe('leanRecordEncoder', () => {
+  const fallbackCalls: RecordArgs[] = [];
+  const lean = leanRecordEncoder((a) => {
+    fallbackCalls.push(a);
+    return kafkajsRecord(a);
+  }, KafkajsEncoder.prototype);
+  beforeEach(() => (fallbackCalls.length = 0));
+
+  it('hands records with headers, odd values or deltas past ±2^30 to kafkajs, which encodes them', () => {
+    const odd: RecordArgs[] = [
+      { key: 'k', value: 'v', headers: { 'content-type': 'application/x-protobuf' } },
+      { key: 'k', value: 'v', timestampDelta: 2 ** 31 },
+      { key: 'k', value: 'v', timestampDelta: -(2 ** 40) },
+      { key: 'k', value: 'v', offsetDelta: 2 ** 30 },
+    ];
+    for (const a of odd) expect(bytesOf(lean(a))).toEqual(bytesOf(kafkajsRecord(a)));
+    expect(fallbackCalls).toHaveLength(odd.length);
+  });
+
+  it('writes the bytes kafkajs writes, without kafkajs, for keys and values of every plain kind', () => {
+    const long = 'x'.repeat(700);
+    const cases: RecordArgs[] = [
+      { key: 'pod-uid', value: `{"event.name":"tcp.connect","a":"${long}"}` },
+      { key: null, value: null },
+      { key: undefined, value: '' },
+      { key: '', value: 'é→𝄞 multi-byte ✓' },
+      { key: Buffer.from([0, 1, 2]), value: Buffer.alloc(20_000, 7) },
+      { key: 'k', value: 'v', headers: {} },
+      { key: 'k', value: 'v', offsetDelta: 1999, timestampDelta: 0 },
+      { key: 'k', value: 'v', offsetDelta: 63, timestampDelta: 64 },
+      { key: 'k', value: 'v', offsetDelta: 2 ** 30 - 1, timestampDelta: -(2 ** 30) + 1 },
+      { key: 'k', value: 'v', timestampDelta: -1 },
+      { value: 'no key, defaults' },
+    ];
+    for (const a of cases) {
+      const got = lean(a);
+      expect(bytesOf(got)).toEqual(bytesOf(kafkajsRecord(a)));
+      expect(got.offset).toBe(got.buf.length);
+    }
+    expect(fallbackCalls).toEqual([]);
+  });
+});
+
+describeIf(missingBuiltCli())('installKafkajsOverrides (built, in a plain node process)', () => {
   it('leaves kafkajs its own grouping when kafkajs was loaded first, and says so', () => {
     const out = node(
       `require('kafkajs');
        const m = require(process.argv[1]);
        const g = require('kafkajs/src/producer/groupMessagesPerPartition');
-       console.log(m.kafkajsGrouping, g === require(process.argv[1].replace(/kafkajs\\.js$/, 'kafkajs-grouping.js')).groupMessagesPerPartition);`,
+       const r = require('kafkajs/src/protocol/recordBatch/record/v0');
+       const ours = require(process.argv[1].replace(/kafkajs\\.js$/, 'kafkajs-grouping.js')).groupMessagesPerPartition;
+       console.log(JSON.stringify({ overrides: m.kafkajsOverrides, grouping: g === ours, record: r.name }));`,
       BUILT_KAFKAJS,
     );
-    expect(out).toBe('already-loaded false');
+    // kafkajs's own record encoder is an anonymous arrow function; the lean one is encodeRecord.
+    expect(JSON.parse(out)).toEqual({ overrides: 'already-loaded', grouping: false, record: '' });
   });
 
-  it("puts the linear grouping where kafkajs's producer loads it from", () => {
+  it("puts the linear grouping and the lean record encoder where kafkajs's producer loads them from", () => {
     const out = node(
       `const m = require(process.argv[1]);
        const g = require('kafkajs/src/producer/groupMessagesPerPartition');
-       console.log(m.kafkajsGrouping, g === require(process.argv[1].replace(/kafkajs\\.js$/, 'kafkajs-grouping.js')).groupMessagesPerPartition);`,
+       const r = require('kafkajs/src/protocol/recordBatch/record/v0');
+       const ours = require(process.argv[1].replace(/kafkajs\\.js$/, 'kafkajs-grouping.js')).groupMessagesPerPartition;
+       console.log(JSON.stringify({ overrides: m.kafkajsOverrides, grouping: g === ours, record: r.name }));`,
       BUILT_KAFKAJS,
     );
-    expect(out).toBe('installed true');
+    expect(JSON.parse(out)).toEqual({ overrides: 'installed', grouping: true, record: 'encodeRecord' });
   });
 });
 
 describeIf(missingBuiltCli() ?? kafkaMockMissing() ?? kcatMissing())(
-  'kafkajs sendBatch with the linear grouping (built, real Kafka protocol)',
+  'kafkajs sendBatch with the overrides (built, real Kafka protocol)',
   () => {
     let mock: KafkaMock;
     beforeAll(async () => {
@@ -131,7 +185,7 @@ describeIf(missingBuiltCli() ?? kafkaMockMissing() ?? kcatMissing())(
 
     it('delivers every record of a 3,000-record batch to the partition of its key, in order', () => {
       const out = node(
-        `const { Kafka, Partitioners, logLevel, kafkajsGrouping } = require(process.argv[1]);
+        `const { Kafka, Partitioners, logLevel, kafkajsOverrides } = require(process.argv[1]);
          (async () => {
            const kafka = new Kafka({ brokers: process.argv[2].split(','), clientId: 'grouping-test', logLevel: logLevel.NOTHING });
            const p = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
@@ -139,13 +193,13 @@ describeIf(missingBuiltCli() ?? kafkaMockMissing() ?? kcatMissing())(
            const messages = Array.from({ length: 3000 }, (_, i) => ({ key: 'pod-' + (i % 17), value: String(i) }));
            const acks = await p.sendBatch({ topicMessages: [{ topic: 'grouped', messages }], acks: -1 });
            await p.disconnect();
-           console.log(JSON.stringify({ kafkajsGrouping, acked: acks.map((a) => a.errorCode).sort() }));
+           console.log(JSON.stringify({ kafkajsOverrides, acked: acks.map((a) => a.errorCode).sort() }));
          })().catch((e) => { console.error(e); process.exit(1); });`,
         BUILT_KAFKAJS,
         mock.bootstrap,
       );
-      const result = JSON.parse(out) as { kafkajsGrouping: string; acked: number[] };
-      expect(result.kafkajsGrouping).toBe('installed');
+      const result = JSON.parse(out) as { kafkajsOverrides: string; acked: number[] };
+      expect(result.kafkajsOverrides).toBe('installed');
       expect(result.acked.every((c) => c === 0)).toBe(true);
       const records = kcatRead(mock.bootstrap, 'grouped');
       expect(records).toHaveLength(3000);
