@@ -123,6 +123,13 @@ export class Metrics {
     labelNames: ['sink'] as const,
     registers: [this.registry],
   });
+  /** The same deliveries counted in events (a Kafka otlp_proto record or an OTLP request stands for many). */
+  readonly sinkExportedEvents = new Counter({
+    name: 'podtrace_sink_exported_events_total',
+    help: 'Events whose items a sink delivered (an event exported to two Kafka topics counts twice)',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
   readonly sinkRetried = new Counter({
     name: 'podtrace_sink_retried_total',
     help: 'Export attempts retried',

@@ -120,12 +120,16 @@ export class Exporter<T, R> {
     this.schedule();
   }
 
+  private eventsIn(items: readonly T[]): number {
+    let n = 0;
+    for (const item of items) n += this.eventsOf(item);
+    return n;
+  }
+
   /** Queues items (dropping by policy when full). */
   offer(items: readonly T[]): void {
     if (this.closing) {
-      let n = 0;
-      for (const item of items) n += this.eventsOf(item);
-      this.opts.metrics.drop(this.opts.stage, this.reasons.afterShutdown, n);
+      this.opts.metrics.drop(this.opts.stage, this.reasons.afterShutdown, this.eventsIn(items));
       return;
     }
     if (this.disk !== null) {
@@ -337,6 +341,9 @@ export class Exporter<T, R> {
           const unacked = result.unacknowledged ?? [];
           metrics.drop(stage, this.reasons.rejectedByServer, rejected);
           metrics.sinkExported.inc({ sink: stage }, batch.items.length - rejected - unacked.length);
+          // Partial success names how many items were rejected, not which: each counts as one event.
+          const events = this.eventsIn(batch.items) - this.eventsIn(unacked) - rejected;
+          if (events > 0) metrics.sinkExportedEvents.inc({ sink: stage }, events);
           if (unacked.length === 0) {
             this.health.delivered(ks.key, this.q.items);
             return void this.settle(batch, null);

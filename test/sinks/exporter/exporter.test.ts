@@ -114,6 +114,27 @@ describe('Exporter', () => {
     });
   });
 
+  describe('exported events', () => {
+    it('counts the events of what was delivered, not of what a refusing key dropped, in the events each item stands for', async () => {
+      const metrics = new Metrics();
+      const t = new ScriptedTransport((_items, key) =>
+        key === 'refused' ? { kind: 'permanent', code: 'invalid_argument', message: 'refused' } : 'ok',
+      );
+      // Item n stands for n % 4 events (0 like a Kafka loss record, up to 3 like an otlp_proto record).
+      const e = exporter(t, metrics, { eventsOf: (i) => i.n % 4 });
+      e.offer([...items('refused', 1, 20), ...items('good', 1, 50)]);
+      await e.flush();
+      const goodEvents = items('good', 1, 50).reduce((s, i) => s + (i.n % 4), 0);
+      const events = (await metrics.sinkExportedEvents.get()).values.find((v) => v.labels.sink === 'test');
+      expect(events?.value).toBe(goodEvents);
+      expect((await metrics.sinkExported.get()).values.find((v) => v.labels.sink === 'test')?.value).toBe(50);
+      expect(await metrics.droppedCount('test')).toBe(
+        items('refused', 1, 20).reduce((s, i) => s + (i.n % 4), 0),
+      );
+      await e.shutdown(Date.now() + 1000);
+    });
+  });
+
   describe('too large', () => {
     it('splits a request the receiver refuses as too large until it fits, in order, and drops a single item that never fits', async () => {
       const metrics = new Metrics();
