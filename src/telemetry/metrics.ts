@@ -76,7 +76,7 @@ export class Metrics {
   });
   readonly queueDiskBytes = new Gauge({
     name: 'podtrace_queue_disk_bytes',
-    help: 'Bytes of a disk queue segment files',
+    help: "Bytes of a disk queue's segment files",
     labelNames: ['queue'] as const,
     registers: [this.registry],
   });
