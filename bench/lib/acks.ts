@@ -53,9 +53,9 @@ export class ExactAcks {
   }
 }
 
-/** Calls `fn(n)` whenever `podtrace_sink_exported_total{sink}` grows by n (chains with other hooks). */
-export function onSinkExported(metrics: Metrics, sink: string, fn: (n: number) => void): void {
-  const counter = metrics.sinkExported;
+/** Calls `fn(n)` whenever `podtrace_sink_exported_events_total{sink}` grows by n (chains with other hooks). */
+export function onSinkExportedEvents(metrics: Metrics, sink: string, fn: (n: number) => void): void {
+  const counter = metrics.sinkExportedEvents;
   const inner = counter.inc.bind(counter) as (a?: unknown, b?: unknown) => void;
   const hooked = (a?: unknown, b?: unknown): void => {
     inner(a, b);
@@ -66,34 +66,31 @@ export function onSinkExported(metrics: Metrics, sink: string, fn: (n: number) =
 }
 
 /**
- * For sinks that only count what their destination acknowledged, in their own unit (OTLP spans,
- * Kafka records): acknowledgements are recorded as (time, cumulative items). Both sinks export in
- * consumption order (OTLP with up to maxConcurrentExports calls in flight), so after the run the
- * events, in the order consumed, are mapped onto the acknowledgements at the run's events-per-item
- * ratio: an event counts as acknowledged by the first export that covers its position. Latencies
- * are exact to within one export batch (and its concurrency).
+ * For sinks that only count what their destination acknowledged: acknowledgements are recorded
+ * as (time, cumulative events delivered), from the exporter core's events counter (a Kafka
+ * otlp_proto record or an OTLP request counts the events it carries). Both sinks export in
+ * consumption order (with a few batches in flight), so after the run the events, in the order
+ * consumed, are mapped onto the acknowledgements at the run's deliveries-per-event ratio (2 when a
+ * Kafka sink writes json and otlp_proto): an event counts as acknowledged by the first export that
+ * covers its position. Latencies are exact to within the batches in flight at once.
  */
 export class ExportCounterAcks {
   private readonly ackTimes = new Samples();
   private readonly ackCumulative = new Samples();
   private readonly bootNs = new Samples();
-  private items = 0;
+  private delivered = 0;
   private consumedCount = 0;
 
-  /**
-   * @param stage the sink's `sink`/`stage` label
-   * @param dropUnit what the sink's drop counter counts: `events` (Kafka's buffer) or `items` (OTLP spans)
-   */
+  /** @param stage the sink's `sink`/`stage` label (its drops are counted in the same unit as its deliveries) */
   constructor(
     private readonly stage: string,
     private readonly metrics: Metrics,
     private readonly latency: boolean,
-    private readonly dropUnit: 'events' | 'items',
   ) {
-    onSinkExported(metrics, stage, (n) => {
-      this.items += n;
+    onSinkExportedEvents(metrics, stage, (n) => {
+      this.delivered += n;
       this.ackTimes.push(nowNs());
-      this.ackCumulative.push(this.items);
+      this.ackCumulative.push(this.delivered);
     });
   }
 
@@ -105,17 +102,15 @@ export class ExportCounterAcks {
   async results(): Promise<AckResult> {
     const dropped = await this.metrics.droppedCount(this.stage);
     const acked =
-      this.items === 0
+      this.delivered === 0
         ? 0
-        : this.dropUnit === 'events'
-          ? this.consumedCount - dropped
-          : Math.round(this.consumedCount * (this.items / (this.items + dropped)));
+        : Math.round(this.consumedCount * (this.delivered / (this.delivered + dropped)));
     const lat = new Samples();
-    if (this.latency && this.items > 0) {
-      const itemsPerEvent = this.items / this.consumedCount;
+    if (this.latency && this.delivered > 0) {
+      const perEvent = this.delivered / this.consumedCount;
       let j = 0;
       for (let k = 0; k < this.bootNs.length; k++) {
-        const need = (k + 1) * itemsPerEvent - 1e-9;
+        const need = (k + 1) * perEvent - 1e-9;
         while (j < this.ackCumulative.length && this.ackCumulative.at(j) < need) j++;
         if (j === this.ackCumulative.length) break;
         lat.push(this.ackTimes.at(j) - this.bootNs.at(k));

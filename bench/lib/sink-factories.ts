@@ -169,7 +169,7 @@ export const otlpSinkFactory: SinkFactory = {
       shutdownTimeoutMs: 60_000,
       mapping,
     });
-    const acks = new ExportCounterAcks('otlp', metrics, latency, 'items');
+    const acks = new ExportCounterAcks('otlp', metrics, latency);
     return {
       sink: counted(sink, acks),
       results: () => acks.results(),
@@ -212,7 +212,7 @@ function kafkaFactory(encodings: KafkaEncoding[], alone: boolean, inAll: boolean
         lossSource: () => Promise.resolve({}),
         mapping,
       });
-      const acks = new ExportCounterAcks('kafka', metrics, latency, 'events');
+      const acks = new ExportCounterAcks('kafka', metrics, latency);
       return { sink: counted(sink, acks), results: () => acks.results(), close: () => mock.stop() };
     },
   };

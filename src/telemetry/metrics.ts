@@ -76,7 +76,7 @@ export class Metrics {
   });
   readonly queueDiskBytes = new Gauge({
     name: 'podtrace_queue_disk_bytes',
-    help: 'Bytes of a disk queue segment files',
+    help: "Bytes of a disk queue's segment files",
     labelNames: ['queue'] as const,
     registers: [this.registry],
   });
@@ -120,6 +120,13 @@ export class Metrics {
   readonly sinkExported = new Counter({
     name: 'podtrace_sink_exported_total',
     help: 'Items (spans, records, lines) a sink delivered',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  /** The same deliveries counted in events (a Kafka otlp_proto record or an OTLP request stands for many). */
+  readonly sinkExportedEvents = new Counter({
+    name: 'podtrace_sink_exported_events_total',
+    help: 'Events whose items a sink delivered (an event exported to two Kafka topics counts twice)',
     labelNames: ['sink'] as const,
     registers: [this.registry],
   });

@@ -1,17 +1,15 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmdirSync, unlinkSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ConfigError, errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import type { Metrics } from '../../telemetry/metrics';
 import { AckWindow } from './ack-window';
 import { AppendCache } from './append-cache';
-import { SegmentWriter } from './segment-writer';
-import type { Segment } from './segment-scan';
-import { listSegments, scanSegment, segmentName } from './segment-scan';
-import type { QueuePosition } from './queue-checkpoint';
-import { CHECKPOINT_FILE, QueueCheckpoint } from './queue-checkpoint';
-import type { FrameDefect } from './segment-file';
+import { openQueueDir, recoverSegments, reportCorrupt } from './disk-queue-recovery';
+import type { QueueCheckpoint, QueuePosition } from './queue-checkpoint';
 import { SEGMENT_HEADER_BYTES, encodeFrames, parseFrames } from './segment-file';
+import type { Segment } from './segment-scan';
+import { SegmentWriter } from './segment-writer';
 
 /** How a sink's item is written to and read back from the disk queue. */
 export interface ItemCodec<T> {
@@ -99,15 +97,7 @@ export class DiskQueue<T> {
     this.writer = new SegmentWriter(this.dir, segmentBytes, this.log);
     if (openDirs.has(this.dir))
       throw new ConfigError(`${opts.dirKey}: ${this.dir} is already used by another queue of this agent`);
-    try {
-      mkdirSync(this.dir, { recursive: true });
-      this.checkpoint = new QueueCheckpoint(join(this.dir, CHECKPOINT_FILE));
-    } catch (err) {
-      throw new ConfigError(
-        `${opts.dirKey}: ${this.dir} is not a writable directory (${errorMessage(realCause(this.dir, err))}); ` +
-          'mount a writable volume there (the chart mounts a hostPath) or set queue.storage: memory',
-      );
-    }
+    this.checkpoint = openQueueDir(this.dir, opts.dirKey);
     openDirs.add(this.dir);
     this.recover();
   }
@@ -209,63 +199,23 @@ export class DiskQueue<T> {
     openDirs.delete(this.dir);
   }
 
-  /** Scans what a previous run left: from the committed position on, every whole valid record is queued again. */
+  /** Queues again what a previous run left from the committed position on (disk-queue-recovery.ts). */
   private recover(): void {
     const { stage, metrics } = this.opts;
-    const cp = this.checkpoint.read();
-    if (cp.kind === 'corrupt') {
-      metrics.queueCorrupt.inc({ queue: stage, defect: 'checkpoint' });
-      this.log.warn(
-        { file: this.checkpoint.path, bytes: cp.bytes },
-        'disk queue: committed position unreadable; replaying every segment (events may be sent twice)',
-      );
-    }
-    const from: QueuePosition | null = cp.kind === 'ok' ? cp.position : null;
-    // New segments always sort after the committed position, even once every old one is deleted.
-    this.lastIndex = from?.segment ?? 0;
-    let recovered = 0;
-    for (const index of listSegments(this.dir)) {
-      this.lastIndex = Math.max(this.lastIndex, index);
-      if (from !== null && index < from.segment) {
-        unlinkSync(join(this.dir, segmentName(index)));
-        continue;
-      }
-      const start =
-        from !== null && index === from.segment
-          ? Math.max(from.offset, SEGMENT_HEADER_BYTES)
-          : SEGMENT_HEADER_BYTES;
-      const { seg, defect } = scanSegment(this.dir, index, start);
-      this.fileBytes += seg.bytes;
-      if (defect !== null) this.corrupt(seg, defect.kind, defect.at);
-      if (this.readSeg === null) {
-        this.readSeg = seg;
-        this.readOff = start;
-      }
-      recovered += seg.records;
-      this.unreadItems += seg.records;
-      this.unreadEvents += seg.events;
-      this.liveBytes += seg.valid - start;
-      this.segments.push(seg);
-    }
-    if (recovered > 0) {
-      metrics.queueRecovered.inc({ queue: stage }, recovered);
-      this.log.info(
-        { dir: this.dir, records: recovered, events: this.unreadEvents },
-        'disk queue: replaying what the previous run did not deliver',
-      );
+    const left = recoverSegments(this.dir, this.checkpoint, { stage, metrics, logger: this.log });
+    this.segments = left.segments;
+    this.lastIndex = left.lastIndex;
+    this.fileBytes += left.fileBytes;
+    this.liveBytes += left.liveBytes;
+    this.unreadItems += left.records;
+    this.unreadEvents += left.events;
+    const first = this.segments[0];
+    if (first !== undefined) {
+      this.readSeg = first;
+      this.readOff = left.firstOffset;
     }
     this.commit();
     this.gauge();
-  }
-
-  private corrupt(seg: Segment, defect: FrameDefect | 'header', at: number): void {
-    const skipped = seg.bytes - at;
-    this.opts.metrics.queueCorrupt.inc({ queue: this.opts.stage, defect });
-    this.opts.metrics.queueCorruptBytes.inc({ queue: this.opts.stage }, skipped);
-    this.log.warn(
-      { file: seg.path, offset: at, skippedBytes: skipped, defect },
-      'disk queue: segment damaged (power loss mid-write?); skipping the rest of it',
-    );
   }
 
   private readFromFile(seg: Segment, limit: number, maxItems: number, out: DiskRecord<T>[]): number {
@@ -286,7 +236,7 @@ export class DiskQueue<T> {
       }
       if (scan.frames.length === 0 && scan.defect !== null) {
         // Damaged after it was scanned or written: skip the rest of the segment, count its events as dropped.
-        this.corrupt(seg, scan.defect, this.readOff);
+        reportCorrupt(seg, scan.defect, this.readOff, { ...this.opts, logger: this.log });
         return this.skipRest(seg, DISK_CORRUPT);
       }
       let bytes = 0;
@@ -449,21 +399,4 @@ export class DiskQueue<T> {
   private gauge(): void {
     this.opts.metrics.queueDiskBytes.set({ queue: this.opts.stage }, this.fileBytes);
   }
-}
-
-/**
- * A recursive mkdir on a read-only file system fails with ENOENT; the error of creating the
- * first missing directory by itself names the real cause (EROFS, EACCES).
- */
-function realCause(dir: string, err: unknown): unknown {
-  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return err;
-  let missing = dir;
-  while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
-  try {
-    mkdirSync(missing);
-    rmdirSync(missing);
-  } catch (inner) {
-    return inner;
-  }
-  return err;
 }

@@ -1,56 +1,27 @@
-import type { DropPolicy } from '../../core/bounded-queue';
 import { errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import type { Metrics } from '../../telemetry/metrics';
-import type { DiskRecord, ItemCodec } from './disk-queue';
+import type { DiskRecord } from './disk-queue';
 import { DiskQueue } from './disk-queue';
 import type { DropReasons } from './drop-reasons';
 import { DEFAULT_DROP_REASONS } from './drop-reasons';
+import type { ExporterOptions } from './exporter-options';
 import { ExportHealth } from './export-health';
 import type { KeyState } from './keyed-queue';
 import { KeyedQueue } from './keyed-queue';
-import type { RetryConfig } from './retry-policy';
 import { RetryBackoff } from './retry-policy';
-import type { ExportTransport, SendFailure } from './send-outcome';
+import type { SendFailure } from './send-outcome';
 import { SlotPool } from './slot-pool';
 import { WakeTimer, sleepUnlessAborted } from './wake-timer';
 
-export interface ExporterOptions<T, R> {
-  /** The `stage`/`sink` label of the metrics (`otlp`, `kafka`). */
-  stage: string;
-  logger: Logger;
-  metrics: Metrics;
-  transport: ExportTransport<T, R>;
-  /** Items (and their bytes) waiting for a batch; past either bound `dropPolicy` decides. */
-  queue: { maxItems: number; maxBytes: number; dropPolicy: DropPolicy };
-  /** A batch is sent when it holds `maxItems` items or `maxBytes` bytes, or its oldest item waited `maxDelayMs`. */
-  batch: { maxItems: number; maxBytes: number; maxDelayMs: number };
-  /** Sends in flight at once (a batch waiting for its retry does not hold one). */
-  concurrency: number;
-  /** Batches of one key in flight at once: 1 keeps a key's order (Kafka topics), more for unordered data. */
-  perKeyConcurrency: number;
-  retry: RetryConfig;
-  /** Per-attempt deadline (never past the shutdown deadline). */
-  timeoutMs: number;
-  sizeOf: (item: T) => number;
-  /** The key a batch is formed and sent under; a failing key never holds up the others. Default: one key. */
-  keyOf?: (item: T) => string;
-  /** How many events an item stands for, the unit drops are counted in (default 1). */
-  eventsOf?: (item: T) => number;
-  reasons?: Partial<DropReasons>;
-  /**
-   * `queue.storage: disk`: what is offered is appended to segment files under `dir` (bounded by
-   * `maxBytes`) and read back into an in-memory window of `queue` (at most two rounds of full
-   * batches for every sender); what the shutdown deadline leaves is kept for the next start.
-   */
-  durable?: { dir: string; dirKey: string; maxBytes: number; codec: ItemCodec<T> };
-}
+export type { ExporterOptions } from './exporter-options';
 
 /** A formed batch until it is settled: delivered, dropped or counted at the shutdown deadline. */
 interface Batch<T> {
   items: T[];
   /** Disk queue record ids of the items (empty in memory). */
   ids: number[];
+  /** What the byte bound counts for the items (sizes plus the per-item overhead). */
+  bytes: number;
   settled: boolean;
 }
 
@@ -80,6 +51,9 @@ export class Exporter<T, R> {
   private undelivered = 0;
   private readonly disk: DiskQueue<T> | null = null;
   private readonly window: { items: number; bytes: number };
+  private readonly overhead: number;
+  /** The byte bound's count of the batches in flight (or waiting for a retry). */
+  private openBytes = 0;
   /** Events the disk queue holds for the next start after shutdown. */
   keptOnDisk = 0;
 
@@ -89,6 +63,7 @@ export class Exporter<T, R> {
     this.eventsOf = opts.eventsOf ?? (() => 1);
     this.log = opts.logger;
     this.health = new ExportHealth(opts.logger);
+    this.overhead = opts.queue.itemOverheadBytes ?? 0;
     const rounds = 2 * opts.concurrency;
     this.window = {
       items: Math.min(opts.queue.maxItems, rounds * opts.batch.maxItems),
@@ -145,12 +120,16 @@ export class Exporter<T, R> {
     this.schedule();
   }
 
+  private eventsIn(items: readonly T[]): number {
+    let n = 0;
+    for (const item of items) n += this.eventsOf(item);
+    return n;
+  }
+
   /** Queues items (dropping by policy when full). */
   offer(items: readonly T[]): void {
     if (this.closing) {
-      let n = 0;
-      for (const item of items) n += this.eventsOf(item);
-      this.opts.metrics.drop(this.opts.stage, this.reasons.afterShutdown, n);
+      this.opts.metrics.drop(this.opts.stage, this.reasons.afterShutdown, this.eventsIn(items));
       return;
     }
     if (this.disk !== null) {
@@ -160,15 +139,16 @@ export class Exporter<T, R> {
     const { maxItems, maxBytes, dropPolicy } = this.opts.queue;
     const keyOf = this.opts.keyOf;
     const now = performance.now();
+    const ov = this.overhead;
     let dropped = 0;
     for (const item of items) {
       const size = this.opts.sizeOf(item);
-      if (dropPolicy === 'newest' && (this.q.items >= maxItems || this.q.bytes + size > maxBytes)) {
+      if (dropPolicy === 'newest' && (this.q.items >= maxItems || this.held() + size + ov > maxBytes)) {
         dropped += this.eventsOf(item);
         continue;
       }
       this.q.push(keyOf === undefined ? '' : keyOf(item), item, size, ++this.stamp, now);
-      while (this.q.items > maxItems || (this.q.bytes > maxBytes && this.q.items > 1)) {
+      while (this.q.items > maxItems || (this.held() > maxBytes && this.q.items > 1)) {
         const gone = this.q.dropOldest();
         if (gone !== undefined) dropped += this.eventsOf(gone);
       }
@@ -214,6 +194,7 @@ export class Exporter<T, R> {
       for (const item of b.items) left += this.eventsOf(item);
     }
     this.open.clear();
+    this.openBytes = 0;
     this.q.drain((item) => (left += this.eventsOf(item)));
     if (this.disk !== null) {
       // Nothing is lost: what is unacknowledged stays in the files and is sent after the next start.
@@ -226,6 +207,11 @@ export class Exporter<T, R> {
     this.depth();
     this.wakeFlush();
     return this.undelivered;
+  }
+
+  /** What the byte bound counts now: the queue and the batches in flight, with the per-item overhead. */
+  held(): number {
+    return this.q.bytes + this.q.items * this.overhead + this.openBytes;
   }
 
   private idle(): boolean {
@@ -266,7 +252,8 @@ export class Exporter<T, R> {
           break;
         }
         const taken = this.q.take(ks, maxItems, maxBytes, now);
-        this.launch(ks, taken.items, this.disk === null ? [] : taken.stamps);
+        const bytes = taken.bytes + taken.items.length * this.overhead;
+        this.launch(ks, taken.items, this.disk === null ? [] : taken.stamps, bytes);
       }
     }
     this.rotate = n === 0 ? 0 : (this.rotate + 1) % n;
@@ -284,11 +271,11 @@ export class Exporter<T, R> {
     for (const resolve of this.flushWaiters.splice(0)) resolve();
   }
 
-  private launch(ks: KeyState<T>, items: T[], ids: number[]): void {
+  private launch(ks: KeyState<T>, items: T[], ids: number[], bytes: number): void {
     ks.inFlight++;
     this.slots.take();
-    const batch: Batch<T> = { items, ids, settled: false };
-    this.open.add(batch);
+    const batch: Batch<T> = { items, ids, bytes, settled: false };
+    this.openBatch(batch);
     void this.deliver(ks, batch, true)
       .catch((err: unknown) => {
         // deliver() settles every outcome itself; reaching here is a bug, not an outage.
@@ -304,8 +291,7 @@ export class Exporter<T, R> {
   /** Settles a batch once: counts its events as dropped for `reason` (null: delivered). */
   private settle(batch: Batch<T>, reason: string | null): number {
     if (batch.settled) return 0;
-    batch.settled = true;
-    this.open.delete(batch);
+    this.closeBatch(batch);
     let n = 0;
     if (this.disk !== null) {
       // Cut off by the deadline: kept in the files for the next start, not dropped.
@@ -355,6 +341,9 @@ export class Exporter<T, R> {
           const unacked = result.unacknowledged ?? [];
           metrics.drop(stage, this.reasons.rejectedByServer, rejected);
           metrics.sinkExported.inc({ sink: stage }, batch.items.length - rejected - unacked.length);
+          // Partial success names how many items were rejected, not which: each counts as one event.
+          const events = this.eventsIn(batch.items) - this.eventsIn(unacked) - rejected;
+          if (events > 0) metrics.sinkExportedEvents.inc({ sink: stage }, events);
           if (unacked.length === 0) {
             this.health.delivered(ks.key, this.q.items);
             return void this.settle(batch, null);
@@ -400,18 +389,28 @@ export class Exporter<T, R> {
   /** Replaces the batch by its two halves, delivered one after the other. */
   private async split(ks: KeyState<T>, batch: Batch<T>): Promise<void> {
     const half = Math.ceil(batch.items.length / 2);
-    const first: Batch<T> = {
-      items: batch.items.slice(0, half),
-      ids: batch.ids.slice(0, half),
-      settled: false,
+    const part = (items: T[], ids: number[]): Batch<T> => {
+      let bytes = items.length * this.overhead;
+      for (const item of items) bytes += this.opts.sizeOf(item);
+      return { items, ids, bytes, settled: false };
     };
-    const second: Batch<T> = { items: batch.items.slice(half), ids: batch.ids.slice(half), settled: false };
-    this.open.add(first);
-    this.open.add(second);
-    batch.settled = true;
-    this.open.delete(batch);
+    const first = part(batch.items.slice(0, half), batch.ids.slice(0, half));
+    const second = part(batch.items.slice(half), batch.ids.slice(half));
+    this.closeBatch(batch);
+    this.openBatch(first);
+    this.openBatch(second);
     await this.deliver(ks, first, false);
     await this.deliver(ks, second, false);
+  }
+
+  private openBatch(batch: Batch<T>): void {
+    this.open.add(batch);
+    this.openBytes += batch.bytes;
+  }
+
+  private closeBatch(batch: Batch<T>): void {
+    batch.settled = true;
+    if (this.open.delete(batch)) this.openBytes -= batch.bytes;
   }
 
   private giveUp(key: string, batch: Batch<T>, reason: string, failure: SendFailure): void {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Message } from 'kafkajs';
-import { CompressionTypes, Kafka } from 'kafkajs';
+import { CompressionTypes, Kafka, kafkajsOverrides } from './kafkajs';
 import type { ReadinessProbe } from '../../core/component';
 import { errorMessage } from '../../core/errors';
 import { agentInstanceId } from '../../core/instance-id';
@@ -21,7 +21,7 @@ import type { BatchMapping } from '../spans/batch-mapping';
 import { createBatchMapping } from '../spans/batch-mapping';
 import { KafkaProducers } from './kafka-producers';
 import type { KafkaRecord } from './kafka-record';
-import { kafkaRecordBytes } from './kafka-record';
+import { KAFKA_RECORD_OVERHEAD_BYTES, kafkaRecordBytes } from './kafka-record';
 import { kafkaRecordCodec } from './kafka-record-codec';
 import { kafkaRecordKey } from './kafka-record-key';
 import { LOSS_TOPIC_GROUP, topicForGroup, topicsByKind } from './kafka-topics';
@@ -187,6 +187,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
         maxItems: cfg.buffer.maxRecords,
         maxBytes: cfg.buffer.maxBytes,
         dropPolicy: cfg.buffer.dropPolicy,
+        itemOverheadBytes: KAFKA_RECORD_OVERHEAD_BYTES,
       },
       batch: {
         maxItems: cfg.batch.maxRecords,
@@ -247,6 +248,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
         encodings: this.cfg.encodings,
         topicPrefix: this.cfg.topicPrefix,
         instanceId: this.instanceId,
+        kafkajsOverrides,
       },
       'kafka sink started',
     );

@@ -18,8 +18,19 @@ export const DEFAULT_OTLP_BATCH_MAX_SPANS = 2048;
 export const DEFAULT_OTLP_BATCH_MAX_DELAY_MS = 1000;
 /** Under the Collector's default 4 MiB gRPC receive limit (a batch over it is split before it is sent). */
 export const DEFAULT_OTLP_BATCH_MAX_BYTES = 3 * 1024 * 1024;
-/** Bytes the queue holds (estimated encoded size): 64 MiB, ~200k typical spans. */
-export const DEFAULT_OTLP_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Memory a queued span holds beyond its estimated encoded size (objects, arrays, string headers):
+ * 706–709 B of heap per span against 461–464 B counted, `node --expose-gc dist/bench/retained-bytes.js`.
+ * Log records share their attribute objects with the mapping and hold less than they count (0).
+ */
+export const OTLP_SPAN_OVERHEAD_BYTES = 250;
+export const OTLP_LOG_RECORD_OVERHEAD_BYTES = 0;
+/**
+ * Bytes the queue and the exports in flight hold in memory (estimated encoded size + the per-item
+ * overhead): 16 MiB, ~23k typical spans (~700 B each), so `maxSpans` binds first for typical
+ * spans and this bound for large ones (long command lines); at most 16 MiB of the heap either way.
+ */
+export const DEFAULT_OTLP_QUEUE_MAX_BYTES = 16 * 1024 * 1024;
 /**
  * 8 full batches, ~1.6 s at 10k spans/s. The bound on the agent's memory in a storm (see
  * DEFAULT_KAFKA_BUFFER_MAX_RECORDS for the measurement); ride out longer outages with `queue.storage: disk`.

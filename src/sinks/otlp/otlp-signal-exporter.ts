@@ -34,6 +34,8 @@ export interface SignalExportOptions<T> {
   metrics: Metrics;
   encode: (items: readonly T[]) => Buffer;
   sizeOf: (item: T) => number;
+  /** Memory an item holds beyond `sizeOf`, counted by the queue's byte bound. */
+  itemOverheadBytes: number;
   /** How items are written to the disk queue (used with `queue.storage: disk`). */
   codec: ItemCodec<T>;
 }
@@ -83,6 +85,7 @@ export function createSignalExport<T>(o: SignalExportOptions<T>): SignalExport<T
       maxItems: config.queue.maxSpans,
       maxBytes: config.queue.storage === 'disk' ? DEFAULT_OTLP_QUEUE_MAX_BYTES : config.queue.maxBytes,
       dropPolicy: 'newest',
+      itemOverheadBytes: o.itemOverheadBytes,
     },
     batch: {
       maxItems: config.batch.maxSpans,

@@ -14,6 +14,7 @@ import type { BatchMapping } from '../spans/batch-mapping';
 import { createBatchMapping } from '../spans/batch-mapping';
 import type { SpanData } from '../spans/span-model';
 import type { OtlpSinkConfig } from './otlp-config';
+import { OTLP_LOG_RECORD_OVERHEAD_BYTES, OTLP_SPAN_OVERHEAD_BYTES } from './otlp-config';
 import type { SignalExport } from './otlp-signal-exporter';
 import { createSignalExport } from './otlp-signal-exporter';
 import { otlpItemCodec } from './otlp-item-codec';
@@ -137,6 +138,7 @@ export class OtlpSink implements Sink, ReadinessProbe {
         target: tracesTarget,
         encode: (spans) => encodeExportTraceServiceRequest(groupByResource(spans)),
         sizeOf: estimateSpanBytes,
+        itemOverheadBytes: OTLP_SPAN_OVERHEAD_BYTES,
         codec: otlpItemCodec<SpanData>(),
       });
     if (logsTarget !== null)
@@ -147,6 +149,7 @@ export class OtlpSink implements Sink, ReadinessProbe {
         target: logsTarget,
         encode: (records) => encodeExportLogsServiceRequest(groupLogsByResource(records)),
         sizeOf: estimateLogRecordBytes,
+        itemOverheadBytes: OTLP_LOG_RECORD_OVERHEAD_BYTES,
         codec: otlpItemCodec<LogRecordData>(),
       });
     this.evictions = evictionCounter(deps.metrics);

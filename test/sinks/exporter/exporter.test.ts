@@ -114,6 +114,27 @@ describe('Exporter', () => {
     });
   });
 
+  describe('exported events', () => {
+    it('counts the events of what was delivered, not of what a refusing key dropped, in the events each item stands for', async () => {
+      const metrics = new Metrics();
+      const t = new ScriptedTransport((_items, key) =>
+        key === 'refused' ? { kind: 'permanent', code: 'invalid_argument', message: 'refused' } : 'ok',
+      );
+      // Item n stands for n % 4 events (0 like a Kafka loss record, up to 3 like an otlp_proto record).
+      const e = exporter(t, metrics, { eventsOf: (i) => i.n % 4 });
+      e.offer([...items('refused', 1, 20), ...items('good', 1, 50)]);
+      await e.flush();
+      const goodEvents = items('good', 1, 50).reduce((s, i) => s + (i.n % 4), 0);
+      const events = (await metrics.sinkExportedEvents.get()).values.find((v) => v.labels.sink === 'test');
+      expect(events?.value).toBe(goodEvents);
+      expect((await metrics.sinkExported.get()).values.find((v) => v.labels.sink === 'test')?.value).toBe(50);
+      expect(await metrics.droppedCount('test')).toBe(
+        items('refused', 1, 20).reduce((s, i) => s + (i.n % 4), 0),
+      );
+      await e.shutdown(Date.now() + 1000);
+    });
+  });
+
   describe('too large', () => {
     it('splits a request the receiver refuses as too large until it fits, in order, and drops a single item that never fits', async () => {
       const metrics = new Metrics();
@@ -170,6 +191,59 @@ describe('Exporter', () => {
       expect(e.queued).toBe(10);
       expect(await metrics.droppedCount('test', 'queue_full')).toBe(15);
       expect(await e.shutdown(Date.now())).toBe(10);
+    });
+  });
+
+  describe('memory bound', () => {
+    it('holds the queue and the batch in flight to queue.maxBytes counting the per-item overhead while the peer is down, drops the oldest as queue_full, and delivers the rest once it is back', async () => {
+      const metrics = new Metrics();
+      let up = false;
+      const t = new ScriptedTransport(() =>
+        up ? 'ok' : { kind: 'retry', code: 'down', message: 'down', bounded: false },
+      );
+      // 10 bytes counted + 40 of overhead = 50 per item: 1000 bytes hold 20 items, queued or in flight.
+      const e = exporter(t, metrics, {
+        queue: { maxItems: 10_000, maxBytes: 1000, dropPolicy: 'oldest', itemOverheadBytes: 40 },
+        batch: { maxItems: 5, maxBytes: 1 << 20, maxDelayMs: 1 },
+        concurrency: 1,
+        retry: { initialBackoffMs: 2, maxBackoffMs: 10, maxElapsedMs: 60_000 },
+      });
+      e.offer(items('a', 1, 100));
+      // 20 admitted (81..100), then 81..85 went out as a batch: still counted while it waits to be retried.
+      expect(await metrics.droppedCount('test', 'queue_full')).toBe(80);
+      expect(e.queued).toBe(15);
+      expect(e.held()).toBe(1000);
+      for (let n = 101; n <= 110; n++) {
+        e.offer([{ key: 'a', n }]);
+        expect(e.held()).toBeLessThanOrEqual(1000);
+      }
+      await new Promise((r) => setTimeout(r, 30));
+      expect(t.delivered).toHaveLength(0);
+      expect(t.requests.length).toBeGreaterThan(1);
+      expect(await metrics.droppedCount('test', 'queue_full')).toBe(90);
+
+      up = true;
+      await e.flush();
+      expect(t.delivered.map((i) => i.n)).toEqual([
+        ...items('a', 81, 85).map((i) => i.n),
+        ...items('a', 96, 110).map((i) => i.n),
+      ]);
+      expect(await metrics.droppedCount('test')).toBe(90);
+      expect(e.held()).toBe(0);
+      expect(await e.shutdown(Date.now() + 1000)).toBe(0);
+    });
+
+    it('counts only the encoded size without an overhead (the bound is the same as before for such sinks)', async () => {
+      const metrics = new Metrics();
+      const t = new ScriptedTransport(() => 'hang');
+      const e = exporter(t, metrics, {
+        queue: { maxItems: 10_000, maxBytes: 1000, dropPolicy: 'newest' },
+        batch: { maxItems: 1000, maxBytes: 1 << 20, maxDelayMs: 60_000 },
+      });
+      e.offer(items('a', 1, 120));
+      expect(e.queued).toBe(100);
+      expect(await metrics.droppedCount('test', 'queue_full')).toBe(20);
+      expect(await e.shutdown(Date.now() + 50)).toBe(100);
     });
   });
 

@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { silentLogger } from '../../../src/core/logger';
+import { OTLP_SPAN_OVERHEAD_BYTES } from '../../../src/sinks/otlp/otlp-config';
 import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
-import { SPAN_NAMES } from '../../../src/sinks/spans/span-mapper';
+import { SPAN_NAMES, SpanMapper } from '../../../src/sinks/spans/span-mapper';
+import { SpanResources } from '../../../src/sinks/spans/span-resources';
+import { estimateSpanBytes } from '../../../src/sinks/spans/span-size';
 import { Metrics } from '../../../src/telemetry/metrics';
 import {
   TEST_BOOT_ID,
@@ -408,6 +411,49 @@ describe('OtlpSink', () => {
       expect(r.spans).toHaveLength(30);
       expect(sink.ready().detail).not.toMatch(/failing/);
       expect(await metrics.droppedCount('otlp')).toBe(200);
+    });
+    it('holds the queue to queue.maxBytes counting what a span holds in memory while the receiver is down, counts the rest as queue_full, and delivers what it held once it is back', async () => {
+      const r = await receiver();
+      const address = r.address;
+      await r.stop();
+      const maxBytes = 40 * 1024;
+      const { sink, metrics } = sinkFor({
+        endpoint: `http://${address}`,
+        queue: { maxSpans: 100_000, maxBytes },
+        batch: { maxSpans: 10, maxDelayMs: 5 },
+        maxConcurrentExports: 1,
+        timeoutMs: 500,
+        retry: { initialBackoffMs: 10, maxBackoffMs: 30, maxElapsedMs: 600_000 },
+      });
+      await sink.start();
+      const events = tcpVolumeBatch(200, workloadMeta());
+      // What the byte bound admits: each span's estimate plus the measured per-span overhead.
+      const mapper = new SpanMapper({
+        bootId: TEST_BOOT_ID,
+        resources: new SpanResources({ hostName: 'node-a.example', nodeName: 'node-a' }),
+      });
+      let held = 0;
+      let admitted = 0;
+      for (const span of mapper.mapBatch(events)) {
+        const cost = estimateSpanBytes(span) + OTLP_SPAN_OVERHEAD_BYTES;
+        if (held + cost <= maxBytes) {
+          held += cost;
+          admitted++;
+        }
+      }
+      expect(admitted).toBeGreaterThan(10);
+      expect(admitted).toBeLessThan(100);
+      sink.consume(events);
+      expect(await metrics.droppedCount('otlp', 'queue_full')).toBe(200 - admitted);
+      await eventually(
+        async () => (await counterValue(metrics.sinkFailed, { sink: 'otlp', reason: 'UNAVAILABLE' })) > 1,
+      );
+
+      await r.start(Number(address.split(':')[1]));
+      await r.waitForSpans(admitted);
+      await sink.flush();
+      expect(r.spans).toHaveLength(admitted);
+      expect(await metrics.droppedCount('otlp')).toBe(200 - admitted);
     });
   });
 
