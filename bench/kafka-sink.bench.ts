@@ -1,7 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CompressionTypes, Kafka, Partitioners, logLevel } from 'kafkajs';
+// Through podtrace's kafkajs module (its overrides; PODTRACE_KAFKAJS_OVERRIDES=off for kafkajs's own).
+import {
+  CompressionTypes,
+  Kafka,
+  Partitioners,
+  kafkajsOverrides,
+  logLevel,
+} from '../src/sinks/kafka/kafkajs';
 import type { TopicMessages } from 'kafkajs';
 import { validateConfig } from '../src/config/load-config';
 import { silentLogger } from '../src/core/logger';
@@ -177,7 +184,7 @@ if (require.main === module) {
   benchKafkaSink({ encodings, compression, events: Number(process.env.BENCH_KAFKA_EVENTS ?? 60000) })
     .then((rows) => {
       console.log(
-        `kafka sink, compression=${compression}, ${rows[0]?.records ?? 0} events, batch 2000 (rates are events/s; otlp_proto packs up to 500 events per Kafka record)`,
+        `kafka sink, compression=${compression}, kafkajs overrides ${kafkajsOverrides}, ${rows[0]?.records ?? 0} events, batch 2000 (rates are events/s; otlp_proto packs up to 500 events per Kafka record)`,
       );
       console.table(rows);
     })

@@ -8,15 +8,25 @@
 //     MAX_MS stop after this many milliseconds (0 = no limit)
 //     MAX_OPS stop after this many operations (0 = no limit)
 //     CPU    pin to this CPU (-1 = do not pin; default 0)
-//   prints one JSON line: {"mode":...,"ops":N,"seconds":S,"opsPerSec":R}
+//   prints one JSON line: {"mode":...,"ops":N,"seconds":S,"opsPerSec":R,"cpuUsPerOp":C}
+//   cpuUsPerOp: user + system CPU of the generator and its reaped children per operation, i.e.
+//   what the traced workload itself pays (in-kernel probe time included), apart from the CPU share
+//   other processes take from it.
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+static double cpu_s(int who) {
+  struct rusage ru;
+  getrusage(who, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -46,6 +56,7 @@ int main(int argc, char **argv) {
   }
   char *const true_argv[] = {"/bin/true", NULL};
   char *const envp[] = {NULL};
+  double cpu0 = cpu_s(RUSAGE_SELF) + cpu_s(RUSAGE_CHILDREN);
   double start = now_s(), end = start;
   long ops = 0;
   for (;;) {
@@ -68,7 +79,8 @@ int main(int argc, char **argv) {
     }
   }
   end = now_s();
-  printf("{\"mode\":\"%s\",\"ops\":%ld,\"seconds\":%.6f,\"opsPerSec\":%.1f}\n", mode, ops, end - start,
-         ops / (end - start));
+  double used = cpu_s(RUSAGE_SELF) + cpu_s(RUSAGE_CHILDREN) - cpu0;
+  printf("{\"mode\":\"%s\",\"ops\":%ld,\"seconds\":%.6f,\"opsPerSec\":%.1f,\"cpuUsPerOp\":%.3f}\n", mode, ops,
+         end - start, ops / (end - start), ops > 0 ? used * 1e6 / ops : 0.0);
   return 0;
 }

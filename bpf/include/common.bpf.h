@@ -230,6 +230,27 @@ static __always_inline void pt_fill_header(struct pt_header *h, __u16 kind, __u1
 	pt_leader_comm(task, h->comm);
 }
 
+/*
+ * Fills the header from `task`, the current task as a BTF pointer (a tp_btf argument): the same
+ * fields as pt_fill_header, read with plain loads the verifier checks instead of probe-read calls.
+ */
+static __always_inline void pt_fill_header_btf(struct pt_header *h, __u16 kind, __u16 size,
+					       struct task_struct *task)
+{
+	struct task_struct *leader = task->group_leader;
+
+	h->kind = kind;
+	h->size = size;
+	h->flags = 0;
+	h->cpu = (__u16)bpf_get_smp_processor_id();
+	h->pid = task->tgid;
+	h->tid = task->pid;
+	h->ts_ns = bpf_ktime_get_boot_ns();
+	h->cgroup_id = pt_current_cgroup_id();
+	h->proc_start_ns = leader->start_boottime;
+	__builtin_memcpy(h->comm, leader->comm, PT_COMM_LEN);
+}
+
 /* Reserves a fixed-size record, counting the loss on failure. */
 #define PT_RESERVE(type, kind)                                                                       \
 	({                                                                                           \

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { KafkaConfig, LogEntry, SASLOptions } from 'kafkajs';
-import { logLevel as KafkaLogLevel } from 'kafkajs';
+import { logLevel as KafkaLogLevel } from './kafkajs';
 import type { Logger } from '../../core/logger';
 import { ConfigError, errorMessage } from '../../core/errors';
 import type { KafkaSinkConfig } from './kafka-config';

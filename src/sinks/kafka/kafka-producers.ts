@@ -1,5 +1,5 @@
 import type { Kafka, PartitionMetadata, PartitionerArgs, Producer } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
+import { Partitioners } from './kafkajs';
 import { errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Message } from 'kafkajs';
-import { CompressionTypes, Kafka } from 'kafkajs';
+import { CompressionTypes, Kafka, kafkajsOverrides } from './kafkajs';
 import type { ReadinessProbe } from '../../core/component';
 import { errorMessage } from '../../core/errors';
 import { agentInstanceId } from '../../core/instance-id';
@@ -248,6 +248,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
         encodings: this.cfg.encodings,
         topicPrefix: this.cfg.topicPrefix,
         instanceId: this.instanceId,
+        kafkajsOverrides,
       },
       'kafka sink started',
     );

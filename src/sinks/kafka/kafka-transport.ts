@@ -1,5 +1,5 @@
 import type { CompressionTypes, Message, RecordMetadata } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
+import { Partitioners } from './kafkajs';
 import type { ExportTransport, SendFailure, SendResult } from '../exporter/send-outcome';
 import {
   FATAL_PRODUCER_ERRORS,

@@ -1,4 +1,4 @@
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import { CompressionCodecs, CompressionTypes } from './kafkajs';
 import * as zlib from 'node:zlib';
 
 /** zstd level of Kafka record batches: as small as gzip's default level at a fifth of its CPU (BENCHMARKS.md). */
