@@ -225,7 +225,7 @@ async function main(): Promise<void> {
               );
             const key = `${client}|${codec}|${encoding}`;
             runs.set(key, [...(runs.get(key) ?? []), r]);
-            settings.set(client, r.settings);
+            settings.set(`${client} ${codec}`, r.settings);
             console.log(
               `  ${key} rep ${rep + 1}: ${(r.cpuUs / r.records).toFixed(2)} µs/record, ${Math.round(r.records / (r.wallMs / 1000))} records/s, RSS ${r.rssBaseMb}→${r.rssMaxMb} MB, ${inLog} in the log`,
             );
