@@ -5,7 +5,7 @@
  *   PODTRACE_BENCH_RDKAFKA=/path/to/node_modules/@confluentinc/kafka-javascript  (else: resolved from here; absent: kafkajs only)
  *   BENCH_KAFKA_CLIENTS=kafkajs,ckjs-kafkajs,ckjs-native  BENCH_KAFKA_CODECS=zstd,gzip
  *   BENCH_KAFKA_ENCODINGS=json,otlp_proto  BENCH_KAFKA_EVENTS=100000  BENCH_REPS=3
- *   BENCH_LINGER_MS=5  BENCH_QUEUE_KBYTES=65536  BENCH_NODE_FLAGS=image|default|'<flags>'
+ *   BENCH_LINGER_MS=5  BENCH_QUEUE_KBYTES=65536  BENCH_RDKAFKA_IDEMPOTENT=true  BENCH_NODE_FLAGS=image|default|'<flags>'
  *
  * Every run is a child process of its own (its CPU and RSS are the client's alone) against a fresh
  * librdkafka mock cluster (3 brokers, topics of 3 partitions × 3 replicas); the clients alternate
@@ -40,6 +40,7 @@ interface RunSpec {
   brokers: string[];
   lingerMs: number;
   queueKbytes: number;
+  rdkafkaIdempotent: boolean;
   rdkafkaModule?: string;
 }
 
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
   const reps = Number(process.env.BENCH_REPS ?? 3);
   const lingerMs = Number(process.env.BENCH_LINGER_MS ?? 5);
   const queueKbytes = Number(process.env.BENCH_QUEUE_KBYTES ?? 65536);
+  const rdkafkaIdempotent = process.env.BENCH_RDKAFKA_IDEMPOTENT !== 'false';
   const flags = nodeFlags();
   const topics = [...new Set([...topicsByKind(DEFAULT_KAFKA_TOPIC_PREFIX, {}), DEFAULT_KAFKA_OTLP_TOPIC])];
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -215,6 +217,7 @@ async function main(): Promise<void> {
               brokers: mock.brokers,
               lingerMs,
               queueKbytes,
+              rdkafkaIdempotent,
               ...(rd.path !== undefined ? { rdkafkaModule: rd.path } : {}),
             };
             const r = await runChild(spec, flags);

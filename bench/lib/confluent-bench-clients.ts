@@ -67,7 +67,7 @@ async function load(modulePath: string): Promise<CkjsModule> {
 /** librdkafka's producer settings for both confluent paths: what a DaemonSet would run with. */
 function rdkafkaSettings(o: BenchClientOptions): Record<string, unknown> {
   return {
-    'enable.idempotence': true,
+    'enable.idempotence': o.rdkafkaIdempotent,
     acks: -1,
     'max.in.flight': 5,
     'compression.codec': o.codec,
@@ -83,7 +83,7 @@ function rdkafkaSettings(o: BenchClientOptions): Record<string, unknown> {
 }
 
 const settingsLabel = (o: BenchClientOptions, version: string | undefined): string =>
-  `librdkafka ${version ?? '?'}: idempotent, acks -1, max.in.flight 5, ${o.codec} level ${o.codec === 'zstd' ? 3 : 6}, linger.ms ${o.lingerMs}, queue.buffering.max.kbytes ${o.queueKbytes}, murmur2_random`;
+  `librdkafka ${version ?? '?'}: ${o.rdkafkaIdempotent ? 'idempotent' : 'NOT idempotent'}, acks -1, max.in.flight 5, ${o.codec} level ${o.codec === 'zstd' ? 3 : 6}, linger.ms ${o.lingerMs}, queue.buffering.max.kbytes ${o.queueKbytes}, murmur2_random`;
 
 /** Confluent's KafkaJS-compatible producer (`sendBatch`, one producer for every topic). */
 export async function confluentKafkaJsClient(
@@ -93,7 +93,10 @@ export async function confluentKafkaJsClient(
   const mod = await load(modulePath);
   const kafka = new mod.KafkaJS.Kafka({ kafkaJS: { brokers: o.brokers, clientId: 'podtrace', logLevel: 0 } });
   const { acks: _a, 'enable.idempotence': _i, 'compression.codec': _c, ...rest } = rdkafkaSettings(o);
-  const producer = kafka.producer({ kafkaJS: { idempotent: true, acks: -1, compression: o.codec }, ...rest });
+  const producer = kafka.producer({
+    kafkaJS: { idempotent: o.rdkafkaIdempotent, acks: -1, compression: o.codec },
+    ...rest,
+  });
   await producer.connect();
   return {
     settings: `KafkaJS API, ${settingsLabel(o, mod.librdkafkaVersion)}`,

@@ -29,6 +29,8 @@ export interface BenchClientOptions {
   lingerMs: number;
   /** librdkafka's `queue.buffering.max.kbytes`. */
   queueKbytes: number;
+  /** librdkafka's `enable.idempotence` (kafkajs: asked for, as the sink does; the mock refuses it). */
+  rdkafkaIdempotent: boolean;
   /** `@confluentinc/kafka-javascript`'s module path (confluent clients only). */
   rdkafkaModule?: string;
 }

@@ -38,6 +38,16 @@ export function imageNodeOptions(): string {
   return /^ENV NODE_OPTIONS="([^"]*)"/m.exec(dockerfile)?.[1] ?? '';
 }
 
+/**
+ * The allocator settings the image's environment sets next to NODE_OPTIONS (deploy/Dockerfile:
+ * `MALLOC_ARENA_MAX`), as `--env=` flags of the agent process, so `image` runs the agent as shipped.
+ */
+export function imageEnvFlags(): string[] {
+  const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
+  const arenas = /^\s*(?:ENV\s+)?MALLOC_ARENA_MAX=(\d+)/m.exec(dockerfile)?.[1];
+  return arenas === undefined ? [] : [`--env=MALLOC_ARENA_MAX=${arenas}`];
+}
+
 export interface AgentScenarioOptions {
   rates?: number[];
   sets?: string[];
@@ -81,7 +91,7 @@ export interface AgentRun {
 
 /** How a variant is named in the table: the image's flags and node's defaults by name. */
 function flagsLabel(flags: string): string {
-  if (flags === imageNodeOptions()) return ' [image flags]';
+  if (flags === imageNodeOptions()) return ` [image flags${imageEnvFlags().length > 0 ? ' + env' : ''}]`;
   return flags === '' ? ' [node defaults]' : ` [${flags}]`;
 }
 
@@ -121,7 +131,10 @@ export async function runAgentCase(
       rate,
       pods: BENCH_PODS,
       containersPerPod: BENCH_CONTAINERS_PER_POD,
-      nodeFlags: nodeFlags.split(' ').filter(Boolean),
+      nodeFlags: [
+        ...nodeFlags.split(' ').filter(Boolean),
+        ...(nodeFlags === imageNodeOptions() ? imageEnvFlags() : []),
+      ],
       telemetryPort: await freePort(),
       ...peers,
     });
@@ -246,8 +259,8 @@ export async function agentScenario(
     rows.unshift({
       scenario: '7 agent',
       case: 'image flags',
-      value: imageNodeOptions() || '(none)',
-      detail: `NODE_OPTIONS of deploy/Dockerfile; node's defaults size the heap from the machine's memory (${fmtMb(getHeapStatistics().heap_size_limit)} here)`,
+      value: [imageNodeOptions() || '(none)', ...imageEnvFlags()].join(' '),
+      detail: `NODE_OPTIONS (and allocator env) of deploy/Dockerfile; node's defaults size the heap from the machine's memory (${fmtMb(getHeapStatistics().heap_size_limit)} here)`,
     });
     if (kafkaMissing !== null)
       rows.push({ scenario: '7 agent', case: 'kafka sink sets', value: 'n/a', detail: kafkaMissing });

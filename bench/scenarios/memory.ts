@@ -60,6 +60,8 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
     const rss = median(r.runs.map((x) => x.rssBytes));
     const base = median(r.runs.map((x) => x.rssBaselineBytes));
     const heap = median(r.runs.map((x) => x.heapUsedDeltaBytes));
+    const synced = median(r.runs.map((x) => x.rssSyncedBytes));
+    const owners = median(r.runs.map((x) => x.rssOwnersBytes));
     const last = r.runs[r.runs.length - 1] as MemoryResult;
     const q = r.requests;
     ctx.log(
@@ -71,6 +73,7 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
       value: fmtMb(rss),
       detail:
         `+${fmtMb(rss - base)} over the idle worker (${fmtMb(base)}); heap +${fmtMb(heap)}; ` +
+        `RSS ${fmtMb(synced)} after the pod list, ${fmtMb(owners)} after the owners; ` +
         `${last.containers} containers, ${last.complete} complete, ${last.withWorkload} with Deployment/CronJob, ` +
         `${last.ownersCached} owners cached; API: ${q.ownerGets} owner GETs (${q.ownerGetsMetadataOnly} metadata-only), ` +
         `${q.ownerListsAndWatches} RS/Job lists+watches`,

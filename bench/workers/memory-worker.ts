@@ -24,6 +24,9 @@ export interface MemoryResult {
   rssBaselineBytes: number;
   rssBytes: number;
   heapUsedDeltaBytes: number;
+  /** RSS (no GC forced) once the pod list is in and once every owner is settled: where the growth comes from. */
+  rssSyncedBytes: number;
+  rssOwnersBytes: number;
   pods: number;
   containers: number;
   ownersCached: number;
@@ -87,6 +90,7 @@ async function main(): Promise<void> {
     const sub = enricher.attach(input).subscribe((b) => out.push(...b.events));
     await enricher.start();
     await until(() => enricher.kube.synced, 'the pod list');
+    const rssSynced = process.memoryUsage().rss;
     phase('synced');
     await until(() => {
       for (let p = 0; p < args.pods; p++) {
@@ -95,6 +99,7 @@ async function main(): Promise<void> {
       }
       return true;
     }, 'every pod and owner');
+    const rssOwners = process.memoryUsage().rss;
     phase('owners');
     for (let i = 0; i < cgroups.length; i += 1000)
       input.next({ events: cgroups.slice(i, i + 1000).map((g) => execEvent(g.id, g.pid)) });
@@ -106,6 +111,8 @@ async function main(): Promise<void> {
       rssBaselineBytes: rss0,
       rssBytes: mem.rss,
       heapUsedDeltaBytes: mem.heapUsed - heap0,
+      rssSyncedBytes: rssSynced,
+      rssOwnersBytes: rssOwners,
       pods: args.pods,
       containers: cgroups.length,
       ownersCached: enricher.kube.ownersCached,

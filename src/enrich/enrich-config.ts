@@ -21,6 +21,8 @@ export const DEFAULT_KUBE_BACKOFF_MAX_MS = 30000;
 export const DEFAULT_OWNER_TTL_SECONDS = 600;
 /** Owners cached at once; a node's pods name far fewer (the least recently used is evicted past it). */
 export const DEFAULT_MAX_OWNERS = 4096;
+/** Pods per page of the node's pod list (client-go's reflector pages by 500 too). */
+export const DEFAULT_POD_LIST_PAGE_SIZE = 500;
 
 /**
  * The CRI endpoints tried in order when none is configured (EKS, Bottlerocket, legacy, CRI-O, k3s).
@@ -65,6 +67,8 @@ export interface KubernetesConfig {
   resolveOwners: boolean;
   ownerTtlSeconds: number;
   maxOwners: number;
+  /** Pods per page of the pod list (`limit` + `continue`): bounds the JSON parsed at once. */
+  listPageSize: number;
   backoffInitialMs: number;
   backoffMaxMs: number;
 }
@@ -155,6 +159,7 @@ export const enrichSchema: JsonSchema = {
         resolveOwners: { type: 'boolean', default: true },
         ownerTtlSeconds: { type: 'integer', minimum: 1, maximum: 86400, default: DEFAULT_OWNER_TTL_SECONDS },
         maxOwners: { type: 'integer', minimum: 16, maximum: 1000000, default: DEFAULT_MAX_OWNERS },
+        listPageSize: { type: 'integer', minimum: 1, maximum: 10000, default: DEFAULT_POD_LIST_PAGE_SIZE },
         ...backoff(DEFAULT_KUBE_BACKOFF_INITIAL_MS, DEFAULT_KUBE_BACKOFF_MAX_MS),
       },
     },

@@ -4,6 +4,7 @@ import { ConfigError } from '../../src/core/errors';
 import {
   DEFAULT_HOLD_MS,
   DEFAULT_MAX_OWNERS,
+  DEFAULT_POD_LIST_PAGE_SIZE,
   DEFAULT_OWNER_TTL_SECONDS,
 } from '../../src/enrich/enrich-config';
 
@@ -24,6 +25,7 @@ describe('enrichSchema', () => {
         resolveOwners: true,
         ownerTtlSeconds: DEFAULT_OWNER_TTL_SECONDS,
         maxOwners: DEFAULT_MAX_OWNERS,
+        listPageSize: DEFAULT_POD_LIST_PAGE_SIZE,
       });
       expect(c.enrich.kubelet).toEqual({ cgroupDriver: '', cgroupRoot: '', detect: true });
     });

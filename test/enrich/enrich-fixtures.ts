@@ -52,6 +52,7 @@ export function enrichConfig(over: EnrichOverrides): EnrichConfig {
       resolveOwners: true,
       ownerTtlSeconds: 600,
       maxOwners: 4096,
+      listPageSize: 500,
       backoffInitialMs: 50,
       backoffMaxMs: 200,
       ...over.kubernetes,

@@ -71,7 +71,9 @@ interface LoggedEvent {
  * replays later events and then streams new ones as chunked JSON lines
  * `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":…}`; a resourceVersion older than the
  * compaction point gets an ERROR event with a 410 Status (or HTTP 410 with `expireWithHttp`).
- * `fieldSelector=spec.nodeName=X` is honoured. Named GETs (`/apis/apps/v1/namespaces/<ns>/replicasets/<name>`,
+ * `fieldSelector=spec.nodeName=X` is honoured; lists page with `limit` + `continue` (a snapshot per
+ * paged list, `metadata.continue`, `remainingItemCount` without selectors, 410 Expired for a token
+ * older than the last `compact()`). Named GETs (`/apis/apps/v1/namespaces/<ns>/replicasets/<name>`,
  * the same for jobs and pods) answer the object, or its `PartialObjectMetadata` when the Accept
  * header asks for it (`application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`); namespaced
  * lists and watches work too. Every request is logged (`requestLog`); objects can be changed
@@ -101,6 +103,11 @@ export class KubeApiServer {
   readonly denied = new Set<string>();
   private unavailable = false;
   private readonly tempDirs: string[] = [];
+  /** Paged lists under way: the snapshot each continue token reads from (as etcd serves a paged list at one revision). */
+  private readonly pagedLists = new Map<number, { rv: number; items: KubeObject[] }>();
+  private nextListId = 1;
+  /** Called with every request before it is answered (a test can take the server down between pages). */
+  onRequest: ((r: LoggedRequest) => void) | null = null;
   expireWithHttp = false;
   port = 0;
 
@@ -194,6 +201,8 @@ export class KubeApiServer {
     this.rv += 1;
     this.compactedBefore = this.rv + 1;
     this.log.length = 0;
+    // Continue tokens of lists started before read a revision that is gone now: 410 Expired.
+    this.pagedLists.clear();
     this.closeWatches();
   }
 
@@ -270,6 +279,55 @@ export class KubeApiServer {
     });
   }
 
+  /**
+   * One answer to a list: everything without `limit`; with it, `limit` items in key order
+   * (namespace/name) from a snapshot taken by the first page, `metadata.continue` while more
+   * remain and `remainingItemCount` unless a selector filtered the list (the API server cannot
+   * count those either). null: the continue token is unknown or older than the last compaction.
+   */
+  private listPage(
+    q: URLSearchParams,
+    matching: () => KubeObject[],
+  ): { metadata: Record<string, unknown>; items: KubeObject[] } | null {
+    const limit = Number(q.get('limit') ?? '0');
+    const token = q.get('continue') ?? '';
+    if (token === '' && !(limit > 0))
+      return { metadata: { resourceVersion: String(this.rv) }, items: matching() };
+    let id: number;
+    let start: number;
+    if (token === '') {
+      id = this.nextListId++;
+      start = 0;
+      const key = (o: KubeObject): string => `${o.metadata.namespace}/${o.metadata.name}`;
+      const items = matching().sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+      this.pagedLists.set(id, { rv: this.rv, items });
+    } else {
+      let parsed: { id?: unknown; start?: unknown };
+      try {
+        parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as typeof parsed;
+      } catch {
+        return null;
+      }
+      if (typeof parsed.id !== 'number' || typeof parsed.start !== 'number') return null;
+      id = parsed.id;
+      start = parsed.start;
+    }
+    const list = this.pagedLists.get(id);
+    if (list === undefined) return null;
+    const n = limit > 0 ? limit : list.items.length;
+    const items = list.items.slice(start, start + n);
+    const rest = list.items.length - (start + items.length);
+    const metadata: Record<string, unknown> = { resourceVersion: String(list.rv) };
+    if (rest > 0) {
+      metadata.continue = Buffer.from(JSON.stringify({ id, start: start + items.length })).toString(
+        'base64url',
+      );
+      if ((q.get('fieldSelector') ?? '') === '' && (q.get('labelSelector') ?? '') === '')
+        metadata.remainingItemCount = rest;
+    } else this.pagedLists.delete(id);
+    return { metadata, items };
+  }
+
   private status(res: ServerResponse, code: number, reason: string, message: string): void {
     res.writeHead(code, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code }));
@@ -306,6 +364,7 @@ export class KubeApiServer {
       resource: route?.resource ?? null,
       metadataOnly,
     });
+    this.onRequest?.(this.requestLog[this.requestLog.length - 1] as LoggedRequest);
     if (this.unavailable)
       return this.status(
         res,
@@ -347,20 +406,29 @@ export class KubeApiServer {
     const inNamespace = (o: KubeObject): boolean =>
       route.namespace === null || o.metadata.namespace === route.namespace;
     if (url.searchParams.get('watch') !== 'true') {
-      const items = [...r.objects.values()].filter((o) => inNamespace(o) && this.selected(o, fieldSelector));
+      const page = this.listPage(url.searchParams, () =>
+        [...r.objects.values()].filter((o) => inNamespace(o) && this.selected(o, fieldSelector)),
+      );
+      if (page === null)
+        return this.status(
+          res,
+          410,
+          'Expired',
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
           kind: metadataOnly ? 'PartialObjectMetadataList' : r.listKind,
           apiVersion: metadataOnly ? 'meta.k8s.io/v1' : r.apiVersion,
-          metadata: { resourceVersion: String(this.rv) },
+          metadata: page.metadata,
           items: metadataOnly
-            ? items.map((o) => ({
+            ? page.items.map((o) => ({
                 kind: 'PartialObjectMetadata',
                 apiVersion: 'meta.k8s.io/v1',
                 metadata: o.metadata,
               }))
-            : items,
+            : page.items,
         }),
       );
       return;

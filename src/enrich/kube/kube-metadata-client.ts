@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import type { IncomingMessage, RequestOptions } from 'node:http';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { KubeConfig, V1OwnerReference } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { PodtraceError } from '../../core/errors';
 import type { OwnerRef } from '../meta/owner';
 import { ConnectTunnelAgent, ProxyTunnelError, parseProxyUrl, proxyAuthorization } from './kube-proxy';
@@ -15,6 +15,8 @@ export const PARTIAL_METADATA_ACCEPT =
 /** A metadata answer is a few KiB; a full ReplicaSet with a large pod template stays far below this. */
 export const MAX_METADATA_RESPONSE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_METADATA_TIMEOUT_MS = 5000;
+/** An error answer (a Status) is read up to this size for its reason. */
+const MAX_STATUS_BYTES = 64 * 1024;
 
 export type OwnedKind = 'ReplicaSet' | 'Job';
 
@@ -25,6 +27,9 @@ const COLLECTION: Readonly<Record<OwnedKind, { prefix: string; plural: string }>
 
 /** A failed metadata request; `reason` is the metric label (`http_403`, `unreachable`, `timeout`, …). */
 export class KubeRequestError extends PodtraceError {
+  /** The Status answer's `reason` (`Expired` for a stale continue token or resourceVersion), or ''. */
+  statusReason = '';
+
   constructor(
     message: string,
     readonly reason: string,
@@ -36,21 +41,25 @@ export class KubeRequestError extends PodtraceError {
 }
 
 /** The controller among ownerReferences (the first one when none is marked controller). */
-export function controllerOf(refs: readonly V1OwnerReference[] | undefined): OwnerRef | null {
+export function controllerOf(
+  refs: readonly { kind: string; name: string; controller?: boolean }[] | undefined,
+): OwnerRef | null {
   if (refs === undefined || refs.length === 0) return null;
   const c = refs.find((r) => r.controller === true) ?? refs[0];
   return c === undefined ? null : { kind: c.kind, name: c.name };
 }
 
 /**
- * Named GETs of one object's metadata, with the credentials and TLS settings of a kubeconfig
- * (client-node applies them; its own API classes cannot ask for PartialObjectMetadata). One
- * keep-alive agent, so a burst of owner lookups reuses a few connections. Reads from the API
- * server's watch cache (`resourceVersion=0`): no etcd read per lookup.
+ * Plain HTTP to the API server with the credentials and TLS settings of a kubeconfig (client-node
+ * applies them): named GETs of one object's metadata (its API classes cannot ask for
+ * PartialObjectMetadata; read from the watch cache, `resourceVersion=0`, no etcd read per lookup),
+ * JSON GETs (the pod list's pages) and watches, whose answers podtrace parses itself. One
+ * keep-alive agent, so a burst of owner lookups reuses a few connections.
  */
 export class KubeMetadataClient {
   private readonly server: URL;
-  private readonly agent: HttpAgent | HttpsAgent;
+  /** null: the agent client-node builds for the kubeconfig (a proxy this client cannot tunnel itself). */
+  private readonly agent: HttpAgent | HttpsAgent | null = null;
   /** The cluster's `proxy-url`, when it forwards plain-http requests (https goes through the tunnel agent). */
   private readonly forwardProxy: URL | null = null;
 
@@ -58,17 +67,26 @@ export class KubeMetadataClient {
     private readonly kc: KubeConfig,
     maxSockets: number,
     private readonly timeoutMs = DEFAULT_METADATA_TIMEOUT_MS,
+    /**
+     * `kubeconfig`: for a `proxy-url` this client cannot tunnel (socks5, https), send through the
+     * agent client-node makes for it instead of throwing (the pod watch; owner lookups throw).
+     */
+    unsupportedProxy: 'throw' | 'kubeconfig' = 'throw',
   ) {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new PodtraceError('kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
     const options = { keepAlive: true, maxSockets };
     const secure = this.server.protocol === 'https:';
-    // Throws, naming the kubeconfig key, for a proxy this client cannot use.
-    const proxy =
-      cluster.proxyUrl === undefined || cluster.proxyUrl === ''
-        ? null
-        : parseProxyUrl(cluster.proxyUrl, cluster.name);
+    let proxy: URL | null = null;
+    try {
+      // Throws, naming the kubeconfig key, for a proxy this client cannot use.
+      if (cluster.proxyUrl !== undefined && cluster.proxyUrl !== '')
+        proxy = parseProxyUrl(cluster.proxyUrl, cluster.name);
+    } catch (err) {
+      if (unsupportedProxy === 'throw') throw err;
+      return;
+    }
     if (proxy !== null && secure) this.agent = new ConnectTunnelAgent(proxy, timeoutMs, options);
     else {
       this.agent = secure ? new HttpsAgent(options) : new HttpAgent(options);
@@ -86,7 +104,7 @@ export class KubeMetadataClient {
     const c = COLLECTION[kind];
     const path = `${c.prefix}/namespaces/${encodeURIComponent(namespace)}/${c.plural}/${encodeURIComponent(name)}`;
     const body = await this.get(`${path}?resourceVersion=0`, signal);
-    let parsed: { metadata?: { ownerReferences?: V1OwnerReference[] } };
+    let parsed: { metadata?: { ownerReferences?: { kind: string; name: string; controller?: boolean }[] } };
     try {
       parsed = JSON.parse(body) as typeof parsed;
     } catch (err) {
@@ -96,14 +114,90 @@ export class KubeMetadataClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.agent?.destroy();
   }
 
-  private async get(pathAndQuery: string, signal?: AbortSignal): Promise<string> {
+  /**
+   * GET a JSON document (a list page, a Status) of at most `maxBytes`. Non-200 answers reject with a
+   * KubeRequestError carrying the status and, when the body is a Status, its `reason` (`Expired`).
+   */
+  async getJson<T>(
+    pathAndQuery: string,
+    opts: { accept?: string; maxBytes: number; signal?: AbortSignal },
+  ): Promise<T> {
+    const body = await this.get(pathAndQuery, opts.signal, opts.accept ?? 'application/json', opts.maxBytes);
+    try {
+      return JSON.parse(body) as T;
+    } catch (err) {
+      throw new KubeRequestError(`${pathAndQuery}: answer is not JSON`, 'bad_response', 200, err);
+    }
+  }
+
+  /**
+   * A watch: GET with a streamed answer, `onLine` called with every complete JSON line. Resolves
+   * when the server ends the stream; rejects on a non-200 answer, a line over `maxLineBytes`, or no
+   * byte for `idleMs` (a silent peer never wedges the watch).
+   */
+  async watch(
+    pathAndQuery: string,
+    onLine: (line: string) => void,
+    opts: { maxLineBytes: number; idleMs: number; signal?: AbortSignal },
+  ): Promise<void> {
+    const options = await this.requestOptions(pathAndQuery, 'application/json', opts.signal);
+    const secure = this.server.protocol === 'https:';
+    return new Promise<void>((resolve, reject) => {
+      const req = (secure ? httpsRequest : httpRequest)(options, (res: IncomingMessage) => {
+        const status = res.statusCode ?? 0;
+        if (status !== 200) {
+          // The error body (a Status) is short; read it for the reason, then fail.
+          this.collect(req, res, pathAndQuery, MAX_STATUS_BYTES, (text) =>
+            reject(statusError(pathAndQuery, status, text)),
+          );
+          return;
+        }
+        let pending = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          pending += d;
+          let nl = pending.indexOf('\n');
+          while (nl >= 0) {
+            const line = pending.slice(0, nl);
+            pending = pending.slice(nl + 1);
+            if (line.trim() !== '') onLine(line);
+            nl = pending.indexOf('\n');
+          }
+          if (pending.length > opts.maxLineBytes)
+            req.destroy(
+              new KubeRequestError(
+                `${pathAndQuery}: watch event over ${opts.maxLineBytes} bytes`,
+                'too_large',
+                status,
+              ),
+            );
+        });
+        res.on('error', (err) => reject(this.requestError(pathAndQuery, err, opts.signal)));
+        res.on('end', () => {
+          if (pending.trim() !== '') onLine(pending);
+          resolve();
+        });
+      });
+      req.setTimeout(opts.idleMs, () =>
+        req.destroy(new KubeRequestError(`${pathAndQuery}: silent for ${opts.idleMs} ms`, 'timeout', null)),
+      );
+      req.on('error', (err) => reject(this.requestError(pathAndQuery, err, opts.signal)));
+      req.end();
+    });
+  }
+
+  private async requestOptions(
+    pathAndQuery: string,
+    accept: string,
+    signal: AbortSignal | undefined,
+  ): Promise<RequestOptions> {
     // Credentials are applied per request: in-cluster tokens rotate, exec plugins refresh.
     const auth: RequestOptions & { agent?: unknown } = {};
     await this.kc.applyToHTTPSOptions(auth);
-    const { agent: _perCallAgent, ...credentials } = auth;
+    const { agent: kubeconfigAgent, ...credentials } = auth;
     const secure = this.server.protocol === 'https:';
     const base = this.server.pathname.replace(/\/$/, '');
     const options: RequestOptions = {
@@ -113,8 +207,8 @@ export class KubeMetadataClient {
       port: this.server.port === '' ? (secure ? 443 : 80) : Number(this.server.port),
       path: `${base}${pathAndQuery}`,
       method: 'GET',
-      headers: { ...credentials.headers, accept: PARTIAL_METADATA_ACCEPT },
-      agent: this.agent,
+      headers: { ...credentials.headers, accept },
+      agent: this.agent ?? kubeconfigAgent,
       signal,
     };
     const fwd = this.forwardProxy;
@@ -130,54 +224,90 @@ export class KubeMetadataClient {
         ...(auth === undefined ? {} : { 'proxy-authorization': auth }),
       };
     }
+    return options;
+  }
+
+  private async get(
+    pathAndQuery: string,
+    signal: AbortSignal | undefined,
+    accept = PARTIAL_METADATA_ACCEPT,
+    maxBytes = MAX_METADATA_RESPONSE_BYTES,
+  ): Promise<string> {
+    const options = await this.requestOptions(pathAndQuery, accept, signal);
+    const secure = this.server.protocol === 'https:';
     return new Promise<string>((resolve, reject) => {
       const req = (secure ? httpsRequest : httpRequest)(options, (res: IncomingMessage) => {
         const status = res.statusCode ?? 0;
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (d: Buffer) => {
-          size += d.length;
-          if (size > MAX_METADATA_RESPONSE_BYTES) {
-            req.destroy(
-              new KubeRequestError(
-                `${pathAndQuery}: answer over ${MAX_METADATA_RESPONSE_BYTES} bytes`,
-                'too_large',
-                status,
-              ),
-            );
-            return;
-          }
-          chunks.push(d);
-        });
-        res.on('error', (err) =>
-          reject(new KubeRequestError(`${pathAndQuery}: ${err.message}`, 'unreachable', null, err)),
-        );
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+        this.collect(req, res, pathAndQuery, maxBytes, (text) => {
           if (status === 200) resolve(text);
-          else reject(new KubeRequestError(`${pathAndQuery}: HTTP ${status}`, `http_${status}`, status));
+          else reject(statusError(pathAndQuery, status, text));
         });
+        res.on('error', (err) => reject(this.requestError(pathAndQuery, err, signal)));
       });
       req.setTimeout(this.timeoutMs, () =>
         req.destroy(
           new KubeRequestError(`${pathAndQuery}: no answer in ${this.timeoutMs} ms`, 'timeout', null),
         ),
       );
-      req.on('error', (err) =>
-        reject(
-          err instanceof KubeRequestError
-            ? err
-            : err instanceof ProxyTunnelError
-              ? new KubeRequestError(`${pathAndQuery}: ${err.message}`, err.reason, null, err)
-              : new KubeRequestError(
-                  `${pathAndQuery}: ${err.message}`,
-                  signal?.aborted === true ? 'aborted' : 'unreachable',
-                  null,
-                  err,
-                ),
-        ),
-      );
+      req.on('error', (err) => reject(this.requestError(pathAndQuery, err, signal)));
       req.end();
     });
   }
+
+  /** Reads an answer of at most `maxBytes` (the request is destroyed past it) and hands over its text. */
+  private collect(
+    req: ClientRequest,
+    res: IncomingMessage,
+    pathAndQuery: string,
+    maxBytes: number,
+    done: (text: string) => void,
+  ): void {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size > maxBytes) {
+        req.destroy(
+          new KubeRequestError(
+            `${pathAndQuery}: answer over ${maxBytes} bytes`,
+            'too_large',
+            res.statusCode ?? 0,
+          ),
+        );
+        return;
+      }
+      chunks.push(d);
+    });
+    res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+  }
+
+  private requestError(pathAndQuery: string, err: Error, signal: AbortSignal | undefined): KubeRequestError {
+    if (err instanceof KubeRequestError) return err;
+    if (err instanceof ProxyTunnelError)
+      return new KubeRequestError(`${pathAndQuery}: ${err.message}`, err.reason, null, err);
+    return new KubeRequestError(
+      `${pathAndQuery}: ${err.message}`,
+      signal?.aborted === true ? 'aborted' : 'unreachable',
+      null,
+      err,
+    );
+  }
+}
+
+/** A Status answer's error: `http_<code>`, with the Status `reason` (`Expired`, `Gone`) when the body has one. */
+function statusError(pathAndQuery: string, status: number, body: string): KubeRequestError {
+  let reason = '';
+  try {
+    const st = JSON.parse(body) as { kind?: string; reason?: unknown };
+    if (st.kind === 'Status' && typeof st.reason === 'string') reason = st.reason;
+  } catch {
+    // not a Status: the HTTP code says it all
+  }
+  const err = new KubeRequestError(
+    `${pathAndQuery}: HTTP ${status}${reason === '' ? '' : ` (${reason})`}`,
+    `http_${status}`,
+    status,
+  );
+  err.statusReason = reason;
+  return err;
 }

@@ -1,48 +1,25 @@
 import { existsSync } from 'node:fs';
 import type * as K8s from '@kubernetes/client-node';
-import type { KubeConfig, KubernetesObject, ListWatch, V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../core/logger';
 import { errorMessage } from '../../core/errors';
 import type { Metrics } from '../../telemetry/metrics';
 import type { KubernetesConfig } from '../enrich-config';
 import type { OwnerRef } from '../meta/owner';
-import { KubeMetadataClient, controllerOf } from './kube-metadata-client';
+import { KubeMetadataClient } from './kube-metadata-client';
 import type { OwnedKind } from './kube-metadata-client';
 import { OWNER_FETCH_CONCURRENCY, OwnerCache } from './owner-cache';
+import { PodListWatch } from './pod-list-watch';
+import type { SlimPod } from './slim-pod';
 
-/** The part of a Pod podtrace keeps (never the whole object). */
-export interface SlimPod {
-  uid: string;
-  name: string;
-  namespace: string;
-  labels: Readonly<Record<string, string>>;
-  annotations: Readonly<Record<string, string>>;
-  owner: OwnerRef | null;
-  /** container id (64 hex, runtime prefix stripped) → container name and image, from status.containerStatuses. */
-  containers: ReadonlyMap<string, { name: string; image: string }>;
-  resourceVersion: string;
-}
+export type { SlimPod } from './slim-pod';
 
 export type KubeChangeListener = (podUid: string, removed: boolean) => void;
 
-function slimPod(p: V1Pod): SlimPod {
-  const containers = new Map<string, { name: string; image: string }>();
-  const statuses = [...(p.status?.containerStatuses ?? []), ...(p.status?.initContainerStatuses ?? [])];
-  for (const s of statuses) {
-    const id = s.containerID?.replace(/^[a-z-]+:\/\//, '');
-    if (id !== undefined && id !== '') containers.set(id, { name: s.name, image: s.image });
-  }
-  return {
-    uid: p.metadata?.uid ?? '',
-    name: p.metadata?.name ?? '',
-    namespace: p.metadata?.namespace ?? '',
-    labels: Object.freeze({ ...(p.metadata?.labels ?? {}) }),
-    annotations: Object.freeze({ ...(p.metadata?.annotations ?? {}) }),
-    owner: controllerOf(p.metadata?.ownerReferences),
-    containers,
-    resourceVersion: p.metadata?.resourceVersion ?? '',
-  };
-}
+/** Connections of the pod list + watch client: the open watch and a list page beside it. */
+const POD_CLIENT_SOCKETS = 2;
+/** A list page not answering for this long is retried (a page of 500 pods is read from etcd at once). */
+const POD_PAGE_TIMEOUT_MS = 30_000;
 
 export type K8sModule = typeof K8s;
 
@@ -50,20 +27,18 @@ export type K8sModule = typeof K8s;
  * The Kubernetes side of enrichment: watches the pods on this node (fieldSelector
  * spec.nodeName=<node>) and keeps slim copies indexed by pod uid; their owners' parents
  * (ReplicaSet → Deployment, Job → CronJob) come from an OwnerCache of named metadata GETs — no
- * cluster-wide list or watch. Watch expiry (410) relists (client-node's ListWatch does that); any
- * other error keeps the cache and restarts the watch with exponential backoff. Deleted pods stay
- * resolvable for the grace period.
+ * cluster-wide list or watch. The list comes in pages and is parsed into slim copies as it arrives
+ * (PodListWatch); expiry (410) relists, any other error keeps the cache and retries with
+ * exponential backoff. Deleted pods stay resolvable for the grace period.
  */
 export class KubeStore {
   private readonly pods = new Map<string, SlimPod>();
   private readonly deleted = new Map<string, number>();
   private readonly listeners: KubeChangeListener[] = [];
-  private readonly informers: ListWatch<KubernetesObject>[] = [];
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly backoff = new Map<string, number>();
+  private podWatch: PodListWatch | null = null;
   private owners: OwnerCache | null = null;
   private client: KubeMetadataClient | null = null;
-  private stopped = false;
+  private podClient: KubeMetadataClient | null = null;
   /** true once the initial pod list arrived. */
   synced = false;
   /** false when disabled or when no credentials were found. */
@@ -103,7 +78,6 @@ export class KubeStore {
   /** Starts the pod informer in the background; resolves quickly, never throws. */
   async start(): Promise<void> {
     if (!this.config.enabled) return;
-    this.stopped = false;
     // Until credentials are known to be missing, pods count as resolvable through the API.
     this.active = true;
     let k8s: K8sModule;
@@ -146,23 +120,47 @@ export class KubeStore {
       );
       this.owners.start();
     }
-    const watch = new k8s.Watch(kc);
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const fieldSelector = `spec.nodeName=${this.nodeName}`;
-    const pods = new k8s.ListWatch<V1Pod>(
-      '/api/v1/pods',
-      watch,
-      async () => {
-        const list = await this.listed('pods', core.listPodForAllNamespaces({ fieldSelector }));
-        this.synced = true;
-        return list;
+    let podClient: KubeMetadataClient;
+    try {
+      podClient = new KubeMetadataClient(kc, POD_CLIENT_SOCKETS, POD_PAGE_TIMEOUT_MS, 'kubeconfig');
+    } catch (err) {
+      this.deps.logger.error(
+        { err: errorMessage(err) },
+        'the kubeconfig cannot be used to watch pods; enriching from CRI only',
+      );
+      this.deps.metrics.lookupErrors.inc({ backend: 'kubernetes', reason: 'config' });
+      this.active = false;
+      return;
+    }
+    this.podClient = podClient;
+    this.podWatch = new PodListWatch(
+      podClient,
+      {
+        nodeName: this.nodeName,
+        pageSize: this.config.listPageSize,
+        backoffInitialMs: this.config.backoffInitialMs,
+        backoffMaxMs: this.config.backoffMaxMs,
       },
-      false,
-      undefined,
-      fieldSelector,
+      {
+        listed: (pods) => this.replacePods(pods),
+        changed: (pod, removed) => this.putPod(pod, removed),
+        failed: (reason, err, retryInMs) => {
+          this.deps.metrics.lookupErrors.inc({ backend: 'kubernetes', reason });
+          this.deps.logger.warn(
+            { what: 'pods', err: errorMessage(err), retryInMs },
+            'Kubernetes watch failed; serving cached metadata',
+          );
+        },
+        expired: (during) =>
+          this.deps.logger.info({ what: 'pods', during }, 'Kubernetes resourceVersion expired; relisting'),
+      },
     );
-    this.follow('pods', pods, (p, removed) => this.putPod(p, removed));
-    void this.startInformer('pods', pods);
+    this.podWatch.start();
+  }
+
+  /** Complete pod lists so far (the first one sets `synced`). */
+  get podLists(): number {
+    return this.podWatch?.lists ?? 0;
   }
 
   /** The owner GET client; null (owners stay ReplicaSet / Job names) when the kubeconfig's proxy is unusable. */
@@ -179,65 +177,30 @@ export class KubeStore {
     }
   }
 
-  private follow<T extends KubernetesObject>(
-    what: string,
-    lw: ListWatch<T>,
-    put: (o: T, removed: boolean) => void,
-  ): void {
-    this.informers.push(lw);
-    lw.on('add', (o) => put(o, false));
-    lw.on('update', (o) => put(o, false));
-    lw.on('delete', (o) => put(o, true));
-    lw.on('error', (err: unknown) => {
-      // stop() aborts the open watches: their AbortErrors are the shutdown, not a failure.
-      if (this.stopped) return;
-      const backoff = this.backoff.get(what) ?? this.config.backoffInitialMs;
-      // ListWatch stops on errors other than 410; the cache stays, the watch restarts after a backoff.
-      const code =
-        (err as { statusCode?: number; code?: unknown }).statusCode ?? (err as { code?: unknown }).code;
-      this.deps.metrics.lookupErrors.inc({
-        backend: 'kubernetes',
-        reason: typeof code === 'number' ? `http_${code}` : 'unreachable',
-      });
-      this.deps.logger.warn(
-        { what, err: errorMessage(err), retryInMs: backoff },
-        'Kubernetes watch failed; serving cached metadata',
-      );
-      const t = setTimeout(() => {
-        this.timers.delete(t);
-        void this.startInformer(what, lw);
-      }, backoff);
-      t.unref();
-      this.timers.add(t);
-      this.backoff.set(what, Math.min(backoff * 2, this.config.backoffMaxMs));
-    });
-  }
-
-  /** A list that succeeded resets the backoff of its informer. */
-  private async listed<T>(what: string, list: Promise<T>): Promise<T> {
-    const result = await list;
-    this.backoff.delete(what);
-    return result;
-  }
-
-  private async startInformer<T extends KubernetesObject>(what: string, lw: ListWatch<T>): Promise<void> {
-    if (this.stopped) return;
-    try {
-      await lw.start();
-    } catch (err) {
-      this.deps.logger.warn({ what, err: errorMessage(err) }, 'Kubernetes informer did not start');
+  /** A complete list: its pods are put, known pods missing from it were deleted meanwhile. */
+  private replacePods(pods: readonly SlimPod[]): void {
+    const listed = new Set<string>();
+    for (const p of pods) {
+      if (p.uid === '') continue;
+      listed.add(p.uid);
+      this.putPod(p, false);
     }
+    for (const uid of this.pods.keys())
+      if (!listed.has(uid) && !this.deleted.has(uid)) {
+        this.deleted.set(uid, this.now());
+        for (const l of this.listeners) l(uid, false);
+      }
+    this.synced = true;
   }
 
-  private putPod(p: V1Pod, removed: boolean): void {
-    const uid = p.metadata?.uid;
-    if (uid === undefined) return;
+  private putPod(pod: SlimPod, removed: boolean): void {
+    const uid = pod.uid;
+    if (uid === '') return;
     if (removed) {
       this.deleted.set(uid, this.now());
     } else {
       this.deleted.delete(uid);
       const known = this.pods.has(uid);
-      const pod = slimPod(p);
       this.pods.set(uid, pod);
       this.owners?.track(uid, pod.namespace, pod.owner, known);
     }
@@ -258,12 +221,12 @@ export class KubeStore {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
     this.owners?.stop();
     this.client?.close();
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await this.podWatch?.stop();
+    this.podWatch = null;
+    this.podClient?.close();
+    this.podClient = null;
   }
 }
 
