@@ -35,7 +35,11 @@ describe('kafkaSinkSchema', () => {
         compression: 'zstd',
         batch: { maxRecords: DEFAULT_KAFKA_BATCH_MAX_RECORDS, maxBytes: 4194304, maxDelayMs: 100 },
         maxInFlight: DEFAULT_KAFKA_MAX_IN_FLIGHT,
-        buffer: { maxRecords: DEFAULT_KAFKA_BUFFER_MAX_RECORDS, maxBytes: 24 * 1024 * 1024, dropPolicy: 'oldest' },
+        buffer: {
+          maxRecords: DEFAULT_KAFKA_BUFFER_MAX_RECORDS,
+          maxBytes: 24 * 1024 * 1024,
+          dropPolicy: 'oldest',
+        },
         queue: { storage: 'memory', dir: '/var/lib/podtrace/queue/kafka', maxBytes: 1073741824 },
         idempotent: true,
         retry: { initialBackoffMs: 100, maxBackoffMs: 5000, maxElapsedMs: 120000 },
