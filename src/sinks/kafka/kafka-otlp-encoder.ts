@@ -30,6 +30,11 @@ export interface OtlpRecordEncoderOptions {
   spansTopic: string | null;
   /** The `otlp_logs` topic, or null when log records are not wanted. */
   logsTopic: string | null;
+  /**
+   * The OTLP sink exports the same spans (a shared mapping): keep each span's encoded bytes on it
+   * so the OTLP sink copies them instead of encoding the span again.
+   */
+  shareSpanBytes?: boolean;
 }
 
 function splitToFit<T>(
@@ -52,6 +57,8 @@ function splitToFit<T>(
 
 const encodeSpans = (spans: readonly SpanData[]): Buffer =>
   encodeExportTraceServiceRequest(groupByResource(spans));
+const encodeSpansKeepingBytes = (spans: readonly SpanData[]): Buffer =>
+  encodeExportTraceServiceRequest(groupByResource(spans), { keepSpanBytes: true });
 const encodeLogs = (records: readonly LogRecordData[]): Buffer =>
   encodeExportLogsServiceRequest(groupLogsByResource(records));
 
@@ -63,6 +70,7 @@ const encodeLogs = (records: readonly LogRecordData[]): Buffer =>
  */
 export function createOtlpRecordEncoder(options: OtlpRecordEncoderOptions): OtlpRecordEncoder {
   const { mapping, spansTopic, logsTopic } = options;
+  const spans = options.shareSpanBytes === true ? encodeSpansKeepingBytes : encodeSpans;
   if ((spansTopic !== null && !mapping.wants.spans) || (logsTopic !== null && !mapping.wants.logs))
     throw new Error('Kafka OTLP encoder: the mapping does not make the signals the encodings need');
   return (batch, perRecord, maxBytes) => {
@@ -77,7 +85,7 @@ export function createOtlpRecordEncoder(options: OtlpRecordEncoderOptions): Otlp
         const from = i === 0 ? 0 : m.spanEnds[i - 1]!;
         const to = m.spanEnds[last]!;
         if (to > from) {
-          splitToFit(m.spans.slice(from, to), encodeSpans, maxBytes, spansTopic, events, out);
+          splitToFit(m.spans.slice(from, to), spans, maxBytes, spansTopic, events, out);
           events = 0;
         }
       }

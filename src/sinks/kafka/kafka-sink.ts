@@ -157,6 +157,8 @@ export class KafkaSink implements Sink, ReadinessProbe {
               }),
             spansTopic: spans ? cfg.otlpTopic : null,
             logsTopic: logs ? cfg.otlpLogsTopic : null,
+            // A mapping shared with the OTLP sink: it sends the same spans, encoded once here.
+            shareSpanBytes: deps.mapping !== undefined,
           }))
         : null;
     this.topics = topicsByKind(cfg.topicPrefix, cfg.topics);

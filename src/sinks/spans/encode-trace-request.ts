@@ -1,5 +1,5 @@
 import type { AttributeValue, Attributes } from '../../events/event-attributes';
-import { ProtobufWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
+import { ProtobufWriter, SpanBytesSlab, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
 import { SEMCONV_SCHEMA_URL } from './semconv-schema';
 import type { InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
 import { StatusCode } from './span-model';
@@ -258,12 +258,42 @@ export function writeResourceGroups<T>(
 }
 
 const sharedWriter = new ProtobufWriter(1024 * 1024);
+const spanSlab = new SpanBytesSlab();
+
+/** A span encoded before (`span.encoded`) is copied as it is. */
+function writeSpanOrCopy(w: ProtobufWriter, s: SpanData): void {
+  if (s.encoded !== undefined) w.raw(s.encoded);
+  else writeSpan(w, s);
+}
+
+/** Encodes the span and keeps its bytes on it for the next request that carries it. */
+function writeAndKeepSpan(w: ProtobufWriter, s: SpanData): void {
+  if (s.encoded !== undefined) {
+    w.raw(s.encoded);
+    return;
+  }
+  const from = w.length;
+  writeSpan(w, s);
+  s.encoded = w.copyTail(from, spanSlab);
+}
+
+export interface EncodeTraceOptions {
+  /**
+   * Keep each span's encoded bytes on the span (`SpanData.encoded`) for another request that
+   * carries the same spans: Kafka `otlp_proto` sets it when it shares the mapping with the OTLP
+   * sink, which then copies the bytes instead of encoding every span a second time.
+   */
+  keepSpanBytes?: boolean;
+}
 
 /**
  * Encodes an `ExportTraceServiceRequest` (the gRPC/HTTP OTLP request body, also the Kafka
  * `otlp_proto` record value). Returns a Buffer the caller owns.
  */
-export function encodeExportTraceServiceRequest(resourceSpans: readonly ResourceSpans[]): Buffer {
+export function encodeExportTraceServiceRequest(
+  resourceSpans: readonly ResourceSpans[],
+  options: EncodeTraceOptions = {},
+): Buffer {
   const w = sharedWriter;
   w.reset();
   const groups = new Array<ResourceGroup<SpanData>>(resourceSpans.length);
@@ -271,6 +301,6 @@ export function encodeExportTraceServiceRequest(resourceSpans: readonly Resource
     const rs = resourceSpans[i]!;
     groups[i] = { resource: rs.resource, scope: rs.scope, items: rs.spans };
   }
-  writeResourceGroups(w, groups, writeSpan);
+  writeResourceGroups(w, groups, options.keepSpanBytes === true ? writeAndKeepSpan : writeSpanOrCopy);
   return w.finish();
 }

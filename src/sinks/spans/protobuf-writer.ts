@@ -26,6 +26,30 @@ export function varintSize(n: number): number {
   return size;
 }
 
+const SLAB_BYTES = 256 * 1024;
+
+/**
+ * Small byte copies carved out of shared slabs: one allocation per 256 KiB instead of one per
+ * copy. A slab lives as long as any copy of it does (copies of one batch are released together).
+ */
+export class SpanBytesSlab {
+  private slab = new Uint8Array(0);
+  private used = 0;
+
+  copy(src: Uint8Array, from: number, to: number): Uint8Array {
+    const n = to - from;
+    if (n > SLAB_BYTES / 4) return src.slice(from, to);
+    if (this.used + n > this.slab.length) {
+      this.slab = new Uint8Array(SLAB_BYTES);
+      this.used = 0;
+    }
+    const out = this.slab.subarray(this.used, this.used + n);
+    out.set(src.subarray(from, to));
+    this.used += n;
+    return out;
+  }
+}
+
 export class ProtobufWriter {
   private buf: Buffer;
   private pos = 0;
@@ -46,6 +70,11 @@ export class ProtobufWriter {
   /** A copy of what was written (the writer can be reused afterwards). */
   finish(): Buffer {
     return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  /** A copy of the bytes written from `from` to the current end (see SpanBytesSlab). */
+  copyTail(from: number, into: SpanBytesSlab): Uint8Array {
+    return into.copy(this.buf, from, this.pos);
   }
 
   /** A view of what was written: valid only until the next write or reset. */

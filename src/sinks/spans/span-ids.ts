@@ -79,12 +79,17 @@ export class SpanIdGenerator {
   }
 
   private id(bytes: 8 | 16, a: number, b: number, c: number, d: number, e: number): Uint8Array {
-    const out = Buffer.allocUnsafe(bytes);
+    // A plain Uint8Array (V8 keeps one this small on its heap): no Buffer-pool slice per id.
+    const out = new Uint8Array(bytes);
     let any = 0;
     for (let i = 0; i < bytes / 4; i++) {
       const word = this.lane(i, a, b, c, d, e);
       any |= word;
-      out.writeUInt32BE(word, i * 4);
+      const at = i * 4;
+      out[at] = word >>> 24;
+      out[at + 1] = (word >>> 16) & 0xff;
+      out[at + 2] = (word >>> 8) & 0xff;
+      out[at + 3] = word & 0xff;
     }
     if (any === 0) out[bytes - 1] = 1; // all-zero ids are invalid in OTLP
     return out;

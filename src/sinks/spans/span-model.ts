@@ -71,6 +71,12 @@ export interface SpanData {
   readonly links: readonly SpanLink[] | null;
   readonly statusCode: StatusCode;
   readonly statusMessage: string | null;
+  /**
+   * Set by the encoder when the span is encoded for more than one request (the OTLP sink and
+   * Kafka `otlp_proto` sharing a mapping): the encoded `Span` message body, which the next
+   * request copies instead of encoding the span again. Never set by hand; never serialized.
+   */
+  encoded?: Uint8Array;
 }
 
 /** The span's start as a Unix ns double (rounded like every double of that size). */

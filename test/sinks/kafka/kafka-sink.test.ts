@@ -11,7 +11,11 @@ import { createKafkaSink } from '../../../src/sinks/kafka/kafka-sink';
 import { Metrics } from '../../../src/telemetry/metrics';
 import { NODE_NAME, makeEvents } from '../../helpers/kafka-events';
 import { KafkaMock, kafkajsRead, kafkaMockMissing, kcatMissing, kcatRead } from '../../helpers/kafka-mock';
-import { flattenRequest } from '../../helpers/otlp-receiver';
+import { OtlpReceiver, flattenRequest } from '../../helpers/otlp-receiver';
+import type { ReceivedSpan } from '../../helpers/otlp-receiver';
+import { createBatchMapping } from '../../../src/sinks/spans/batch-mapping';
+import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
+import { validateConfig } from '../../../src/config/load-config';
 import type { KcatRecord } from '../../helpers/kafka-mock';
 import { assertValid, kafkaValidatorFor, validateKafkaLoss } from '../../helpers/kafka-schemas';
 import { EVENT_TOPICS, kafkaSinkConfig } from '../../helpers/kafka-sink-config';
@@ -392,6 +396,92 @@ describeIf(kafkaMockMissing() ?? kcatMissing())('KafkaSink against the librdkafk
           (x) => x.resource['k8s.namespace.name'] === 'shop' && x.resource['k8s.pod.name'] === 'cart-7d9f',
         ),
       ).toBe(true);
+    });
+  });
+
+  describe('otlp_proto with a mapping shared with the OTLP sink', () => {
+    it('sends the OTLP receiver exactly the spans of the Kafka records (each span encoded once, copied for the other)', async () => {
+      await mock.create('otlp_spans', 3, 3);
+      const receiver = new OtlpReceiver();
+      await receiver.start(0);
+      try {
+        const deps = {
+          logger: silentLogger(),
+          nodeName: NODE_NAME,
+          hostName: 'host-a',
+          bootId: 'b00710d0-0000-4000-8000-000000000000',
+          instanceId: 'run-1',
+        };
+        const mapping = createBatchMapping({ ...deps, spans: true, logs: false, env: {} });
+        const kafkaMetrics = new Metrics();
+        const kafka = createKafkaSink(
+          kafkaConfig(mock.brokers, { encodings: ['otlp_proto'], otlpSpansPerRecord: 64 }),
+          { ...deps, metrics: kafkaMetrics, mapping },
+        );
+        const otlpMetrics = new Metrics();
+        const otlpCfg = validateConfig({
+          sinks: {
+            otlp: {
+              enabled: true,
+              endpoint: `http://${receiver.address}`,
+              batch: { maxDelayMs: 20 },
+            },
+          },
+        }).sinks.otlp;
+        const otlp = createOtlpSink(otlpCfg, {
+          ...deps,
+          metrics: otlpMetrics,
+          env: {},
+          shutdownTimeoutMs: 20_000,
+        });
+        await Promise.all([kafka.start(), otlp.start()]);
+        const events = makeEvents(1500);
+        for (let i = 0; i < events.length; i += 100) {
+          const batch = { events: events.slice(i, i + 100) };
+          // Both orders the pipeline could hand a batch in.
+          if ((i / 100) % 2 === 0) {
+            kafka.consume(batch);
+            otlp.consume(batch);
+          } else {
+            otlp.consume(batch);
+            kafka.consume(batch);
+          }
+        }
+        await Promise.all([kafka.shutdown(), otlp.shutdown()]);
+        expect(await kafkaMetrics.droppedCount()).toBe(0);
+        expect(await otlpMetrics.droppedCount()).toBe(0);
+        const records = await kafkajsRead(
+          mock.brokers,
+          'otlp_spans',
+          (await counter(kafkaMetrics.sinkExported)) - 1,
+        );
+        const fromKafka = records.flatMap((r) =>
+          flattenRequest(
+            ExportTraceServiceRequest.toObject(ExportTraceServiceRequest.decode(r.value), {
+              longs: String,
+              bytes: Buffer,
+              enums: String,
+              defaults: true,
+              oneofs: true,
+            }),
+          ),
+        );
+        const canon = (spans: ReceivedSpan[]): string[] =>
+          spans
+            .map((x) =>
+              JSON.stringify({
+                ...x,
+                startTimeUnixNano: String(x.startTimeUnixNano),
+                endTimeUnixNano: String(x.endTimeUnixNano),
+                events: x.events.map((e) => ({ ...e, timeUnixNano: String(e.timeUnixNano) })),
+              }),
+            )
+            .sort();
+        expect(fromKafka.length).toBeGreaterThan(1000);
+        expect(canon(receiver.spans)).toEqual(canon(fromKafka));
+      } finally {
+        await receiver.stop();
+      }
     });
   });
 

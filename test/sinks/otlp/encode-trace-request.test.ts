@@ -155,6 +155,71 @@ describe('encodeExportTraceServiceRequest', () => {
   it('returns an empty request for no spans', () => {
     expect(encodeExportTraceServiceRequest([])).toHaveLength(0);
   });
+
+  describe('keepSpanBytes', () => {
+    const resource: SpanResource = { key: 'kept', attributes: { 'service.name': 'x' } };
+    const many = (): SpanData[] =>
+      Array.from({ length: 3000 }, (_, i) =>
+        span(resource, {
+          spanId: id((0x1000_0000_0000_0000n + BigInt(i)).toString(16)),
+          attributes: { i, path: `/var/lib/${'é'.repeat(i % 7)}${i}`, big: 'z'.repeat(i % 400) },
+          ...(i % 5 === 0 ? { statusCode: StatusCode.Error, statusMessage: `exit code ${i}` } : {}),
+        }),
+      );
+
+    it('keeps no bytes on spans unless asked to', () => {
+      const spans = many();
+      encodeExportTraceServiceRequest([{ resource, scope: PODTRACE_SCOPE, spans }]);
+      expect(spans.every((s) => s.encoded === undefined)).toBe(true);
+    });
+
+    it('gives a later request carrying the same spans the bytes a fresh encoding gives, in any grouping', () => {
+      const kept = many();
+      const first = encodeExportTraceServiceRequest([{ resource, scope: PODTRACE_SCOPE, spans: kept }], {
+        keepSpanBytes: true,
+      });
+      expect(kept.every((s) => s.encoded !== undefined)).toBe(true);
+      // The same spans cut differently (as the OTLP sink batches them), against spans never kept.
+      const fresh = many();
+      for (const [from, to] of [
+        [0, 3000],
+        [17, 1200],
+        [2999, 3000],
+      ] as const) {
+        const again = encodeExportTraceServiceRequest([
+          { resource, scope: PODTRACE_SCOPE, spans: kept.slice(from, to) },
+        ]);
+        const reference = encodeExportTraceServiceRequest([
+          { resource, scope: PODTRACE_SCOPE, spans: fresh.slice(from, to) },
+        ]);
+        expect(Buffer.compare(again, reference)).toBe(0);
+      }
+      expect(
+        Buffer.compare(
+          first,
+          encodeExportTraceServiceRequest([{ resource, scope: PODTRACE_SCOPE, spans: fresh }]),
+        ),
+      ).toBe(0);
+      // Each kept copy is exactly that span's message, readable on its own.
+      const Span = root.lookupType('opentelemetry.proto.trace.v1.Span');
+      const one = Span.toObject(Span.decode(kept[1234]!.encoded!), {
+        longs: String,
+        defaults: true,
+        oneofs: true,
+      }) as any;
+      expect(attributeMap(one.attributes)).toMatchObject({ i: 1234 });
+    });
+
+    it("copies a span's kept bytes instead of encoding the span again", () => {
+      const [a, b] = many();
+      encodeExportTraceServiceRequest([{ resource, scope: PODTRACE_SCOPE, spans: [b!] }], {
+        keepSpanBytes: true,
+      });
+      a!.encoded = b!.encoded;
+      const out = decode(encodeExportTraceServiceRequest([{ resource, scope: PODTRACE_SCOPE, spans: [a!] }]));
+      expect(attributeMap(out.resourceSpans[0].scopeSpans[0].spans[0].attributes)).toMatchObject({ i: 1 });
+    });
+  });
 });
 
 describe('ProtobufWriter', () => {
