@@ -27,7 +27,7 @@ BpfLoader::~BpfLoader() {
 
 namespace {
 
-const char *const kSharedMaps[] = {"events", "losses", "pt_drops", "pt_scope", "pt_rate"};
+const char *const kSharedMaps[] = {"events", "losses", "pt_drops", "pt_scope", "pt_scope_mode", "pt_rate"};
 
 // Sets a `const volatile` global in .rodata before load, found by name through the object's BTF.
 // Returns false when the object does not declare it and `required` is false.

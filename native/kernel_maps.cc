@@ -12,7 +12,7 @@
 namespace kernel_maps {
 
 namespace {
-constexpr uint64_t kModeKey = 0;
+constexpr uint64_t kNoCgroup = 0;  // never a cgroup id (kernfs ids start at 1)
 constexpr uint32_t kListed = 1;
 
 std::vector<uint64_t> keys_of(int fd) {
@@ -29,32 +29,33 @@ std::vector<uint64_t> keys_of(int fd) {
 }
 }  // namespace
 
-void scope_set_mode(int fd, uint32_t mode) {
+void scope_set_mode(int mode_fd, uint32_t mode) {
   if (mode > PT_SCOPE_ALLOW) throw NativeFailure("scope mode " + std::to_string(mode), EINVAL);
-  if (bpf_map_update_elem(fd, &kModeKey, &mode, BPF_ANY) != 0) throw NativeFailure("scope: set mode", errno);
+  const uint32_t slot = 0;
+  if (bpf_map_update_elem(mode_fd, &slot, &mode, BPF_ANY) != 0) throw NativeFailure("scope: set mode", errno);
 }
 
 void scope_update(int fd, const std::vector<uint64_t> &add, const std::vector<uint64_t> &remove) {
   for (uint64_t id : remove) {
-    if (id == kModeKey) continue;
+    if (id == kNoCgroup) continue;
     if (bpf_map_delete_elem(fd, &id) != 0 && errno != ENOENT) throw NativeFailure("scope: remove cgroup", errno);
   }
   for (uint64_t id : add) {
-    if (id == kModeKey) continue;
+    if (id == kNoCgroup) continue;
     if (bpf_map_update_elem(fd, &id, &kListed, BPF_ANY) != 0) throw NativeFailure("scope: add cgroup", errno);
   }
 }
 
 void scope_clear(int fd) {
   for (uint64_t id : keys_of(fd)) {
-    if (id != kModeKey) bpf_map_delete_elem(fd, &id);
+    if (id != kNoCgroup) bpf_map_delete_elem(fd, &id);
   }
 }
 
 std::vector<uint64_t> scope_list(int fd) {
   std::vector<uint64_t> out;
   for (uint64_t id : keys_of(fd))
-    if (id != kModeKey) out.push_back(id);
+    if (id != kNoCgroup) out.push_back(id);
   return out;
 }
 

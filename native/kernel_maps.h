@@ -6,8 +6,8 @@
 
 namespace kernel_maps {
 
-// pt_scope: key 0 is the mode (PT_SCOPE_*), every other key a listed cgroup id.
-void scope_set_mode(int fd, uint32_t mode);
+// pt_scope_mode (an array of one slot): the mode (PT_SCOPE_*); pt_scope: the listed cgroup ids.
+void scope_set_mode(int mode_fd, uint32_t mode);
 void scope_update(int fd, const std::vector<uint64_t> &add, const std::vector<uint64_t> &remove);
 // Removes every listed cgroup (the mode stays).
 void scope_clear(int fd);

@@ -326,7 +326,7 @@ Napi::Value Tracer::ScopeMode(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "scopeMode(mode): mode 0 off, 1 deny, 2 allow");
   try {
-    kernel_maps::scope_set_mode(MapFd(env, "pt_scope"), info[0].As<Napi::Number>().Uint32Value());
+    kernel_maps::scope_set_mode(MapFd(env, "pt_scope_mode"), info[0].As<Napi::Number>().Uint32Value());
   } catch (const NativeFailure &f) {
     throw to_js(env, f);
   }

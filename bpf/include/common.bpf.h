@@ -53,13 +53,22 @@ struct {
 	__type(value, __u64);
 } pt_drops SEC(".maps");
 
-/* In-kernel scope, maintained by user space: key 0 → mode (PT_SCOPE_*), cgroup id → 1 when listed. */
+/* In-kernel scope, maintained by user space: cgroup id → 1 when listed. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, __u32);
 } pt_scope SEC(".maps");
+
+/* The scope's mode (PT_SCOPE_*), set by user space. An array slot (the verifier inlines its
+ * lookup): every record checks it, and with the scope off, the default, no hash lookup runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} pt_scope_mode SEC(".maps");
 
 /* Per-cgroup token buckets of the rate limit. */
 struct pt_bucket_key {
@@ -93,8 +102,8 @@ static __always_inline void pt_count_drop(__u32 reason, __u32 kind)
 /* True when the scope lets records of this cgroup through. */
 static __always_inline bool pt_in_scope(__u64 cgroup_id)
 {
-	__u64 mode_key = 0;
-	__u32 *mode = bpf_map_lookup_elem(&pt_scope, &mode_key);
+	__u32 zero = 0;
+	__u32 *mode = bpf_map_lookup_elem(&pt_scope_mode, &zero);
 	bool listed;
 
 	if (!mode || *mode == PT_SCOPE_OFF)
