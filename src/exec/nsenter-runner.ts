@@ -60,7 +60,9 @@ function childrenOf(pid: number): number[] {
  */
 export function runNsenter(argv: readonly string[], forks: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(NSENTER, argv, { stdio: 'inherit' });
+    // The handlers go in before the spawn: the command can run, and whoever reads its output signal
+    // this process, before the line after spawn() runs; without a handler that signal would kill
+    // podtrace instead of reaching the command. (Handlers run from the event loop, after spawn.)
     const forward = (sig: NodeJS.Signals): void => {
       const pid = child.pid;
       if (pid === undefined || child.exitCode !== null) return;
@@ -73,6 +75,7 @@ export function runNsenter(argv: readonly string[], forks: boolean): Promise<num
       }
     };
     for (const s of FORWARDED) process.on(s, forward);
+    const child = spawn(NSENTER, argv, { stdio: 'inherit' });
     const done = (): void => {
       for (const s of FORWARDED) process.off(s, forward);
     };
