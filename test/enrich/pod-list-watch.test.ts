@@ -28,6 +28,12 @@ function addPods(api: KubeApiServer, from: number, to: number, node = NODE): voi
 }
 
 /** A PodListWatch against `api` that records what it reports. */
+/** Starts the list-watch and waits for its first complete list and a watch on the server. */
+async function listedAndWatching(h: Awaited<ReturnType<typeof harness>>, api: KubeApiServer): Promise<void> {
+  h.lw.start();
+  await until(() => h.lists.length === 1 && api.count('/api/v1/pods', 'watch') >= 1, 'listed and watching');
+}
+
 async function harness(api: KubeApiServer) {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
@@ -163,11 +169,7 @@ describe('PodListWatch', () => {
   describe('watch', () => {
     it('relists when the watch resourceVersion expired (ERROR 410 event)', async () => {
       const h = await harness(api);
-      h.lw.start();
-      await until(
-        () => h.lists.length === 1 && api.count('/api/v1/pods', 'watch') >= 1,
-        'listed and watching',
-      );
+      await listedAndWatching(h, api);
       api.compact();
       api.remove('/api/v1/pods', 'shop', 'pod-000');
       await until(() => h.lists.length === 2, 'relisted');
@@ -179,11 +181,7 @@ describe('PodListWatch', () => {
     it('relists after an HTTP 410 on the watch request', async () => {
       api.expireWithHttp = true;
       const h = await harness(api);
-      h.lw.start();
-      await until(
-        () => h.lists.length === 1 && api.count('/api/v1/pods', 'watch') >= 1,
-        'listed and watching',
-      );
+      await listedAndWatching(h, api);
       api.compact();
       await until(() => h.lists.length === 2, 'relisted');
       expect(h.expired).toContain('watch');
@@ -192,11 +190,7 @@ describe('PodListWatch', () => {
 
     it('resumes a watch the server ended from its last resourceVersion, without a relist', async () => {
       const h = await harness(api);
-      h.lw.start();
-      await until(
-        () => h.lists.length === 1 && api.count('/api/v1/pods', 'watch') >= 1,
-        'listed and watching',
-      );
+      await listedAndWatching(h, api);
       addPods(api, PODS, PODS + 1);
       await until(() => h.changes.some((c) => c.uid === uidOf(PODS)), 'first change');
       api.closeWatches();
@@ -216,11 +210,7 @@ describe('PodListWatch', () => {
 
     it('keeps what it knows through an outage and resumes the watch after it', async () => {
       const h = await harness(api);
-      h.lw.start();
-      await until(
-        () => h.lists.length === 1 && api.count('/api/v1/pods', 'watch') >= 1,
-        'listed and watching',
-      );
+      await listedAndWatching(h, api);
       api.down();
       await until(() => h.failures.length >= 2, 'failures counted');
       api.up();
