@@ -1,4 +1,3 @@
-import { validateConfig } from '../../../src/config/load-config';
 import { silentLogger } from '../../../src/core/logger';
 import { EVENT_GROUPS } from '../../../src/events/event-kind';
 import type { PodtraceEvent } from '../../../src/events/event';
@@ -7,6 +6,7 @@ import type { KafkaSink } from '../../../src/sinks/kafka/kafka-sink';
 import { createKafkaSink } from '../../../src/sinks/kafka/kafka-sink';
 import { Metrics } from '../../../src/telemetry/metrics';
 import { NODE_NAME, makeEvents } from '../../helpers/kafka-events';
+import { kafkaSinkConfig } from '../../helpers/kafka-sink-config';
 import { KafkaMock, kafkaMockMissing, kcatMissing, kcatRead } from '../../helpers/kafka-mock';
 import { describeIf } from '../../helpers/prereq';
 import { captureLogger, counterValue } from '../otlp/otlp-test-support';
@@ -20,19 +20,13 @@ const INVALID_PRODUCER_EPOCH = 47;
 const UNKNOWN_PRODUCER_ID = 59;
 const PRODUCE = 0;
 
+/** Smaller batches and a fast, short retry budget: the faults below are outlasted in seconds. */
 function kafkaConfig(brokers: string[], extra: Record<string, unknown> = {}): KafkaSinkConfig {
-  return validateConfig({
-    sinks: {
-      kafka: {
-        enabled: true,
-        brokers,
-        lossReportSeconds: 3600,
-        batch: { maxRecords: 200, maxDelayMs: 10 },
-        retry: { initialBackoffMs: 20, maxBackoffMs: 200, maxElapsedMs: 3000 },
-        ...extra,
-      },
-    },
-  }).sinks.kafka;
+  return kafkaSinkConfig(brokers, {
+    batch: { maxRecords: 200, maxDelayMs: 10 },
+    retry: { initialBackoffMs: 20, maxBackoffMs: 200, maxElapsedMs: 3000 },
+    ...extra,
+  });
 }
 
 function feed(sink: KafkaSink, events: PodtraceEvent[], batchSize = 100): void {

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../../src/core/logger';
 import type { EventBatch } from '../../../src/events/event';
 import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
@@ -9,8 +8,7 @@ import { Metrics } from '../../../src/telemetry/metrics';
 import { makeEvents } from '../../helpers/kafka-events';
 import { OtlpReceiver } from '../../helpers/otlp-receiver';
 import type { ReceivedSpan } from '../../helpers/otlp-receiver';
-import { TEST_BOOT_ID } from '../../helpers/events';
-import { counterValue, eventually, otlpConfig } from './otlp-test-support';
+import { counterValue, eventually, otlpConfig, otlpSinkDeps } from './otlp-test-support';
 
 const FAST_RETRY = { initialBackoffMs: 10, maxBackoffMs: 100, maxElapsedMs: 600_000 };
 
@@ -23,15 +21,7 @@ function sink(endpoint: string, metrics: Metrics, queue: Record<string, unknown>
       signals: ['traces', 'logs'],
       queue,
     }),
-    {
-      logger: silentLogger(),
-      metrics,
-      env: {},
-      nodeName: 'node-a',
-      hostName: 'node-a.example',
-      bootId: TEST_BOOT_ID,
-      shutdownTimeoutMs: 10_000,
-    },
+    otlpSinkDeps(metrics),
   );
 }
 

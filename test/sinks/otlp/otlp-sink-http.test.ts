@@ -1,10 +1,8 @@
-import { silentLogger } from '../../../src/core/logger';
 import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import { SEMCONV_SCHEMA_URL } from '../../../src/sinks/spans/semconv-schema';
 import { Metrics } from '../../../src/telemetry/metrics';
 import {
-  TEST_BOOT_ID,
   WALL_CLOCK_OFFSET_NS,
   batch,
   processExec,
@@ -15,7 +13,7 @@ import {
 } from '../../helpers/events';
 import { OtlpHttpReceiver } from '../../helpers/otlp-http-receiver';
 import { waitUntil } from '../../helpers/wait-until';
-import { counterValue, eventually, otlpConfig } from './otlp-test-support';
+import { counterValue, eventually, otlpConfig, otlpSinkDeps } from './otlp-test-support';
 
 const SEC = 1_000_000_000;
 const FAST_RETRY = { initialBackoffMs: 10, maxBackoffMs: 40, maxElapsedMs: 5000 };
@@ -41,15 +39,10 @@ function sinkFor(
   shutdownTimeoutMs = 10_000,
 ): { sink: OtlpSink; metrics: Metrics } {
   const metrics = new Metrics();
-  const sink = createOtlpSink(otlpConfig({ batch: { maxDelayMs: 20 }, retry: FAST_RETRY, ...section }), {
-    logger: silentLogger(),
-    metrics,
-    env,
-    nodeName: 'node-a',
-    hostName: 'node-a.example',
-    bootId: TEST_BOOT_ID,
-    shutdownTimeoutMs,
-  });
+  const sink = createOtlpSink(
+    otlpConfig({ batch: { maxDelayMs: 20 }, retry: FAST_RETRY, ...section }),
+    otlpSinkDeps(metrics, { env, shutdownTimeoutMs }),
+  );
   open.push(sink);
   return { sink, metrics };
 }

@@ -1,11 +1,10 @@
 import { status } from '@grpc/grpc-js';
-import { silentLogger } from '../../../src/core/logger';
 import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import { Metrics } from '../../../src/telemetry/metrics';
-import { TEST_BOOT_ID, batch, oomKill, processExit, workloadMeta } from '../../helpers/events';
+import { batch, oomKill, processExit, workloadMeta } from '../../helpers/events';
 import { OtlpReceiver } from '../../helpers/otlp-receiver';
-import { counterValue, eventually, otlpConfig } from './otlp-test-support';
+import { counterValue, eventually, otlpConfig, otlpSinkDeps } from './otlp-test-support';
 
 const SEC = 1_000_000_000;
 const open: OtlpSink[] = [];
@@ -27,15 +26,7 @@ function sinkFor(
       retry: { initialBackoffMs: 10, maxBackoffMs: 40, maxElapsedMs: 5000 },
       ...section,
     }),
-    {
-      logger: silentLogger(),
-      metrics,
-      env: {},
-      nodeName: 'node-a',
-      hostName: 'node-a.example',
-      bootId: TEST_BOOT_ID,
-      shutdownTimeoutMs,
-    },
+    otlpSinkDeps(metrics, { shutdownTimeoutMs }),
   );
   open.push(sink);
   return { sink, metrics };

@@ -29,7 +29,7 @@ import { OtlpReceiver, attributeMap } from '../../helpers/otlp-receiver';
 import { makeTestCa, opensslMissing } from '../../helpers/test-ca';
 import type { TestCa } from '../../helpers/test-ca';
 import { describeIf } from '../../helpers/prereq';
-import { captureLogger, counterValue, eventually, otlpConfig } from './otlp-test-support';
+import { captureLogger, counterValue, eventually, otlpConfig, otlpSinkDeps } from './otlp-test-support';
 
 const SEC = 1_000_000_000;
 const FAST_RETRY = { initialBackoffMs: 10, maxBackoffMs: 40, maxElapsedMs: 5000 };
@@ -58,15 +58,10 @@ function sinkFor(
   logger = silentLogger(),
 ): Harness {
   const metrics = new Metrics();
-  const sink = createOtlpSink(otlpConfig({ batch: { maxDelayMs: 20 }, retry: FAST_RETRY, ...section }), {
-    logger,
-    metrics,
-    env,
-    nodeName: 'node-a',
-    hostName: 'node-a.example',
-    bootId: TEST_BOOT_ID,
-    shutdownTimeoutMs: 10_000,
-  });
+  const sink = createOtlpSink(
+    otlpConfig({ batch: { maxDelayMs: 20 }, retry: FAST_RETRY, ...section }),
+    otlpSinkDeps(metrics, { env, logger }),
+  );
   open.push(sink);
   return { sink, metrics };
 }

@@ -3,12 +3,29 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Logger } from '../../../src/core/logger';
 import { validateConfig } from '../../../src/config/load-config';
+import { silentLogger } from '../../../src/core/logger';
 import type { OtlpSinkConfig } from '../../../src/sinks/otlp/otlp-config';
+import type { OtlpSinkDeps } from '../../../src/sinks/otlp/otlp-sink';
 import type { Metrics } from '../../../src/telemetry/metrics';
+import { TEST_BOOT_ID } from '../../helpers/events';
 
 /** A validated `sinks.otlp` section (defaults filled) from a partial one. */
 export function otlpConfig(section: Record<string, unknown>): OtlpSinkConfig {
   return validateConfig({ sinks: { otlp: { enabled: true, ...section } } }).sinks.otlp;
+}
+
+/** The OTLP sink's dependencies as the tests use them: node-a, no OTEL_* env, a 10 s shutdown deadline. */
+export function otlpSinkDeps(metrics: Metrics, over: Partial<OtlpSinkDeps> = {}): OtlpSinkDeps {
+  return {
+    logger: silentLogger(),
+    metrics,
+    env: {},
+    nodeName: 'node-a',
+    hostName: 'node-a.example',
+    bootId: TEST_BOOT_ID,
+    shutdownTimeoutMs: 10_000,
+    ...over,
+  };
 }
 
 /** A pino logger whose JSON lines are kept in `lines`. */
