@@ -2,7 +2,8 @@
  * What an item the exporter queues really holds in memory, against the size its byte bound counts:
  * `node --expose-gc dist/bench/retained-bytes.js [items]`. Synthetic events (the agent scenario's
  * mix, 200 pods × 2 containers) are mapped to OTLP spans and to Kafka json records as the sinks do;
- * N of each are kept alive and the V8 heap (after a full GC) is compared with the heap before.
+ * N of each are kept alive and the V8 heap plus the ArrayBuffer memory outside it (after a full GC)
+ * is compared with what was there before.
  * Prints heap bytes per item, the mean size the queue bound counts, and the difference (the
  * per-item overhead constants `OTLP_*_OVERHEAD_BYTES` and `KAFKA_RECORD_OVERHEAD_BYTES`).
  */
@@ -13,7 +14,10 @@ import { kafkaRecordBytes } from '../src/sinks/kafka/kafka-record';
 import type { KafkaRecord } from '../src/sinks/kafka/kafka-record';
 import { SpanMapper } from '../src/sinks/spans/span-mapper';
 import type { LogRecordData } from '../src/sinks/spans/log-model';
-import type { SpanData } from '../src/sinks/spans/span-model';
+import { toEncodedSpan } from '../src/sinks/spans/encode-trace-request';
+import type { EncodedSpan, SpanData } from '../src/sinks/spans/span-model';
+import { encodedSpanBytes } from '../src/sinks/otlp/otlp-sink';
+import { TextSlab } from '../src/sinks/kafka/text-slab';
 import { SpanResources } from '../src/sinks/spans/span-resources';
 import { estimateLogRecordBytes, estimateSpanBytes } from '../src/sinks/spans/span-size';
 import { SyntheticSource } from '../src/sources/synthetic-source';
@@ -23,11 +27,13 @@ import { TEST_BOOT_ID } from '../test/helpers/events';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
+/** The V8 heap and the ArrayBuffer backing stores outside it (Buffers, slabs), after a full GC. */
 function heapUsed(): number {
   if (gc === undefined) throw new Error('run with node --expose-gc');
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 async function syntheticEvents(n: number): Promise<PodtraceEvent[]> {
@@ -92,6 +98,23 @@ async function main(): Promise<void> {
     estimateSpanBytes,
   );
   measure(
+    'otlp span, queued encoded (as the OTLP sink queues it)',
+    () => {
+      const mapper = new SpanMapper({
+        bootId: TEST_BOOT_ID,
+        resources: new SpanResources({ hostName: 'bench', nodeName: 'bench-node' }),
+      });
+      const out: EncodedSpan[] = [];
+      for (let i = 0; i < events.length; i += 4096) {
+        const spans: SpanData[] = [];
+        mapper.mapBatch({ events: events.slice(i, i + 4096) }, spans);
+        for (const s of spans) out.push(toEncodedSpan(s));
+      }
+      return out;
+    },
+    encodedSpanBytes,
+  );
+  measure(
     'otlp log record',
     () => {
       const mapper = new SpanMapper({
@@ -106,8 +129,20 @@ async function main(): Promise<void> {
     estimateLogRecordBytes,
   );
   const encoder = new KafkaJsonEncoder('bench-node');
+  const slab = new TextSlab();
   measure(
-    'kafka json record',
+    'kafka json record, value in a slab (as the Kafka sink queues it)',
+    () =>
+      events.map((e, i): KafkaRecord => ({
+        topic: 'podtrace.process',
+        key: 'pod-uid',
+        value: slab.bytes(encoder.encode(e, i)),
+        events: 1,
+      })),
+    kafkaRecordBytes,
+  );
+  measure(
+    'kafka json record, value as a string',
     () =>
       events.map((e, i): KafkaRecord => ({
         topic: 'podtrace.process',

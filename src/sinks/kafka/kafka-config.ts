@@ -33,10 +33,10 @@ export const DEFAULT_KAFKA_BATCH_MAX_DELAY_MS = 100;
 export const DEFAULT_KAFKA_BATCH_MAX_BYTES = 4 * 1024 * 1024;
 /**
  * The buffer's bound in bytes, next to `buffer.maxRecords`: what the buffered records and the sends
- * in flight hold in memory (encoded size + KAFKA_RECORD_OVERHEAD_BYTES each). 24 MiB: the 20,000
- * records of `maxRecords` at ~940 B each plus the sends in flight; larger records hit it first.
+ * in flight hold in memory (encoded size + KAFKA_RECORD_OVERHEAD_BYTES each). 16 MiB: the 20,000
+ * records of `maxRecords` at ~700 B each plus the sends in flight; larger records hit it first.
  */
-export const DEFAULT_KAFKA_BUFFER_MAX_BYTES = 24 * 1024 * 1024;
+export const DEFAULT_KAFKA_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
 /** Under the brokers' default `message.max.bytes` (1 MB): `otlp_proto` records are cut to fit. */
 export const DEFAULT_KAFKA_MAX_RECORD_BYTES = 1_000_000;
 /** Backoff of a failed send; a topic or record error is given up (counted) after maxElapsedMs, an unreachable cluster is retried until the buffer bound. */

@@ -10,7 +10,17 @@ import type { PodtraceEvent } from '../../events/event';
  */
 export function kafkaRecordKey(e: PodtraceEvent, nodeName: string): string {
   const meta = e.meta;
-  if (meta === null) return `unknown:${nodeName}`;
-  if (meta.host) return `host:${nodeName}`;
-  return meta.podUid ?? meta.containerId ?? `unknown:${nodeName}`;
+  if (nodeName !== keysOf) {
+    keysOf = nodeName;
+    unknownKey = `unknown:${nodeName}`;
+    hostKey = `host:${nodeName}`;
+  }
+  if (meta === null) return unknownKey;
+  if (meta.host) return hostKey;
+  return meta.podUid ?? meta.containerId ?? unknownKey;
 }
+
+// The node's two fixed keys, made once (not a new string per record).
+let keysOf = '';
+let unknownKey = 'unknown:';
+let hostKey = 'host:';

@@ -19,11 +19,12 @@ export interface KafkaRecord {
 export const RECORD_FRAMING_BYTES = 64;
 
 /**
- * Memory a queued record holds beyond `kafkaRecordBytes` (the record object, the json value's
- * string pieces, or a Buffer's object): 937 B of heap per json record against 594 B counted,
- * `node --expose-gc dist/bench/retained-bytes.js`. Counted by the buffer's byte bound only.
+ * Memory a queued record holds beyond `kafkaRecordBytes` (the record object and its value's view
+ * of a shared slab, or a Buffer's object): 703 B of heap and slab per json record against 594 B
+ * counted, `node --expose-gc dist/bench/retained-bytes.js` (937 B when values were strings).
+ * Counted by the buffer's byte bound only.
  */
-export const KAFKA_RECORD_OVERHEAD_BYTES = 350;
+export const KAFKA_RECORD_OVERHEAD_BYTES = 110;
 
 /** The record's size for the queue's and batches' byte bounds (value and key; JSON is ASCII but for argv). */
 export function kafkaRecordBytes(r: KafkaRecord): number {

@@ -13,6 +13,7 @@ import { Exporter } from '../exporter/exporter';
 import { kafkaClientOptions } from './kafka-client-options';
 import type { KafkaCompression, KafkaSinkConfig } from './kafka-config';
 import { KAFKA_JSON_SCHEMA_VERSION, KafkaJsonEncoder } from './kafka-json-encoder';
+import { TextSlab } from './text-slab';
 import type { LossSource } from './kafka-loss-report';
 import { LossReporter, encodeLossRecord } from './kafka-loss-report';
 import type { OtlpRecordEncoder } from './kafka-otlp-encoder';
@@ -110,6 +111,8 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private readonly losses: Exporter<KafkaRecord, Message[]>;
   private readonly producers: KafkaProducers;
   private readonly json: KafkaJsonEncoder | null;
+  /** Where json values are written as bytes when the sink accepts their events. */
+  private readonly values = new TextSlab();
   private readonly otlp: OtlpRecordEncoder | null;
   private readonly topics: readonly string[];
   private readonly unknownTopic: string;
@@ -272,7 +275,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
         out.push({
           topic: this.topics[e.kind] ?? this.unknownTopic,
           key: kafkaRecordKey(e, node),
-          value: json.encode(e, ++this.seq),
+          value: this.values.bytes(json.encode(e, ++this.seq)),
           events: 1,
         });
       }

@@ -1,5 +1,6 @@
 import type { ItemCodec } from '../exporter/disk-queue';
-import type { SpanResource } from '../spans/span-model';
+import { toEncodedSpan } from '../spans/encode-trace-request';
+import type { EncodedSpan, SpanData, SpanResource } from '../spans/span-model';
 
 /**
  * A span or log record in the disk queue (`sinks.otlp.queue.storage: disk`): the mapped object as
@@ -45,6 +46,21 @@ export function otlpItemCodec<T extends ResourceHolder>(): ItemCodec<T> {
       }
       item.resource = shared;
       return item;
+    },
+  };
+}
+
+/**
+ * Queued spans on disk: resource and encoded bytes. A record an earlier podtrace wrote (a whole
+ * SpanData, before spans were queued encoded) is read back and encoded, so an upgrade replays it.
+ */
+export function encodedSpanCodec(): ItemCodec<EncodedSpan> {
+  const inner = otlpItemCodec<EncodedSpan | SpanData>();
+  return {
+    encode: (item) => inner.encode(item),
+    decode(bytes: Buffer): EncodedSpan {
+      const item = inner.decode(bytes);
+      return 'bytes' in item && item.bytes instanceof Uint8Array ? item : toEncodedSpan(item as SpanData);
     },
   };
 }

@@ -6,18 +6,18 @@ import type { EventBatch } from '../../events/event';
 import type { Sink } from '../../pipeline/stages';
 import type { Metrics } from '../../telemetry/metrics';
 import { encodeExportLogsServiceRequest } from '../spans/encode-logs-request';
-import { encodeExportTraceServiceRequest } from '../spans/encode-trace-request';
+import { encodeEncodedSpansRequest, toEncodedSpan } from '../spans/encode-trace-request';
 import type { LogRecordData } from '../spans/log-model';
-import { groupByResource, groupLogsByResource } from '../spans/resource-spans';
-import { estimateLogRecordBytes, estimateSpanBytes } from '../spans/span-size';
+import { groupLogsByResource } from '../spans/resource-spans';
+import { estimateLogRecordBytes } from '../spans/span-size';
 import type { BatchMapping } from '../spans/batch-mapping';
 import { createBatchMapping } from '../spans/batch-mapping';
-import type { SpanData } from '../spans/span-model';
+import type { EncodedSpan } from '../spans/span-model';
 import type { OtlpSinkConfig } from './otlp-config';
 import { OTLP_LOG_RECORD_OVERHEAD_BYTES, OTLP_SPAN_OVERHEAD_BYTES } from './otlp-config';
 import type { SignalExport } from './otlp-signal-exporter';
 import { createSignalExport } from './otlp-signal-exporter';
-import { otlpItemCodec } from './otlp-item-codec';
+import { encodedSpanCodec, otlpItemCodec } from './otlp-item-codec';
 import { resolveOtlpTarget } from './otlp-target';
 
 export const OTLP_SINK_NAME = 'otlp';
@@ -58,6 +58,9 @@ export interface OtlpSinkDeps {
   mapping?: BatchMapping;
 }
 
+/** The byte bound's size of a queued span: its encoded message and the request framing around it. */
+export const encodedSpanBytes = (s: EncodedSpan): number => s.bytes.length + 4;
+
 function evictionCounter(metrics: Metrics): Counter {
   const name = 'podtrace_span_process_evictions_total';
   const existing = metrics.registry.getSingleMetric(name);
@@ -83,7 +86,7 @@ function evictionCounter(metrics: Metrics): Counter {
 export class OtlpSink implements Sink, ReadinessProbe {
   readonly name = OTLP_SINK_NAME;
 
-  private readonly traces: SignalExport<SpanData> | null = null;
+  private readonly traces: SignalExport<EncodedSpan> | null = null;
   private readonly logs: SignalExport<LogRecordData> | null = null;
   private readonly mapping: BatchMapping;
   private readonly evictions: Counter;
@@ -131,15 +134,15 @@ export class OtlpSink implements Sink, ReadinessProbe {
       throw new Error('OtlpSink: the shared mapping does not make the signals this sink exports');
     const common = { config, logger: this.logger, metrics: this.metrics };
     if (tracesTarget !== null)
-      this.traces = createSignalExport<SpanData>({
+      this.traces = createSignalExport<EncodedSpan>({
         ...common,
         signal: 'traces',
         stage: OTLP_SINK_NAME,
         target: tracesTarget,
-        encode: (spans) => encodeExportTraceServiceRequest(groupByResource(spans)),
-        sizeOf: estimateSpanBytes,
+        encode: (spans) => encodeEncodedSpansRequest(spans),
+        sizeOf: encodedSpanBytes,
         itemOverheadBytes: OTLP_SPAN_OVERHEAD_BYTES,
-        codec: otlpItemCodec<SpanData>(),
+        codec: encodedSpanCodec(),
       });
     if (logsTarget !== null)
       this.logs = createSignalExport<LogRecordData>({
@@ -167,10 +170,10 @@ export class OtlpSink implements Sink, ReadinessProbe {
       );
   }
 
-  private signals(): SignalExport<SpanData | LogRecordData>[] {
-    const out: SignalExport<SpanData | LogRecordData>[] = [];
-    if (this.traces !== null) out.push(this.traces as SignalExport<SpanData | LogRecordData>);
-    if (this.logs !== null) out.push(this.logs as SignalExport<SpanData | LogRecordData>);
+  private signals(): SignalExport<EncodedSpan | LogRecordData>[] {
+    const out: SignalExport<EncodedSpan | LogRecordData>[] = [];
+    if (this.traces !== null) out.push(this.traces as SignalExport<EncodedSpan | LogRecordData>);
+    if (this.logs !== null) out.push(this.logs as SignalExport<EncodedSpan | LogRecordData>);
     return out;
   }
 
@@ -186,7 +189,13 @@ export class OtlpSink implements Sink, ReadinessProbe {
       return;
     }
     const mapped = this.mapping.map(batch);
-    this.traces?.exporter.offer(mapped.spans);
+    if (this.traces !== null) {
+      // Encoded now: what waits in the queue is bytes, not the mapped objects (see EncodedSpan).
+      const spans = mapped.spans;
+      const encoded = new Array<EncodedSpan>(spans.length);
+      for (let i = 0; i < spans.length; i++) encoded[i] = toEncodedSpan(spans[i]!);
+      this.traces.exporter.offer(encoded);
+    }
     this.logs?.exporter.offer(mapped.logs);
     const evicted = this.mapping.evictions - this.countedEvictions;
     if (evicted > 0) {

@@ -1,7 +1,9 @@
 import type { AttributeValue, Attributes } from '../../events/event-attributes';
 import { ProtobufWriter, SpanBytesSlab, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
 import { SEMCONV_SCHEMA_URL } from './semconv-schema';
-import type { InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
+import { PODTRACE_SCOPE } from './instrumentation-scope';
+import { groupItemsByResource } from './resource-spans';
+import type { EncodedSpan, InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
 import { StatusCode } from './span-model';
 
 /*
@@ -275,6 +277,58 @@ function writeAndKeepSpan(w: ProtobufWriter, s: SpanData): void {
   const from = w.length;
   writeSpan(w, s);
   s.encoded = w.copyTail(from, spanSlab);
+}
+
+const spanWriter = new ProtobufWriter(64 * 1024);
+
+/**
+ * The span's `Span` message: encoded once, carved out of a shared slab and kept on the span
+ * (`SpanData.encoded`), so every request that carries the span copies these bytes.
+ */
+export function encodeSpanBytes(s: SpanData): Uint8Array {
+  if (s.encoded !== undefined) return s.encoded;
+  const w = spanWriter;
+  w.reset();
+  writeSpan(w, s);
+  s.encoded = w.copyTail(0, spanSlab);
+  return s.encoded;
+}
+
+/** The span as the OTLP sink queues it (its resource and its encoded message). */
+export function toEncodedSpan(s: SpanData): EncodedSpan {
+  return { resource: s.resource, bytes: encodeSpanBytes(s) };
+}
+
+/**
+ * An `ExportTraceServiceRequest` of spans encoded before (EncodedSpan), grouped by resource under
+ * `scope`: each span's bytes are copied behind their length, nothing is encoded again.
+ */
+export function encodeEncodedSpansRequest(
+  spans: readonly EncodedSpan[],
+  scope: InstrumentationScope = PODTRACE_SCOPE,
+): Buffer {
+  const w = sharedWriter;
+  w.reset();
+  for (const g of groupItemsByResource(spans, scope)) {
+    w.tag(REQUEST_RESOURCE_GROUPS, WIRE_LEN);
+    const groupAt = w.fork();
+    w.tag(GROUP_RESOURCE, WIRE_LEN);
+    w.bytes(encodedResource(g.resource));
+    w.tag(GROUP_SCOPE_ITEMS, WIRE_LEN);
+    const scopeAt = w.fork();
+    w.tag(SCOPE_SCOPE, WIRE_LEN);
+    w.bytes(encodedScope(g.scope));
+    const items = g.items;
+    for (let i = 0; i < items.length; i++) {
+      w.tag(SCOPE_ITEMS, WIRE_LEN);
+      w.bytes(items[i]!.bytes);
+    }
+    w.raw(ENCODED_SCHEMA_URL);
+    w.join(scopeAt);
+    w.raw(ENCODED_SCHEMA_URL);
+    w.join(groupAt);
+  }
+  return w.finish();
 }
 
 export interface EncodeTraceOptions {

@@ -4,6 +4,23 @@ import type { LogRecordData, ResourceLogs } from './log-model';
 import type { SpanMapper } from './span-mapper';
 import type { InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
 
+/** Items grouped under their resource (first-seen order), one group per ResourceSpans / ResourceLogs. */
+export function groupItemsByResource<T extends { readonly resource: SpanResource }>(
+  items: readonly T[],
+  scope: InstrumentationScope = PODTRACE_SCOPE,
+): { resource: SpanResource; scope: InstrumentationScope; items: T[] }[] {
+  const groups = new Map<SpanResource, T[]>();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    const list = groups.get(item.resource);
+    if (list === undefined) groups.set(item.resource, [item]);
+    else list.push(item);
+  }
+  const out: { resource: SpanResource; scope: InstrumentationScope; items: T[] }[] = [];
+  for (const [resource, list] of groups) out.push({ resource, scope, items: list });
+  return out;
+}
+
 /** Groups spans by resource (first-seen order), the shape of an ExportTraceServiceRequest. */
 export function groupByResource(
   spans: readonly SpanData[],

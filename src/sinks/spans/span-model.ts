@@ -79,6 +79,17 @@ export interface SpanData {
   encoded?: Uint8Array;
 }
 
+/**
+ * A span as the OTLP sink queues it: its resource and its encoded `Span` message, written when the
+ * sink accepts the event. Queued spans wait up to `batch.maxDelayMs`, long enough for V8 to move
+ * whatever they hold to the old generation; a SpanData (attributes object, id arrays, strings)
+ * moved there costs a full collection to free, these bytes live outside the heap.
+ */
+export interface EncodedSpan {
+  readonly resource: SpanResource;
+  readonly bytes: Uint8Array;
+}
+
 /** The span's start as a Unix ns double (rounded like every double of that size). */
 export function spanStartUnixNs(span: SpanData): number {
   return span.endTimeUnixNs - span.durationNs;

@@ -2,9 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EventBatch } from '../../../src/events/event';
+import { silentLogger } from '../../../src/core/logger';
+import { DiskQueue } from '../../../src/sinks/exporter/disk-queue';
+import { otlpItemCodec } from '../../../src/sinks/otlp/otlp-item-codec';
 import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
+import { createBatchMapping } from '../../../src/sinks/spans/batch-mapping';
+import type { SpanData } from '../../../src/sinks/spans/span-model';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import { Metrics } from '../../../src/telemetry/metrics';
+import { TEST_BOOT_ID } from '../../helpers/events';
 import { makeEvents } from '../../helpers/kafka-events';
 import { OtlpReceiver } from '../../helpers/otlp-receiver';
 import type { ReceivedSpan } from '../../helpers/otlp-receiver';
@@ -106,5 +112,60 @@ describe('OtlpSink with queue.storage: disk', () => {
     expect(await m2.droppedCount()).toBe(0);
     expect(r.spans.map(key).sort()).toEqual(ref.spans.map(key).sort());
     expect(r.logs.length).toBe(ref.logs.length);
+  }, 60_000);
+
+  it('replays a traces queue an earlier podtrace wrote as whole mapped spans (before spans were queued encoded)', async () => {
+    // What the same events make through a sink that delivers them at once.
+    const ref = await receiver();
+    const refSink = sink(ref.address, new Metrics());
+    await refSink.start();
+    for (const b of batches()) refSink.consume(b);
+    await refSink.flush();
+    await refSink.shutdown();
+
+    // The earlier layout: the traces/ segment files hold each SpanData as JSON (otlpItemCodec).
+    const mapping = createBatchMapping({
+      spans: true,
+      logs: false,
+      nodeName: 'node-a',
+      hostName: 'node-a.example',
+      bootId: TEST_BOOT_ID,
+      env: {},
+      logger: silentLogger(),
+    });
+    const spans: SpanData[] = [];
+    for (const b of batches()) spans.push(...mapping.map(b).spans);
+    const old = new DiskQueue<SpanData>({
+      dir: join(dir, 'traces'),
+      dirKey: 'sinks.otlp.queue.dir',
+      maxBytes: 1024 * 1024 * 1024,
+      codec: otlpItemCodec<SpanData>(),
+      stage: 'otlp',
+      logger: silentLogger(),
+      metrics: new Metrics(),
+      sizeOf: () => 500,
+      eventsOf: () => 1,
+      cacheItems: 0,
+    });
+    expect(old.append(spans)).toBe(0);
+    old.close();
+
+    const r = await receiver();
+    const m = new Metrics();
+    const upgraded = createOtlpSink(
+      otlpConfig({
+        endpoint: `http://${r.address}`,
+        batch: { maxDelayMs: 20, maxSpans: 256 },
+        retry: FAST_RETRY,
+        queue: { storage: 'disk', dir },
+      }),
+      otlpSinkDeps(m),
+    );
+    expect(await recovered(m, 'otlp')).toBe(spans.length);
+    await upgraded.start();
+    await upgraded.flush();
+    await upgraded.shutdown();
+    expect(await m.droppedCount()).toBe(0);
+    expect(r.spans.map(key).sort()).toEqual(ref.spans.map(key).sort());
   }, 60_000);
 });

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { silentLogger } from '../../../src/core/logger';
 import { OTLP_SPAN_OVERHEAD_BYTES } from '../../../src/sinks/otlp/otlp-config';
-import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
+import { createOtlpSink, encodedSpanBytes } from '../../../src/sinks/otlp/otlp-sink';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import { SPAN_NAMES, SpanMapper } from '../../../src/sinks/spans/span-mapper';
 import { SpanResources } from '../../../src/sinks/spans/span-resources';
-import { estimateSpanBytes } from '../../../src/sinks/spans/span-size';
+import { toEncodedSpan } from '../../../src/sinks/spans/encode-trace-request';
 import { Metrics } from '../../../src/telemetry/metrics';
 import {
   TEST_BOOT_ID,
@@ -422,7 +422,7 @@ describe('OtlpSink', () => {
       });
       await sink.start();
       const events = tcpVolumeBatch(200, workloadMeta());
-      // What the byte bound admits: each span's estimate plus the measured per-span overhead.
+      // What the byte bound admits: each span's encoded size plus the measured per-span overhead.
       const mapper = new SpanMapper({
         bootId: TEST_BOOT_ID,
         resources: new SpanResources({ hostName: 'node-a.example', nodeName: 'node-a' }),
@@ -430,7 +430,7 @@ describe('OtlpSink', () => {
       let held = 0;
       let admitted = 0;
       for (const span of mapper.mapBatch(events)) {
-        const cost = estimateSpanBytes(span) + OTLP_SPAN_OVERHEAD_BYTES;
+        const cost = encodedSpanBytes(toEncodedSpan(span)) + OTLP_SPAN_OVERHEAD_BYTES;
         if (held + cost <= maxBytes) {
           held += cost;
           admitted++;
