@@ -15,8 +15,9 @@ import type { KafkaRecord } from '../src/sinks/kafka/kafka-record';
 import { SpanMapper } from '../src/sinks/spans/span-mapper';
 import type { LogRecordData } from '../src/sinks/spans/log-model';
 import { toEncodedSpan } from '../src/sinks/spans/encode-trace-request';
-import type { EncodedSpan, SpanData } from '../src/sinks/spans/span-model';
-import { encodedSpanBytes } from '../src/sinks/otlp/otlp-sink';
+import { toEncodedLogRecord } from '../src/sinks/spans/encode-logs-request';
+import type { EncodedLogRecord, EncodedSpan, SpanData } from '../src/sinks/spans/span-model';
+import { encodedItemBytes } from '../src/sinks/otlp/otlp-sink';
 import { TextSlab } from '../src/sinks/kafka/text-slab';
 import { SpanResources } from '../src/sinks/spans/span-resources';
 import { estimateLogRecordBytes, estimateSpanBytes } from '../src/sinks/spans/span-size';
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
       }
       return out;
     },
-    encodedSpanBytes,
+    encodedItemBytes,
   );
   measure(
     'otlp log record',
@@ -127,6 +128,23 @@ async function main(): Promise<void> {
       return logs;
     },
     estimateLogRecordBytes,
+  );
+  measure(
+    'otlp log record, queued encoded (as the OTLP sink queues it)',
+    () => {
+      const mapper = new SpanMapper({
+        bootId: TEST_BOOT_ID,
+        resources: new SpanResources({ hostName: 'bench', nodeName: 'bench-node' }),
+      });
+      const out: EncodedLogRecord[] = [];
+      for (let i = 0; i < events.length; i += 4096) {
+        const logs: LogRecordData[] = [];
+        mapper.map({ events: events.slice(i, i + 4096) }, { spans: null, logs });
+        for (const r of logs) out.push(toEncodedLogRecord(r));
+      }
+      return out;
+    },
+    encodedItemBytes,
   );
   const encoder = new KafkaJsonEncoder('bench-node');
   const slab = new TextSlab();

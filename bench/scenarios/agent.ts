@@ -40,12 +40,17 @@ export function imageNodeOptions(): string {
 
 /**
  * The allocator settings the image's environment sets next to NODE_OPTIONS (deploy/Dockerfile:
- * `MALLOC_ARENA_MAX`), as `--env=` flags of the agent process, so `image` runs the agent as shipped.
+ * `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_`), as `--env=` flags of the agent process, so
+ * `image` runs the agent as shipped.
  */
 export function imageEnvFlags(): string[] {
   const dockerfile = readFileSync(join(ROOT, 'deploy', 'Dockerfile'), 'utf8');
-  const arenas = /^\s*(?:ENV\s+)?MALLOC_ARENA_MAX=(\d+)/m.exec(dockerfile)?.[1];
-  return arenas === undefined ? [] : [`--env=MALLOC_ARENA_MAX=${arenas}`];
+  const out: string[] = [];
+  for (const name of ['MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_']) {
+    const value = new RegExp(`^\\s*(?:ENV\\s+)?${name}=(\\d+)`, 'm').exec(dockerfile)?.[1];
+    if (value !== undefined) out.push(`--env=${name}=${value}`);
+  }
+  return out;
 }
 
 export interface AgentScenarioOptions {

@@ -19,13 +19,13 @@ export const DEFAULT_OTLP_BATCH_MAX_DELAY_MS = 1000;
 /** Under the Collector's default 4 MiB gRPC receive limit (a batch over it is split before it is sent). */
 export const DEFAULT_OTLP_BATCH_MAX_BYTES = 3 * 1024 * 1024;
 /**
- * Memory a queued span holds beyond its encoded size (spans are queued encoded: the item object, its
- * view of a shared slab, the slab's unused tail): 615 B of heap and slab per span against 441 B
- * counted, `node --expose-gc dist/bench/retained-bytes.js`. Log records share their attribute
- * objects with the mapping and hold less than they count (0).
+ * Memory a queued span or log record holds beyond its encoded size (both are queued encoded: the
+ * item object, its view of a shared slab, the slab's unused tail): 616 B of heap and slab per span
+ * against 441 B counted, 519 B per log record against 373 B, `node --expose-gc
+ * dist/bench/retained-bytes.js`.
  */
 export const OTLP_SPAN_OVERHEAD_BYTES = 175;
-export const OTLP_LOG_RECORD_OVERHEAD_BYTES = 0;
+export const OTLP_LOG_RECORD_OVERHEAD_BYTES = 150;
 /**
  * Bytes the queue and the exports in flight hold in memory (estimated encoded size + the per-item
  * overhead): 16 MiB, ~23k typical spans (~700 B each), so `maxSpans` binds first for typical

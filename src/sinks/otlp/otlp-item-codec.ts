@@ -1,6 +1,5 @@
 import type { ItemCodec } from '../exporter/disk-queue';
-import { toEncodedSpan } from '../spans/encode-trace-request';
-import type { EncodedSpan, SpanData, SpanResource } from '../spans/span-model';
+import type { EncodedItem, SpanResource } from '../spans/span-model';
 
 /**
  * A span or log record in the disk queue (`sinks.otlp.queue.storage: disk`): the mapped object as
@@ -51,16 +50,19 @@ export function otlpItemCodec<T extends ResourceHolder>(): ItemCodec<T> {
 }
 
 /**
- * Queued spans on disk: resource and encoded bytes. A record an earlier podtrace wrote (a whole
- * SpanData, before spans were queued encoded) is read back and encoded, so an upgrade replays it.
+ * Queued spans or log records on disk: resource and encoded bytes. A record an earlier podtrace
+ * wrote (the whole mapped SpanData or LogRecordData, before items were queued encoded) is read
+ * back and encoded with `encodeEarlier`, so an upgrade replays it.
  */
-export function encodedSpanCodec(): ItemCodec<EncodedSpan> {
-  const inner = otlpItemCodec<EncodedSpan | SpanData>();
+export function encodedItemCodec<Earlier extends ResourceHolder>(
+  encodeEarlier: (item: Earlier) => EncodedItem,
+): ItemCodec<EncodedItem> {
+  const inner = otlpItemCodec<EncodedItem | Earlier>();
   return {
     encode: (item) => inner.encode(item),
-    decode(bytes: Buffer): EncodedSpan {
+    decode(bytes: Buffer): EncodedItem {
       const item = inner.decode(bytes);
-      return 'bytes' in item && item.bytes instanceof Uint8Array ? item : toEncodedSpan(item as SpanData);
+      return 'bytes' in item && item.bytes instanceof Uint8Array ? item : encodeEarlier(item as Earlier);
     },
   };
 }

@@ -5,19 +5,16 @@ import type { Logger } from '../../core/logger';
 import type { EventBatch } from '../../events/event';
 import type { Sink } from '../../pipeline/stages';
 import type { Metrics } from '../../telemetry/metrics';
-import { encodeExportLogsServiceRequest } from '../spans/encode-logs-request';
-import { encodeEncodedSpansRequest, toEncodedSpan } from '../spans/encode-trace-request';
-import type { LogRecordData } from '../spans/log-model';
-import { groupLogsByResource } from '../spans/resource-spans';
-import { estimateLogRecordBytes } from '../spans/span-size';
+import { toEncodedLogRecord } from '../spans/encode-logs-request';
+import { encodeEncodedItemsRequest, toEncodedSpan } from '../spans/encode-trace-request';
 import type { BatchMapping } from '../spans/batch-mapping';
 import { createBatchMapping } from '../spans/batch-mapping';
-import type { EncodedSpan } from '../spans/span-model';
+import type { EncodedItem, EncodedLogRecord, EncodedSpan } from '../spans/span-model';
 import type { OtlpSinkConfig } from './otlp-config';
 import { OTLP_LOG_RECORD_OVERHEAD_BYTES, OTLP_SPAN_OVERHEAD_BYTES } from './otlp-config';
 import type { SignalExport } from './otlp-signal-exporter';
 import { createSignalExport } from './otlp-signal-exporter';
-import { encodedSpanCodec, otlpItemCodec } from './otlp-item-codec';
+import { encodedItemCodec } from './otlp-item-codec';
 import { resolveOtlpTarget } from './otlp-target';
 
 export const OTLP_SINK_NAME = 'otlp';
@@ -58,8 +55,8 @@ export interface OtlpSinkDeps {
   mapping?: BatchMapping;
 }
 
-/** The byte bound's size of a queued span: its encoded message and the request framing around it. */
-export const encodedSpanBytes = (s: EncodedSpan): number => s.bytes.length + 4;
+/** The byte bound's size of a queued span or log record: its encoded message and the request framing around it. */
+export const encodedItemBytes = (s: EncodedItem): number => s.bytes.length + 4;
 
 function evictionCounter(metrics: Metrics): Counter {
   const name = 'podtrace_span_process_evictions_total';
@@ -87,7 +84,7 @@ export class OtlpSink implements Sink, ReadinessProbe {
   readonly name = OTLP_SINK_NAME;
 
   private readonly traces: SignalExport<EncodedSpan> | null = null;
-  private readonly logs: SignalExport<LogRecordData> | null = null;
+  private readonly logs: SignalExport<EncodedLogRecord> | null = null;
   private readonly mapping: BatchMapping;
   private readonly evictions: Counter;
   private readonly logger: Logger;
@@ -139,21 +136,21 @@ export class OtlpSink implements Sink, ReadinessProbe {
         signal: 'traces',
         stage: OTLP_SINK_NAME,
         target: tracesTarget,
-        encode: (spans) => encodeEncodedSpansRequest(spans),
-        sizeOf: encodedSpanBytes,
+        encode: (spans) => encodeEncodedItemsRequest(spans),
+        sizeOf: encodedItemBytes,
         itemOverheadBytes: OTLP_SPAN_OVERHEAD_BYTES,
-        codec: encodedSpanCodec(),
+        codec: encodedItemCodec(toEncodedSpan),
       });
     if (logsTarget !== null)
-      this.logs = createSignalExport<LogRecordData>({
+      this.logs = createSignalExport<EncodedLogRecord>({
         ...common,
         signal: 'logs',
         stage: OTLP_LOGS_STAGE,
         target: logsTarget,
-        encode: (records) => encodeExportLogsServiceRequest(groupLogsByResource(records)),
-        sizeOf: estimateLogRecordBytes,
+        encode: (records) => encodeEncodedItemsRequest(records),
+        sizeOf: encodedItemBytes,
         itemOverheadBytes: OTLP_LOG_RECORD_OVERHEAD_BYTES,
-        codec: otlpItemCodec<LogRecordData>(),
+        codec: encodedItemCodec(toEncodedLogRecord),
       });
     this.evictions = evictionCounter(deps.metrics);
     for (const s of this.signals())
@@ -170,10 +167,10 @@ export class OtlpSink implements Sink, ReadinessProbe {
       );
   }
 
-  private signals(): SignalExport<EncodedSpan | LogRecordData>[] {
-    const out: SignalExport<EncodedSpan | LogRecordData>[] = [];
-    if (this.traces !== null) out.push(this.traces as SignalExport<EncodedSpan | LogRecordData>);
-    if (this.logs !== null) out.push(this.logs as SignalExport<EncodedSpan | LogRecordData>);
+  private signals(): SignalExport<EncodedItem>[] {
+    const out: SignalExport<EncodedItem>[] = [];
+    if (this.traces !== null) out.push(this.traces);
+    if (this.logs !== null) out.push(this.logs);
     return out;
   }
 
@@ -190,13 +187,18 @@ export class OtlpSink implements Sink, ReadinessProbe {
     }
     const mapped = this.mapping.map(batch);
     if (this.traces !== null) {
-      // Encoded now: what waits in the queue is bytes, not the mapped objects (see EncodedSpan).
+      // Encoded now: what waits in the queue is bytes, not the mapped objects (see EncodedItem).
       const spans = mapped.spans;
       const encoded = new Array<EncodedSpan>(spans.length);
       for (let i = 0; i < spans.length; i++) encoded[i] = toEncodedSpan(spans[i]!);
       this.traces.exporter.offer(encoded);
     }
-    this.logs?.exporter.offer(mapped.logs);
+    if (this.logs !== null) {
+      const logs = mapped.logs;
+      const encoded = new Array<EncodedLogRecord>(logs.length);
+      for (let i = 0; i < logs.length; i++) encoded[i] = toEncodedLogRecord(logs[i]!);
+      this.logs.exporter.offer(encoded);
+    }
     const evicted = this.mapping.evictions - this.countedEvictions;
     if (evicted > 0) {
       this.evictions.inc({ sink: OTLP_SINK_NAME }, evicted);

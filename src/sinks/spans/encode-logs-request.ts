@@ -1,6 +1,7 @@
 import type { ResourceGroup } from './encode-trace-request';
-import { writeAttributes, writeResourceGroups } from './encode-trace-request';
+import { spanSlab, writeAttributes, writeResourceGroups } from './encode-trace-request';
 import type { LogRecordData, ResourceLogs } from './log-model';
+import type { EncodedLogRecord } from './span-model';
 import { ProtobufWriter, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
 
 /*
@@ -46,6 +47,15 @@ function writeLogRecord(w: ProtobufWriter, r: LogRecordData): void {
 }
 
 const sharedWriter = new ProtobufWriter(1024 * 1024);
+const recordWriter = new ProtobufWriter(16 * 1024);
+
+/** The log record as the OTLP sink queues it: its resource and its `LogRecord` message (from a shared slab). */
+export function toEncodedLogRecord(r: LogRecordData): EncodedLogRecord {
+  const w = recordWriter;
+  w.reset();
+  writeLogRecord(w, r);
+  return { resource: r.resource, bytes: w.copyTail(0, spanSlab) };
+}
 
 /**
  * Encodes an `ExportLogsServiceRequest` (the OTLP logs request body over gRPC and HTTP, also the

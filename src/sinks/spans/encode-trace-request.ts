@@ -3,7 +3,14 @@ import { ProtobufWriter, SpanBytesSlab, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } fr
 import { SEMCONV_SCHEMA_URL } from './semconv-schema';
 import { PODTRACE_SCOPE } from './instrumentation-scope';
 import { groupItemsByResource } from './resource-spans';
-import type { EncodedSpan, InstrumentationScope, ResourceSpans, SpanData, SpanResource } from './span-model';
+import type {
+  EncodedItem,
+  EncodedSpan,
+  InstrumentationScope,
+  ResourceSpans,
+  SpanData,
+  SpanResource,
+} from './span-model';
 import { StatusCode } from './span-model';
 
 /*
@@ -260,7 +267,8 @@ export function writeResourceGroups<T>(
 }
 
 const sharedWriter = new ProtobufWriter(1024 * 1024);
-const spanSlab = new SpanBytesSlab();
+/** Where encoded spans and log records are carved out (encodeSpanBytes, encodeLogRecordBytes). */
+export const spanSlab = new SpanBytesSlab();
 
 /** A span encoded before (`span.encoded`) is copied as it is. */
 function writeSpanOrCopy(w: ProtobufWriter, s: SpanData): void {
@@ -300,16 +308,18 @@ export function toEncodedSpan(s: SpanData): EncodedSpan {
 }
 
 /**
- * An `ExportTraceServiceRequest` of spans encoded before (EncodedSpan), grouped by resource under
- * `scope`: each span's bytes are copied behind their length, nothing is encoded again.
+ * An `ExportTraceServiceRequest` of spans, or an `ExportLogsServiceRequest` of log records, encoded
+ * before (EncodedItem), grouped by resource under `scope`: the two requests nest the same way with
+ * the same field numbers, and each item's bytes are copied behind their length, nothing is encoded
+ * again.
  */
-export function encodeEncodedSpansRequest(
-  spans: readonly EncodedSpan[],
+export function encodeEncodedItemsRequest(
+  items: readonly EncodedItem[],
   scope: InstrumentationScope = PODTRACE_SCOPE,
 ): Buffer {
   const w = sharedWriter;
   w.reset();
-  for (const g of groupItemsByResource(spans, scope)) {
+  for (const g of groupItemsByResource(items, scope)) {
     w.tag(REQUEST_RESOURCE_GROUPS, WIRE_LEN);
     const groupAt = w.fork();
     w.tag(GROUP_RESOURCE, WIRE_LEN);
@@ -318,10 +328,10 @@ export function encodeEncodedSpansRequest(
     const scopeAt = w.fork();
     w.tag(SCOPE_SCOPE, WIRE_LEN);
     w.bytes(encodedScope(g.scope));
-    const items = g.items;
-    for (let i = 0; i < items.length; i++) {
+    const group = g.items;
+    for (let i = 0; i < group.length; i++) {
       w.tag(SCOPE_ITEMS, WIRE_LEN);
-      w.bytes(items[i]!.bytes);
+      w.bytes(group[i]!.bytes);
     }
     w.raw(ENCODED_SCHEMA_URL);
     w.join(scopeAt);

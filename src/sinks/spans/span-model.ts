@@ -80,15 +80,21 @@ export interface SpanData {
 }
 
 /**
- * A span as the OTLP sink queues it: its resource and its encoded `Span` message, written when the
- * sink accepts the event. Queued spans wait up to `batch.maxDelayMs`, long enough for V8 to move
- * whatever they hold to the old generation; a SpanData (attributes object, id arrays, strings)
- * moved there costs a full collection to free, these bytes live outside the heap.
+ * A span or log record as the OTLP sink queues it: its resource and its encoded `Span` or
+ * `LogRecord` message, written when the sink accepts the event. Queued items wait up to
+ * `batch.maxDelayMs`, long enough for V8 to move whatever they hold to the old generation; a
+ * SpanData (attributes object, id arrays, strings) there costs a full collection to free, these
+ * bytes live outside the heap.
  */
-export interface EncodedSpan {
+export interface EncodedItem {
   readonly resource: SpanResource;
   readonly bytes: Uint8Array;
 }
+
+/** A span queued encoded (EncodedItem holding a `Span` message). */
+export type EncodedSpan = EncodedItem;
+/** A log record queued encoded (EncodedItem holding a `LogRecord` message). */
+export type EncodedLogRecord = EncodedItem;
 
 /** The span's start as a Unix ns double (rounded like every double of that size). */
 export function spanStartUnixNs(span: SpanData): number {

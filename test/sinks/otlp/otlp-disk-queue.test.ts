@@ -7,13 +7,15 @@ import { DiskQueue } from '../../../src/sinks/exporter/disk-queue';
 import { otlpItemCodec } from '../../../src/sinks/otlp/otlp-item-codec';
 import { createOtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import { createBatchMapping } from '../../../src/sinks/spans/batch-mapping';
-import type { SpanData } from '../../../src/sinks/spans/span-model';
+import type { LogRecordData } from '../../../src/sinks/spans/log-model';
+import type { SpanData, SpanResource } from '../../../src/sinks/spans/span-model';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import { Metrics } from '../../../src/telemetry/metrics';
 import { TEST_BOOT_ID } from '../../helpers/events';
 import { makeEvents } from '../../helpers/kafka-events';
 import { OtlpReceiver } from '../../helpers/otlp-receiver';
 import type { ReceivedSpan } from '../../helpers/otlp-receiver';
+import type { ReceivedLogRecord } from '../../helpers/otlp-decode';
 import { counterValue, eventually, otlpConfig, otlpSinkDeps } from './otlp-test-support';
 
 const FAST_RETRY = { initialBackoffMs: 10, maxBackoffMs: 100, maxElapsedMs: 600_000 };
@@ -114,7 +116,7 @@ describe('OtlpSink with queue.storage: disk', () => {
     expect(r.logs.length).toBe(ref.logs.length);
   }, 60_000);
 
-  it('replays a traces queue an earlier podtrace wrote as whole mapped spans (before spans were queued encoded)', async () => {
+  it('replays traces and logs queues an earlier podtrace wrote as whole mapped items (before they were queued encoded)', async () => {
     // What the same events make through a sink that delivers them at once.
     const ref = await receiver();
     const refSink = sink(ref.address, new Metrics());
@@ -123,10 +125,10 @@ describe('OtlpSink with queue.storage: disk', () => {
     await refSink.flush();
     await refSink.shutdown();
 
-    // The earlier layout: the traces/ segment files hold each SpanData as JSON (otlpItemCodec).
+    // The earlier layout: traces/ and logs/ segment files hold each SpanData / LogRecordData as JSON.
     const mapping = createBatchMapping({
       spans: true,
-      logs: false,
+      logs: true,
       nodeName: 'node-a',
       hostName: 'node-a.example',
       bootId: TEST_BOOT_ID,
@@ -134,38 +136,47 @@ describe('OtlpSink with queue.storage: disk', () => {
       logger: silentLogger(),
     });
     const spans: SpanData[] = [];
-    for (const b of batches()) spans.push(...mapping.map(b).spans);
-    const old = new DiskQueue<SpanData>({
-      dir: join(dir, 'traces'),
-      dirKey: 'sinks.otlp.queue.dir',
-      maxBytes: 1024 * 1024 * 1024,
-      codec: otlpItemCodec<SpanData>(),
-      stage: 'otlp',
-      logger: silentLogger(),
-      metrics: new Metrics(),
-      sizeOf: () => 500,
-      eventsOf: () => 1,
-      cacheItems: 0,
-    });
-    expect(old.append(spans)).toBe(0);
-    old.close();
+    const logs: LogRecordData[] = [];
+    for (const b of batches()) {
+      const m = mapping.map(b);
+      spans.push(...m.spans);
+      logs.push(...m.logs);
+    }
+    const earlierQueue = <T extends { resource: SpanResource }>(signal: string, items: T[]): void => {
+      const q = new DiskQueue<T>({
+        dir: join(dir, signal),
+        dirKey: 'sinks.otlp.queue.dir',
+        maxBytes: 1024 * 1024 * 1024,
+        codec: otlpItemCodec<T>(),
+        stage: signal === 'traces' ? 'otlp' : 'otlp_logs',
+        logger: silentLogger(),
+        metrics: new Metrics(),
+        sizeOf: () => 500,
+        eventsOf: () => 1,
+        cacheItems: 0,
+      });
+      expect(q.append(items)).toBe(0);
+      q.close();
+    };
+    earlierQueue('traces', spans);
+    earlierQueue('logs', logs);
 
     const r = await receiver();
     const m = new Metrics();
-    const upgraded = createOtlpSink(
-      otlpConfig({
-        endpoint: `http://${r.address}`,
-        batch: { maxDelayMs: 20, maxSpans: 256 },
-        retry: FAST_RETRY,
-        queue: { storage: 'disk', dir },
-      }),
-      otlpSinkDeps(m),
-    );
+    const upgraded = sink(r.address, m, { storage: 'disk', dir });
     expect(await recovered(m, 'otlp')).toBe(spans.length);
+    expect(await recovered(m, 'otlp_logs')).toBe(logs.length);
     await upgraded.start();
     await upgraded.flush();
     await upgraded.shutdown();
     expect(await m.droppedCount()).toBe(0);
     expect(r.spans.map(key).sort()).toEqual(ref.spans.map(key).sort());
+    // Everything but the observed time (when each run mapped the events).
+    const logKey = (l: ReceivedLogRecord): string =>
+      JSON.stringify({ ...l, observedTimeUnixNano: undefined }, (_k, v: unknown) =>
+        typeof v === 'bigint' ? String(v) : v,
+      );
+    expect(r.logs.length).toBe(ref.logs.length);
+    expect(r.logs.map(logKey).sort()).toEqual(ref.logs.map(logKey).sort());
   }, 60_000);
 });

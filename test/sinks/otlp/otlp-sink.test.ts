@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { status } from '@grpc/grpc-js';
 import { silentLogger } from '../../../src/core/logger';
 import { OTLP_SPAN_OVERHEAD_BYTES } from '../../../src/sinks/otlp/otlp-config';
-import { createOtlpSink, encodedSpanBytes } from '../../../src/sinks/otlp/otlp-sink';
+import { createOtlpSink, encodedItemBytes } from '../../../src/sinks/otlp/otlp-sink';
 import type { OtlpSink } from '../../../src/sinks/otlp/otlp-sink';
 import { SPAN_NAMES, SpanMapper } from '../../../src/sinks/spans/span-mapper';
 import { SpanResources } from '../../../src/sinks/spans/span-resources';
@@ -430,7 +430,7 @@ describe('OtlpSink', () => {
       let held = 0;
       let admitted = 0;
       for (const span of mapper.mapBatch(events)) {
-        const cost = encodedSpanBytes(toEncodedSpan(span)) + OTLP_SPAN_OVERHEAD_BYTES;
+        const cost = encodedItemBytes(toEncodedSpan(span)) + OTLP_SPAN_OVERHEAD_BYTES;
         if (held + cost <= maxBytes) {
           held += cost;
           admitted++;
