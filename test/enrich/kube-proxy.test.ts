@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { silentLogger } from '../../src/core/logger';
 import { PodtraceError } from '../../src/core/errors';
+import { KubeconfigCredentials } from '../../src/enrich/kube/kube-credentials';
 import { KubeMetadataClient, KubeRequestError } from '../../src/enrich/kube/kube-metadata-client';
 import { KubeStore } from '../../src/enrich/kube/kube-store';
 import { Metrics } from '../../src/telemetry/metrics';
@@ -96,7 +97,7 @@ async function clientFor(kubeconfig: string): Promise<KubeMetadataClient> {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
-  return new KubeMetadataClient(kc, 2, 3000);
+  return new KubeMetadataClient(new KubeconfigCredentials(kc), 2, 3000);
 }
 
 function withOwner(api: KubeApiServer): void {

@@ -3,6 +3,7 @@ import { createLogger } from '../../src/core/logger';
 import type { Logger } from '../../src/core/logger';
 import { Metrics } from '../../src/telemetry/metrics';
 import { OWNER_REVALIDATE_MIN_MS, OwnerCache } from '../../src/enrich/kube/owner-cache';
+import { KubeconfigCredentials } from '../../src/enrich/kube/kube-credentials';
 import { KubeMetadataClient, KubeRequestError } from '../../src/enrich/kube/kube-metadata-client';
 import type { PodtraceEvent } from '../../src/events/event';
 import { KubeApiServer, ownedObject, podObject } from '../helpers/kube-api-server';
@@ -283,7 +284,7 @@ describe('KubeMetadataClient', () => {
       const kc = new k8s.KubeConfig();
       kc.loadFromFile(kubeconfig);
       await api.stop();
-      const client = new KubeMetadataClient(kc, 2);
+      const client = new KubeMetadataClient(new KubeconfigCredentials(kc), 2);
       const err = await client.ownerOf('ReplicaSet', 'shop', 'web-7d4f9').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(KubeRequestError);
       expect((err as KubeRequestError).reason).toBe('unreachable');

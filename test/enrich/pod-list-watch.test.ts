@@ -1,3 +1,4 @@
+import { KubeconfigCredentials } from '../../src/enrich/kube/kube-credentials';
 import { KubeMetadataClient } from '../../src/enrich/kube/kube-metadata-client';
 import { PodListWatch } from '../../src/enrich/kube/pod-list-watch';
 import type { SlimPod } from '../../src/enrich/kube/slim-pod';
@@ -38,7 +39,7 @@ async function harness(api: KubeApiServer) {
   const k8s = await import('@kubernetes/client-node');
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(api.writeKubeconfig());
-  const client = new KubeMetadataClient(kc, 2, 3000);
+  const client = new KubeMetadataClient(new KubeconfigCredentials(kc), 2, 3000);
   const lists: SlimPod[][] = [];
   const changes: { uid: string; removed: boolean }[] = [];
   const failures: string[] = [];

@@ -1,9 +1,10 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { PodtraceError } from '../../core/errors';
 import type { OwnerRef } from '../meta/owner';
+import type { CredentialedOptions, KubeCredentials } from './kube-credentials';
+import { KubeCredentialsError } from './kube-credentials';
 import { ConnectTunnelAgent, ProxyTunnelError, parseProxyUrl, proxyAuthorization } from './kube-proxy';
 
 /**
@@ -64,7 +65,7 @@ export class KubeMetadataClient {
   private readonly forwardProxy: URL | null = null;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly credentials: KubeCredentials,
     maxSockets: number,
     private readonly timeoutMs = DEFAULT_METADATA_TIMEOUT_MS,
     /**
@@ -73,16 +74,14 @@ export class KubeMetadataClient {
      */
     unsupportedProxy: 'throw' | 'kubeconfig' = 'throw',
   ) {
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new PodtraceError('kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
+    this.server = credentials.server;
     const options = { keepAlive: true, maxSockets };
     const secure = this.server.protocol === 'https:';
     let proxy: URL | null = null;
     try {
       // Throws, naming the kubeconfig key, for a proxy this client cannot use.
-      if (cluster.proxyUrl !== undefined && cluster.proxyUrl !== '')
-        proxy = parseProxyUrl(cluster.proxyUrl, cluster.name);
+      if (credentials.proxyUrl !== undefined && credentials.proxyUrl !== '')
+        proxy = parseProxyUrl(credentials.proxyUrl, credentials.clusterName);
     } catch (err) {
       if (unsupportedProxy === 'throw') throw err;
       return;
@@ -195,8 +194,14 @@ export class KubeMetadataClient {
     signal: AbortSignal | undefined,
   ): Promise<RequestOptions> {
     // Credentials are applied per request: in-cluster tokens rotate, exec plugins refresh.
-    const auth: RequestOptions & { agent?: unknown } = {};
-    await this.kc.applyToHTTPSOptions(auth);
+    const auth: CredentialedOptions = {};
+    try {
+      await this.credentials.apply(auth);
+    } catch (err) {
+      if (err instanceof KubeCredentialsError)
+        throw new KubeRequestError(`${pathAndQuery}: ${err.message}`, 'credentials', null, err);
+      throw err;
+    }
     const { agent: kubeconfigAgent, ...credentials } = auth;
     const secure = this.server.protocol === 'https:';
     const base = this.server.pathname.replace(/\/$/, '');

@@ -6,6 +6,8 @@ import { errorMessage } from '../../core/errors';
 import type { Metrics } from '../../telemetry/metrics';
 import type { KubernetesConfig } from '../enrich-config';
 import type { OwnerRef } from '../meta/owner';
+import type { KubeCredentials } from './kube-credentials';
+import { KubeconfigCredentials, SERVICE_ACCOUNT_DIR, inClusterCredentials } from './kube-credentials';
 import { KubeMetadataClient } from './kube-metadata-client';
 import type { OwnedKind } from './kube-metadata-client';
 import { OWNER_FETCH_CONCURRENCY, OwnerCache } from './owner-cache';
@@ -80,11 +82,9 @@ export class KubeStore {
     if (!this.config.enabled) return;
     // Until credentials are known to be missing, pods count as resolvable through the API.
     this.active = true;
-    let k8s: K8sModule;
-    let kc: KubeConfig | null;
+    let kc: KubeCredentials | null;
     try {
-      k8s = await import('@kubernetes/client-node');
-      kc = loadKubeConfig(k8s, this.config.kubeconfig);
+      kc = await loadKubeCredentials(this.config.kubeconfig, process.env);
     } catch (err) {
       this.deps.logger.warn(
         { err: errorMessage(err) },
@@ -164,7 +164,7 @@ export class KubeStore {
   }
 
   /** The owner GET client; null (owners stay ReplicaSet / Job names) when the kubeconfig's proxy is unusable. */
-  private ownerClient(kc: KubeConfig): KubeMetadataClient | null {
+  private ownerClient(kc: KubeCredentials): KubeMetadataClient | null {
     try {
       return new KubeMetadataClient(kc, OWNER_FETCH_CONCURRENCY);
     } catch (err) {
@@ -231,23 +231,45 @@ export class KubeStore {
 }
 
 /**
+ * The agent's Kubernetes credentials, in the order of loadKubeConfig. In-cluster (the DaemonSet) they
+ * are read from the service account mount without loading @kubernetes/client-node (~80 MB of RSS);
+ * a kubeconfig file loads it to apply what the file says (exec plugins, client certificates).
+ */
+export async function loadKubeCredentials(
+  kubeconfig: string,
+  env: NodeJS.ProcessEnv,
+  serviceAccountDir: string = SERVICE_ACCOUNT_DIR,
+): Promise<KubeCredentials | null> {
+  if (kubeconfig === '') {
+    const inCluster = inClusterCredentials(env, serviceAccountDir);
+    if (inCluster !== null) return inCluster;
+    const file = env.KUBECONFIG;
+    if (file === undefined || file === '' || !existsSync(file.split(':')[0] ?? '')) return null;
+  }
+  const k8s = await import('@kubernetes/client-node');
+  const kc = loadKubeConfig(k8s, kubeconfig, env);
+  return kc === null ? null : new KubeconfigCredentials(kc);
+}
+
+/**
  * Kubernetes credentials, in order: `enrich.kubernetes.kubeconfig`, in-cluster service account,
  * KUBECONFIG. null when there are none (podtrace then enriches from CRI alone).
  */
-export function loadKubeConfig(k8s: K8sModule, kubeconfig: string): KubeConfig | null {
+export function loadKubeConfig(
+  k8s: K8sModule,
+  kubeconfig: string,
+  env: NodeJS.ProcessEnv = process.env,
+): KubeConfig | null {
   const kc = new k8s.KubeConfig();
   if (kubeconfig !== '') {
     kc.loadFromFile(kubeconfig);
     return kc;
   }
-  if (
-    existsSync('/var/run/secrets/kubernetes.io/serviceaccount/token') &&
-    process.env.KUBERNETES_SERVICE_HOST !== undefined
-  ) {
+  if (existsSync(`${SERVICE_ACCOUNT_DIR}/token`) && env.KUBERNETES_SERVICE_HOST !== undefined) {
     kc.loadFromCluster();
     return kc;
   }
-  const file = process.env.KUBECONFIG;
+  const file = env.KUBECONFIG;
   if (file !== undefined && file !== '' && existsSync(file.split(':')[0] ?? '')) {
     kc.loadFromDefault();
     return kc;
