@@ -1,36 +1,53 @@
 import { NODE, lastJson, runWorker, start, waitForOutput, workerPath } from '../lib/proc';
 import { fmtMb, median } from '../lib/stats';
 import type { KubeApiArgs, KubeApiReport } from '../workers/kube-api-worker';
-import type { MemoryResult } from '../workers/memory-worker';
+import type { MemoryArgs, MemoryResult } from '../workers/memory-worker';
 import type { BenchContext, Row, ScenarioResult } from './types';
 
 const BENCH_NODE = 'bench-node';
 
 interface ClusterRun {
   cluster: KubeApiArgs;
+  credentials: MemoryArgs['credentials'];
   runs: MemoryResult[];
   requests: KubeApiReport;
 }
 
-/** One cluster size: its API server in a process of its own, the enricher measured `reps` times. */
-async function runCluster(ctx: BenchContext, cluster: KubeApiArgs): Promise<ClusterRun> {
+interface KubeApiReady {
+  kubeconfig: string;
+  serviceAccountDir: string;
+  port: number;
+}
+
+/**
+ * One cluster size: its API server in a process of its own, the enricher measured `reps` times
+ * with each of `credentials` (alternating).
+ */
+async function runCluster(
+  ctx: BenchContext,
+  cluster: KubeApiArgs,
+  credentials: MemoryArgs['credentials'][],
+): Promise<ClusterRun[]> {
   const api = start(NODE, [workerPath('kube-api-worker'), JSON.stringify(cluster)]);
   try {
     await waitForOutput(api, /"kubeconfig"/, 'kube-api-worker', 120_000);
-    const { kubeconfig } = lastJson<{ kubeconfig: string }>(api.stdout(), 'kube-api-worker');
-    const runs: MemoryResult[] = [];
+    const ready = lastJson<KubeApiReady>(api.stdout(), 'kube-api-worker');
+    const runs = new Map<MemoryArgs['credentials'], MemoryResult[]>(credentials.map((c) => [c, []]));
     for (let rep = 0; rep < ctx.reps; rep++)
-      runs.push(
-        await runWorker<MemoryResult>(
-          'memory-worker',
-          { kubeconfig, node: BENCH_NODE, pods: cluster.nodePods, containersPerPod: 2 },
-          ['--expose-gc'],
-        ),
-      );
+      for (const c of credentials) {
+        const args: MemoryArgs = {
+          ...ready,
+          credentials: c,
+          node: BENCH_NODE,
+          pods: cluster.nodePods,
+          containersPerPod: 2,
+        };
+        runs.get(c)?.push(await runWorker<MemoryResult>('memory-worker', args, ['--expose-gc']));
+      }
     api.proc.stdin?.write('report\n');
     await waitForOutput(api, /"requests"/, 'kube-api-worker report');
     const { requests } = lastJson<{ requests: KubeApiReport }>(api.stdout(), 'kube-api-worker report');
-    return { cluster, runs, requests };
+    return credentials.map((c) => ({ cluster, credentials: c, runs: runs.get(c) ?? [], requests }));
   } finally {
     api.proc.kill();
     await api.exited;
@@ -54,8 +71,10 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
         { node: BENCH_NODE, nodePods, clusterReplicaSets: 500, clusterJobs: 200 },
         { node: BENCH_NODE, nodePods, clusterReplicaSets: 50_000, clusterJobs: 20_000 },
       ];
+  // In-cluster is how the DaemonSet runs; the kubeconfig path (client-node loaded) beside it on the small cluster.
   const results: ClusterRun[] = [];
-  for (const size of sizes) results.push(await runCluster(ctx, size));
+  for (const [i, size] of sizes.entries())
+    results.push(...(await runCluster(ctx, size, i === 0 ? ['in-cluster', 'kubeconfig'] : ['in-cluster'])));
   const rows: Row[] = results.map((r) => {
     const rss = median(r.runs.map((x) => x.rssBytes));
     const base = median(r.runs.map((x) => x.rssBaselineBytes));
@@ -65,11 +84,11 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
     const last = r.runs[r.runs.length - 1] as MemoryResult;
     const q = r.requests;
     ctx.log(
-      `  memory: ${r.cluster.clusterReplicaSets} RS / ${r.cluster.clusterJobs} Jobs cluster-wide: RSS ${fmtMb(rss)}`,
+      `  memory [${r.credentials}]: ${r.cluster.clusterReplicaSets} RS / ${r.cluster.clusterJobs} Jobs cluster-wide: RSS ${fmtMb(rss)}`,
     );
     return {
       scenario: '5 memory',
-      case: `${nodePods} pods on the node, cluster ${r.cluster.clusterReplicaSets.toLocaleString('en-US')} RS / ${r.cluster.clusterJobs.toLocaleString('en-US')} Jobs: RSS`,
+      case: `${nodePods} pods on the node, cluster ${r.cluster.clusterReplicaSets.toLocaleString('en-US')} RS / ${r.cluster.clusterJobs.toLocaleString('en-US')} Jobs, ${r.credentials}: RSS`,
       value: fmtMb(rss),
       detail:
         `+${fmtMb(rss - base)} over the idle worker (${fmtMb(base)}); heap +${fmtMb(heap)}; ` +
@@ -79,7 +98,9 @@ export async function memoryScenario(ctx: BenchContext): Promise<ScenarioResult>
         `${q.ownerListsAndWatches} RS/Job lists+watches`,
     };
   });
-  const [small, large] = results.map((r) => median(r.runs.map((x) => x.rssBytes)));
+  const [small, large] = results
+    .filter((r) => r.credentials === 'in-cluster')
+    .map((r) => median(r.runs.map((x) => x.rssBytes)));
   if (small !== undefined && large !== undefined)
     rows.push({
       scenario: '5 memory',

@@ -2,10 +2,15 @@
  * The test Kubernetes API server (test/helpers/kube-api-server.ts) in its own process, so that
  * the objects it holds do not count in the enricher's RSS: `nodePods` pods on `node`, owned by
  * ReplicaSets (10 pods each, 4 in 5 pods) and Jobs (10 pods each), inside a cluster of
- * `clusterReplicaSets` ReplicaSets and `clusterJobs` Jobs in all. Prints `{"kubeconfig":…}` when
- * ready; on a line on stdin prints what it was asked for (`{"requests":…}`) and exits.
+ * `clusterReplicaSets` ReplicaSets and `clusterJobs` Jobs in all. Serves https with a throwaway CA
+ * and prints, when ready, `{"kubeconfig":…,"serviceAccountDir":…,"port":…}`: a kubeconfig for it and
+ * a service account mount (token, ca.crt) as the kubelet makes one, for the in-cluster path. On a
+ * line on stdin prints what it was asked for (`{"requests":…}`) and exits.
  */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { makeTestCa } from '../../test/helpers/test-ca';
 import { KubeApiServer, ownedObject, podObject } from '../../test/helpers/kube-api-server';
 
 export interface KubeApiArgs {
@@ -37,7 +42,16 @@ export function nodePodOwner(p: number): { namespace: string; kind: 'ReplicaSet'
 
 function main(): void {
   const args = JSON.parse(process.argv[2] ?? '{}') as KubeApiArgs;
-  const api = new KubeApiServer();
+  const ca = makeTestCa();
+  const api = new KubeApiServer({
+    cert: ca.file('server.crt'),
+    key: ca.file('server.key'),
+    ca: ca.file('ca.crt'),
+  });
+  const serviceAccountDir = join(ca.dir, 'serviceaccount');
+  mkdirSync(serviceAccountDir);
+  writeFileSync(join(serviceAccountDir, 'token'), 'test-token');
+  copyFileSync(ca.file('ca.crt'), join(serviceAccountDir, 'ca.crt'));
   void api.start().then(() => {
     const rs = new Set<string>();
     const jobs = new Set<string>();
@@ -87,7 +101,10 @@ function main(): void {
         '/apis/batch/v1/jobs',
         ownedObject(`batch-${i}-28913`, `ns-${i % 300}`, { kind: 'CronJob', name: `batch-${i}` }),
       );
-    process.stdout.write(`${JSON.stringify({ kubeconfig: api.writeKubeconfig() })}\n`);
+    const port = Number(new URL(api.url).port);
+    process.stdout.write(
+      `${JSON.stringify({ kubeconfig: api.writeKubeconfig(), serviceAccountDir, port })}\n`,
+    );
     const rl = createInterface({ input: process.stdin });
     rl.once('line', () => {
       const owners = [
@@ -107,7 +124,10 @@ function main(): void {
       };
       process.stdout.write(`${JSON.stringify({ requests: report })}\n`);
       rl.close();
-      void api.stop().then(() => process.exit(0));
+      void api.stop().then(() => {
+        ca.remove();
+        process.exit(0);
+      });
     });
   });
 }

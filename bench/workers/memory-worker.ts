@@ -14,7 +14,14 @@ import { FakeNode, NO_FILTER, enrichConfig, execEvent } from '../../test/enrich/
 import { containerIdOf, podUidOf } from './kube-api-worker';
 
 export interface MemoryArgs {
+  /**
+   * `in-cluster`: the DaemonSet's path (service account mount, KUBERNETES_SERVICE_HOST/PORT, no
+   * Kubernetes client library); `kubeconfig`: a kubeconfig file, applied by @kubernetes/client-node.
+   */
+  credentials: 'in-cluster' | 'kubeconfig';
   kubeconfig: string;
+  serviceAccountDir: string;
+  port: number;
   node: string;
   pods: number;
   containersPerPod: number;
@@ -65,8 +72,13 @@ async function main(): Promise<void> {
         cgroups.push({ id: fake.cgroup(path), pid: fake.process(path) });
       }
     if (process.env.PT_BENCH_TRACE === '1') process.stderr.write(`cgroups made in ${Date.now() - t00} ms\n`);
-    // The Kubernetes client is loaded before the baseline: the figure is the enricher's state.
-    await import('@kubernetes/client-node');
+    // With a kubeconfig the Kubernetes client is loaded before the baseline (the delta is the
+    // enricher's state); in-cluster the agent never loads it.
+    if (args.credentials === 'kubeconfig') await import('@kubernetes/client-node');
+    else {
+      process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+      process.env.KUBERNETES_SERVICE_PORT = String(args.port);
+    }
     gc();
     const rss0 = process.memoryUsage().rss;
     const t0 = Date.now();
@@ -80,10 +92,15 @@ async function main(): Promise<void> {
         procBase: fake.procBase,
         holdMs: 60_000,
         cri: { enabled: false },
-        kubernetes: { kubeconfig: args.kubeconfig },
+        kubernetes: { kubeconfig: args.credentials === 'kubeconfig' ? args.kubeconfig : '' },
       }),
       NO_FILTER,
-      { logger: silentLogger(), metrics: new Metrics(), nodeName: args.node },
+      {
+        logger: silentLogger(),
+        metrics: new Metrics(),
+        nodeName: args.node,
+        serviceAccountDir: args.serviceAccountDir,
+      },
     );
     const input = new Subject<EventBatch>();
     const out: PodtraceEvent[] = [];

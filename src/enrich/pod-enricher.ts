@@ -79,6 +79,8 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       attribution?: AttributionMode;
       /** The in-kernel scope to keep in step with the filters (the eBPF source's). */
       kernelScope?: KernelScopeWriter;
+      /** Where the pod's service account is mounted (default: the kubelet's path). */
+      serviceAccountDir?: string;
     },
   ) {
     this.now = deps.now ?? Date.now;
@@ -96,7 +98,7 @@ export class PodEnricher implements Enricher, ReadinessProbe {
       config.kubernetes,
       deps.nodeName,
       graceMs,
-      { logger: this.log, metrics: deps.metrics },
+      { logger: this.log, metrics: deps.metrics, serviceAccountDir: deps.serviceAccountDir },
       this.now,
     );
     this.workloads = new WorkloadResolver(this.cri, this.kube, {

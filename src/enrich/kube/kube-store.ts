@@ -50,7 +50,7 @@ export class KubeStore {
     private readonly config: KubernetesConfig,
     private readonly nodeName: string,
     private readonly deletedGraceMs: number,
-    private readonly deps: { logger: Logger; metrics: Metrics },
+    private readonly deps: { logger: Logger; metrics: Metrics; serviceAccountDir?: string },
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -84,7 +84,7 @@ export class KubeStore {
     this.active = true;
     let kc: KubeCredentials | null;
     try {
-      kc = await loadKubeCredentials(this.config.kubeconfig, process.env);
+      kc = await loadKubeCredentials(this.config.kubeconfig, process.env, this.deps.serviceAccountDir);
     } catch (err) {
       this.deps.logger.warn(
         { err: errorMessage(err) },
