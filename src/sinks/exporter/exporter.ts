@@ -157,6 +157,19 @@ export class Exporter<T, R> {
     this.schedule();
   }
 
+  /**
+   * Whether an offer now would drop every item (drop policy `newest`, the memory queue at its item
+   * or byte bound); if so counts `events` as `queue_full`, as the offer would have. Lets a sink skip
+   * encoding items in a storm only for the queue to refuse them.
+   */
+  dropIfFull(events: number): boolean {
+    const { maxItems, maxBytes, dropPolicy } = this.opts.queue;
+    if (this.closing || this.disk !== null || dropPolicy !== 'newest') return false;
+    if (this.q.items < maxItems && this.held() + this.overhead < maxBytes) return false;
+    if (events > 0) this.opts.metrics.drop(this.opts.stage, this.reasons.queueFull, events);
+    return true;
+  }
+
   /** Resolves once everything offered so far was delivered or dropped (sends partial batches now). */
   flush(): Promise<void> {
     if (this.idle()) return Promise.resolve();

@@ -186,14 +186,15 @@ export class OtlpSink implements Sink, ReadinessProbe {
       return;
     }
     const mapped = this.mapping.map(batch);
-    if (this.traces !== null) {
-      // Encoded now: what waits in the queue is bytes, not the mapped objects (see EncodedItem).
+    // Encoded now: what waits in the queue is bytes, not the mapped objects (see EncodedItem);
+    // a full queue refuses the batch before anything is encoded for it.
+    if (this.traces !== null && !this.traces.exporter.dropIfFull(mapped.spans.length)) {
       const spans = mapped.spans;
       const encoded = new Array<EncodedSpan>(spans.length);
       for (let i = 0; i < spans.length; i++) encoded[i] = toEncodedSpan(spans[i]!);
       this.traces.exporter.offer(encoded);
     }
-    if (this.logs !== null) {
+    if (this.logs !== null && !this.logs.exporter.dropIfFull(mapped.logs.length)) {
       const logs = mapped.logs;
       const encoded = new Array<EncodedLogRecord>(logs.length);
       for (let i = 0; i < logs.length; i++) encoded[i] = toEncodedLogRecord(logs[i]!);

@@ -194,6 +194,56 @@ describe('Exporter', () => {
     });
   });
 
+  describe('.dropIfFull', () => {
+    const down = (): ScriptedTransport =>
+      new ScriptedTransport(() => ({ kind: 'retry', code: 'down', message: 'down', bounded: false }));
+    const full = (
+      metrics: Metrics,
+      dropPolicy: 'newest' | 'oldest',
+      queue = { maxItems: 5, maxBytes: 1 << 20 },
+    ) =>
+      new Exporter<Item, Item[]>({
+        stage: 'test',
+        logger: silentLogger(),
+        metrics,
+        transport: down(),
+        queue: { ...queue, dropPolicy },
+        batch: { maxItems: 10, maxBytes: 1000, maxDelayMs: 1000 },
+        concurrency: 1,
+        perKeyConcurrency: 1,
+        retry: { initialBackoffMs: 5, maxBackoffMs: 20, maxElapsedMs: 0 },
+        timeoutMs: 1000,
+        sizeOf: (i) => i.bytes ?? 10,
+      });
+
+    it('counts what an offer would drop, as queue_full, once a newest-dropping queue is at its item bound', async () => {
+      const metrics = new Metrics();
+      const e = full(metrics, 'newest');
+      expect(e.dropIfFull(3)).toBe(false);
+      expect(await metrics.droppedCount('test', 'queue_full')).toBe(0);
+      e.offer(items('a', 1, 5));
+      expect(e.dropIfFull(3)).toBe(true);
+      // The same count an offer of three more items makes.
+      e.offer(items('a', 6, 8));
+      expect(await metrics.droppedCount('test', 'queue_full')).toBe(6);
+      expect(e.queued).toBe(5);
+      await e.shutdown(Date.now());
+    });
+
+    it('says full at the byte bound too, and never for a queue that drops the oldest (the new items are kept)', async () => {
+      const metrics = new Metrics();
+      const bytes = full(metrics, 'newest', { maxItems: 1000, maxBytes: 50 });
+      bytes.offer(items('a', 1, 5));
+      expect(bytes.dropIfFull(1)).toBe(true);
+      const oldest = full(metrics, 'oldest');
+      oldest.offer(items('a', 1, 5));
+      expect(oldest.dropIfFull(2)).toBe(false);
+      expect(await metrics.droppedCount('test', 'queue_full')).toBe(1);
+      await bytes.shutdown(Date.now());
+      await oldest.shutdown(Date.now());
+    });
+  });
+
   describe('memory bound', () => {
     it('holds the queue and the batch in flight to queue.maxBytes counting the per-item overhead while the peer is down, drops the oldest as queue_full, and delivers the rest once it is back', async () => {
       const metrics = new Metrics();
