@@ -37,7 +37,7 @@ describe('kafkaSinkSchema', () => {
         maxInFlight: DEFAULT_KAFKA_MAX_IN_FLIGHT,
         buffer: {
           maxRecords: DEFAULT_KAFKA_BUFFER_MAX_RECORDS,
-          maxBytes: 24 * 1024 * 1024,
+          maxBytes: 16 * 1024 * 1024,
           dropPolicy: 'oldest',
         },
         queue: { storage: 'memory', dir: '/var/lib/podtrace/queue/kafka', maxBytes: 1073741824 },
