@@ -26,6 +26,11 @@ let registered = false;
  * process, so this registers once. Throws when this Node has no zstd (the config check says so
  * first).
  */
+/** The output chunk size for compressing `inputBytes`: an eighth of it, within 16 KiB .. 256 KiB. */
+export function zstdChunkSize(inputBytes: number): number {
+  return Math.min(256 * 1024, Math.max(16 * 1024, inputBytes >> 3));
+}
+
 export function registerZstdCodec(): void {
   if (registered) return;
   const problem = zstdProblem();
@@ -33,10 +38,15 @@ export function registerZstdCodec(): void {
   const params = { [zlib.constants.ZSTD_c_compressionLevel]: KAFKA_ZSTD_LEVEL };
   // The batch's size up front lets zstd size its window and tables to it: a 60 KB batch takes a
   // context of a few hundred KB instead of level 3's ~2.4 MB (held per concurrent compression).
+  // Output chunks of an eighth of the batch (16 KiB .. 256 KiB) instead of zlib's 16 KiB: a
+  // compressed batch comes back in one or two chunks, not one main-thread callback and copy per
+  // 16 KiB (an 880 KB json batch: 1.5-2.1 -> 0.7-1.7 ms of main thread per compression here).
   const compress = (buf: Buffer): Promise<Buffer> =>
     new Promise((resolve, reject) =>
-      zlib.zstdCompress(buf, { params, pledgedSrcSize: buf.length }, (err, out) =>
-        err ? reject(err) : resolve(out),
+      zlib.zstdCompress(
+        buf,
+        { params, pledgedSrcSize: buf.length, chunkSize: zstdChunkSize(buf.length) },
+        (err, out) => (err ? reject(err) : resolve(out)),
       ),
     );
   const decompress = (buf: Buffer): Promise<Buffer> =>

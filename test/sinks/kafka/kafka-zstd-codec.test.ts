@@ -1,6 +1,12 @@
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import { validateConfig } from '../../../src/config/load-config';
-import { registerZstdCodec, zstdAvailable, zstdProblem } from '../../../src/sinks/kafka/kafka-zstd-codec';
+import { randomBytes } from 'node:crypto';
+import {
+  registerZstdCodec,
+  zstdAvailable,
+  zstdChunkSize,
+  zstdProblem,
+} from '../../../src/sinks/kafka/kafka-zstd-codec';
 
 describe('zstdProblem', () => {
   it('names the key and the value, and what to use instead, on a Node without zstd', () => {
@@ -36,5 +42,24 @@ describe('registerZstdCodec', () => {
     expect(frame.readUInt32LE(0)).toBe(0xfd2fb528);
     expect(frame.length).toBeLessThan(records.length / 10);
     expect((await codec.decompress(frame)).equals(records)).toBe(true);
+  });
+
+  it('round-trips a batch that compresses to many output chunks (incompressible bytes), and sizes chunks to the batch', async () => {
+    registerZstdCodec();
+    const codec = (
+      CompressionCodecs[CompressionTypes.ZSTD] as () => {
+        compress(e: { buffer: Buffer }): Promise<Buffer>;
+        decompress(b: Buffer): Promise<Buffer>;
+      }
+    )();
+    const batch = randomBytes(3 * 1024 * 1024);
+    const frame = await codec.compress({ buffer: batch });
+    expect(frame.length).toBeGreaterThan(4 * zstdChunkSize(batch.length));
+    expect((await codec.decompress(frame)).equals(batch)).toBe(true);
+    expect([zstdChunkSize(1000), zstdChunkSize(880_000), zstdChunkSize(10 << 20)]).toEqual([
+      16 * 1024,
+      110_000,
+      256 * 1024,
+    ]);
   });
 });
