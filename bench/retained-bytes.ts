@@ -80,6 +80,14 @@ function measure<T>(label: string, make: () => T[], sizeOf: (item: T) => number)
   );
 }
 
+/** A span mapper as the agent scenario's sinks make one (fresh state per measurement). */
+function benchMapper(): SpanMapper {
+  return new SpanMapper({
+    bootId: TEST_BOOT_ID,
+    resources: new SpanResources({ hostName: 'bench', nodeName: 'bench-node' }),
+  });
+}
+
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 20_000);
   const events = await syntheticEvents(n);
@@ -87,10 +95,7 @@ async function main(): Promise<void> {
   measure(
     'otlp span',
     () => {
-      const mapper = new SpanMapper({
-        bootId: TEST_BOOT_ID,
-        resources: new SpanResources({ hostName: 'bench', nodeName: 'bench-node' }),
-      });
+      const mapper = benchMapper();
       const spans: SpanData[] = [];
       for (let i = 0; i < events.length; i += 4096)
         mapper.mapBatch({ events: events.slice(i, i + 4096) }, spans);
@@ -101,10 +106,7 @@ async function main(): Promise<void> {
   measure(
     'otlp span, queued encoded (as the OTLP sink queues it)',
     () => {
-      const mapper = new SpanMapper({
-        bootId: TEST_BOOT_ID,
-        resources: new SpanResources({ hostName: 'bench', nodeName: 'bench-node' }),
-      });
+      const mapper = benchMapper();
       const out: EncodedSpan[] = [];
       for (let i = 0; i < events.length; i += 4096) {
         const spans: SpanData[] = [];
@@ -118,10 +120,7 @@ async function main(): Promise<void> {
   measure(
     'otlp log record',
     () => {
-      const mapper = new SpanMapper({
-        bootId: TEST_BOOT_ID,
-        resources: new SpanResources({ hostName: 'bench', nodeName: 'bench-node' }),
-      });
+      const mapper = benchMapper();
       const logs: LogRecordData[] = [];
       for (let i = 0; i < events.length; i += 4096)
         mapper.map({ events: events.slice(i, i + 4096) }, { spans: null, logs });
@@ -132,10 +131,7 @@ async function main(): Promise<void> {
   measure(
     'otlp log record, queued encoded (as the OTLP sink queues it)',
     () => {
-      const mapper = new SpanMapper({
-        bootId: TEST_BOOT_ID,
-        resources: new SpanResources({ hostName: 'bench', nodeName: 'bench-node' }),
-      });
+      const mapper = benchMapper();
       const out: EncodedLogRecord[] = [];
       for (let i = 0; i < events.length; i += 4096) {
         const logs: LogRecordData[] = [];

@@ -242,6 +242,8 @@ export function writeResourceGroups<T>(
   w: ProtobufWriter,
   groups: readonly ResourceGroup<T>[],
   writeItem: (w: ProtobufWriter, item: T) => void,
+  /** `writeItem` writes the item's length and bytes itself (items encoded before). */
+  framed = false,
 ): void {
   for (const g of groups) {
     w.tag(REQUEST_RESOURCE_GROUPS, WIRE_LEN);
@@ -255,6 +257,10 @@ export function writeResourceGroups<T>(
     const items = g.items;
     for (let i = 0; i < items.length; i++) {
       w.tag(SCOPE_ITEMS, WIRE_LEN);
+      if (framed) {
+        writeItem(w, items[i]!);
+        continue;
+      }
       const at = w.fork();
       writeItem(w, items[i]!);
       w.join(at);
@@ -302,6 +308,8 @@ export function encodeSpanBytes(s: SpanData): Uint8Array {
   return s.encoded;
 }
 
+const writeEncodedItem = (w: ProtobufWriter, item: EncodedItem): void => w.bytes(item.bytes);
+
 /** The span as the OTLP sink queues it (its resource and its encoded message). */
 export function toEncodedSpan(s: SpanData): EncodedSpan {
   return { resource: s.resource, bytes: encodeSpanBytes(s) };
@@ -319,25 +327,7 @@ export function encodeEncodedItemsRequest(
 ): Buffer {
   const w = sharedWriter;
   w.reset();
-  for (const g of groupItemsByResource(items, scope)) {
-    w.tag(REQUEST_RESOURCE_GROUPS, WIRE_LEN);
-    const groupAt = w.fork();
-    w.tag(GROUP_RESOURCE, WIRE_LEN);
-    w.bytes(encodedResource(g.resource));
-    w.tag(GROUP_SCOPE_ITEMS, WIRE_LEN);
-    const scopeAt = w.fork();
-    w.tag(SCOPE_SCOPE, WIRE_LEN);
-    w.bytes(encodedScope(g.scope));
-    const group = g.items;
-    for (let i = 0; i < group.length; i++) {
-      w.tag(SCOPE_ITEMS, WIRE_LEN);
-      w.bytes(group[i]!.bytes);
-    }
-    w.raw(ENCODED_SCHEMA_URL);
-    w.join(scopeAt);
-    w.raw(ENCODED_SCHEMA_URL);
-    w.join(groupAt);
-  }
+  writeResourceGroups(w, groupItemsByResource(items, scope), writeEncodedItem, true);
   return w.finish();
 }
 

@@ -65,6 +65,31 @@ function exporter(
   return e;
 }
 
+/** An exporter (not started) whose peer is down, with a 1 s batch delay: what it holds stays queued. */
+function queueingExporter(
+  metrics: Metrics,
+  queue: ExporterOptions<Item, Item[]>['queue'],
+): Exporter<Item, Item[]> {
+  return new Exporter<Item, Item[]>({
+    stage: 'test',
+    logger: silentLogger(),
+    metrics,
+    transport: new ScriptedTransport(() => ({
+      kind: 'retry',
+      code: 'down',
+      message: 'down',
+      bounded: false,
+    })),
+    queue,
+    batch: { maxItems: 10, maxBytes: 1000, maxDelayMs: 1000 },
+    concurrency: 1,
+    perKeyConcurrency: 1,
+    retry: { initialBackoffMs: 5, maxBackoffMs: 20, maxElapsedMs: 0 },
+    timeoutMs: 1000,
+    sizeOf: (i) => i.bytes ?? 10,
+  });
+}
+
 const items = (key: string, from: number, to: number, bytes?: number): Item[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ key, n: from + i, bytes }));
 
@@ -168,25 +193,7 @@ describe('Exporter', () => {
   describe('queue', () => {
     it('bounds the queue in bytes as well as items, dropping the oldest', async () => {
       const metrics = new Metrics();
-      const t = new ScriptedTransport(() => ({
-        kind: 'retry',
-        code: 'down',
-        message: 'down',
-        bounded: false,
-      }));
-      const e = new Exporter<Item, Item[]>({
-        stage: 'test',
-        logger: silentLogger(),
-        metrics,
-        transport: t,
-        queue: { maxItems: 1000, maxBytes: 100, dropPolicy: 'oldest' },
-        batch: { maxItems: 10, maxBytes: 1000, maxDelayMs: 1000 },
-        concurrency: 1,
-        perKeyConcurrency: 1,
-        retry: { initialBackoffMs: 5, maxBackoffMs: 20, maxElapsedMs: 0 },
-        timeoutMs: 1000,
-        sizeOf: (i) => i.bytes ?? 10,
-      });
+      const e = queueingExporter(metrics, { maxItems: 1000, maxBytes: 100, dropPolicy: 'oldest' });
       e.offer(items('a', 1, 25));
       expect(e.queued).toBe(10);
       expect(await metrics.droppedCount('test', 'queue_full')).toBe(15);
@@ -195,26 +202,11 @@ describe('Exporter', () => {
   });
 
   describe('.dropIfFull', () => {
-    const down = (): ScriptedTransport =>
-      new ScriptedTransport(() => ({ kind: 'retry', code: 'down', message: 'down', bounded: false }));
     const full = (
       metrics: Metrics,
       dropPolicy: 'newest' | 'oldest',
       queue = { maxItems: 5, maxBytes: 1 << 20 },
-    ) =>
-      new Exporter<Item, Item[]>({
-        stage: 'test',
-        logger: silentLogger(),
-        metrics,
-        transport: down(),
-        queue: { ...queue, dropPolicy },
-        batch: { maxItems: 10, maxBytes: 1000, maxDelayMs: 1000 },
-        concurrency: 1,
-        perKeyConcurrency: 1,
-        retry: { initialBackoffMs: 5, maxBackoffMs: 20, maxElapsedMs: 0 },
-        timeoutMs: 1000,
-        sizeOf: (i) => i.bytes ?? 10,
-      });
+    ): Exporter<Item, Item[]> => queueingExporter(metrics, { ...queue, dropPolicy });
 
     it('counts what an offer would drop, as queue_full, once a newest-dropping queue is at its item bound', async () => {
       const metrics = new Metrics();

@@ -77,14 +77,19 @@ describe('OtlpSink with queue.storage: disk', () => {
     return r;
   }
 
-  it('keeps spans and log records through a collector outage and an agent restart: the next run delivers exactly what a run without outage did', async () => {
-    // What the same events make when the collector is up all along (memory queue).
+  /** What the same events make when the collector is up all along (memory queue). */
+  async function referenceRun(): Promise<OtlpReceiver> {
     const ref = await receiver();
     const refSink = sink(ref.address, new Metrics());
     await refSink.start();
     for (const b of batches()) refSink.consume(b);
     await refSink.flush();
     await refSink.shutdown();
+    return ref;
+  }
+
+  it('keeps spans and log records through a collector outage and an agent restart: the next run delivers exactly what a run without outage did', async () => {
+    const ref = await referenceRun();
     expect(ref.spans.length).toBeGreaterThan(1000);
     expect(ref.logs.length).toBe(3000);
 
@@ -117,13 +122,7 @@ describe('OtlpSink with queue.storage: disk', () => {
   }, 60_000);
 
   it('replays traces and logs queues an earlier podtrace wrote as whole mapped items (before they were queued encoded)', async () => {
-    // What the same events make through a sink that delivers them at once.
-    const ref = await receiver();
-    const refSink = sink(ref.address, new Metrics());
-    await refSink.start();
-    for (const b of batches()) refSink.consume(b);
-    await refSink.flush();
-    await refSink.shutdown();
+    const ref = await referenceRun();
 
     // The earlier layout: traces/ and logs/ segment files hold each SpanData / LogRecordData as JSON.
     const mapping = createBatchMapping({
