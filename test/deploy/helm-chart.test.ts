@@ -41,8 +41,23 @@ describe('deploy/helm/podtrace', () => {
         otlp: { headersSecret: { name: 's' } },
         securityContext: { extraCapabilities: ['SYS_ADMIN'], seLinuxOptions: { type: 'super_t' } },
         extraEnv: [{ name: 'PODTRACE_LOG_LEVEL', value: 'debug' }],
+        nodeFlags: ['--heap-growing-percent=100'],
       });
       expect([...rendered, ...full].flatMap((o) => k8sSchemaProblems(o))).toEqual([]);
+    });
+
+    it('puts nodeFlags between node and the image entry point, and leaves the entry point alone without them', () => {
+      const container = (objects: any[]): any => kind(objects, 'DaemonSet').spec.template.spec.containers[0];
+      const entrypoint = JSON.parse(
+        /^ENTRYPOINT (\[.*\])$/m.exec(
+          readFileSync(join(__dirname, '..', '..', 'deploy', 'Dockerfile'), 'utf8'),
+        )![1]!,
+      ) as string[];
+      const flags = ['--heap-growing-percent=100', '--max-old-space-size=384'];
+      const withFlags = container(render({ nodeFlags: flags }));
+      expect(withFlags.command).toEqual([entrypoint[0], ...flags, ...entrypoint.slice(1)]);
+      expect(withFlags.args).toEqual(container(rendered).args);
+      expect(container(rendered).command).toBeUndefined();
     });
 
     it('renders a DaemonSet that meets node-requirements.ts', () => {
