@@ -120,18 +120,8 @@ export class KubeStore {
       );
       this.owners.start();
     }
-    let podClient: KubeMetadataClient;
-    try {
-      podClient = new KubeMetadataClient(kc, POD_CLIENT_SOCKETS, POD_PAGE_TIMEOUT_MS, 'kubeconfig');
-    } catch (err) {
-      this.deps.logger.error(
-        { err: errorMessage(err) },
-        'the kubeconfig cannot be used to watch pods; enriching from CRI only',
-      );
-      this.deps.metrics.lookupErrors.inc({ backend: 'kubernetes', reason: 'config' });
-      this.active = false;
-      return;
-    }
+    // Never throws: a proxy this client cannot tunnel is left to the agent client-node makes for it.
+    const podClient = new KubeMetadataClient(kc, POD_CLIENT_SOCKETS, POD_PAGE_TIMEOUT_MS, 'kubeconfig');
     this.podClient = podClient;
     this.podWatch = new PodListWatch(
       podClient,
