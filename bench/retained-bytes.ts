@@ -18,7 +18,7 @@ import { toEncodedSpan } from '../src/sinks/spans/encode-trace-request';
 import { toEncodedLogRecord } from '../src/sinks/spans/encode-logs-request';
 import type { EncodedLogRecord, EncodedSpan, SpanData } from '../src/sinks/spans/span-model';
 import { encodedItemBytes } from '../src/sinks/otlp/otlp-sink';
-import { TextSlab } from '../src/sinks/kafka/text-slab';
+import { ByteSlab } from '../src/sinks/exporter/byte-slab';
 import { SpanResources } from '../src/sinks/spans/span-resources';
 import { estimateLogRecordBytes, estimateSpanBytes } from '../src/sinks/spans/span-size';
 import { SyntheticSource } from '../src/sources/synthetic-source';
@@ -143,14 +143,14 @@ async function main(): Promise<void> {
     encodedItemBytes,
   );
   const encoder = new KafkaJsonEncoder('bench-node');
-  const slab = new TextSlab();
+  const slab = new ByteSlab(64 * 1024);
   measure(
     'kafka json record, value in a slab (as the Kafka sink queues it)',
     () =>
       events.map((e, i): KafkaRecord => ({
         topic: 'podtrace.process',
         key: 'pod-uid',
-        value: slab.bytes(encoder.encode(e, i)),
+        value: slab.utf8(encoder.encode(e, i)),
         events: 1,
       })),
     kafkaRecordBytes,

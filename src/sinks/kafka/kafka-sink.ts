@@ -9,11 +9,11 @@ import type { EventBatch } from '../../events/event';
 import type { Sink } from '../../pipeline/stages';
 import type { Metrics } from '../../telemetry/metrics';
 import type { DropReasons } from '../exporter/drop-reasons';
+import { ByteSlab } from '../exporter/byte-slab';
 import { Exporter } from '../exporter/exporter';
 import { kafkaClientOptions } from './kafka-client-options';
 import type { KafkaCompression, KafkaSinkConfig } from './kafka-config';
 import { KAFKA_JSON_SCHEMA_VERSION, KafkaJsonEncoder } from './kafka-json-encoder';
-import { TextSlab } from './text-slab';
 import type { LossSource } from './kafka-loss-report';
 import { LossReporter, encodeLossRecord } from './kafka-loss-report';
 import type { OtlpRecordEncoder } from './kafka-otlp-encoder';
@@ -43,6 +43,8 @@ const OTLP_HEADERS = Object.freeze({
 });
 /** Loss records waiting for the cluster; at the default 10 s interval an hour of outage. */
 const MAX_PENDING_LOSS_RECORDS = 360;
+/** Slabs json values are written into (~90 typical records each). */
+const JSON_VALUE_SLAB_BYTES = 64 * 1024;
 /** kafkajs's broker-side acknowledgement timeout of a produce request. */
 const SEND_TIMEOUT_MS = 30_000;
 /** Share of the shutdown time kept for the final loss record (at most LOSS_RESERVE_MAX_MS). */
@@ -112,7 +114,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private readonly producers: KafkaProducers;
   private readonly json: KafkaJsonEncoder | null;
   /** Where json values are written as bytes when the sink accepts their events. */
-  private readonly values = new TextSlab();
+  private readonly values = new ByteSlab(JSON_VALUE_SLAB_BYTES);
   private readonly otlp: OtlpRecordEncoder | null;
   private readonly topics: readonly string[];
   private readonly unknownTopic: string;
@@ -275,7 +277,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
         out.push({
           topic: this.topics[e.kind] ?? this.unknownTopic,
           key: kafkaRecordKey(e, node),
-          value: this.values.bytes(json.encode(e, ++this.seq)),
+          value: this.values.utf8(json.encode(e, ++this.seq)),
           events: 1,
         });
       }

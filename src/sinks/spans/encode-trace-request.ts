@@ -1,5 +1,6 @@
 import type { AttributeValue, Attributes } from '../../events/event-attributes';
-import { ProtobufWriter, SpanBytesSlab, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
+import { ByteSlab } from '../exporter/byte-slab';
+import { ProtobufWriter, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT } from './protobuf-writer';
 import { SEMCONV_SCHEMA_URL } from './semconv-schema';
 import { PODTRACE_SCOPE } from './instrumentation-scope';
 import { groupItemsByResource } from './resource-spans';
@@ -273,8 +274,8 @@ export function writeResourceGroups<T>(
 }
 
 const sharedWriter = new ProtobufWriter(1024 * 1024);
-/** Where encoded spans and log records are carved out (encodeSpanBytes, encodeLogRecordBytes). */
-export const spanSlab = new SpanBytesSlab();
+/** Where encoded spans and log records are carved out (encodeSpanBytes, toEncodedLogRecord). */
+export const spanSlab = new ByteSlab(256 * 1024);
 
 /** A span encoded before (`span.encoded`) is copied as it is. */
 function writeSpanOrCopy(w: ProtobufWriter, s: SpanData): void {

@@ -1,3 +1,5 @@
+import type { ByteSlab } from '../exporter/byte-slab';
+
 /**
  * A minimal protobuf wire-format writer over one growable Buffer: varints, fixed32/64, doubles,
  * strings/bytes and nested (length-delimited) messages. Nested messages are written in place:
@@ -26,30 +28,6 @@ export function varintSize(n: number): number {
   return size;
 }
 
-const SLAB_BYTES = 256 * 1024;
-
-/**
- * Small byte copies carved out of shared slabs: one allocation per 256 KiB instead of one per
- * copy. A slab lives as long as any copy of it does (copies of one batch are released together).
- */
-export class SpanBytesSlab {
-  private slab = new Uint8Array(0);
-  private used = 0;
-
-  copy(src: Uint8Array, from: number, to: number): Uint8Array {
-    const n = to - from;
-    if (n > SLAB_BYTES / 4) return src.slice(from, to);
-    if (this.used + n > this.slab.length) {
-      this.slab = new Uint8Array(SLAB_BYTES);
-      this.used = 0;
-    }
-    const out = this.slab.subarray(this.used, this.used + n);
-    out.set(src.subarray(from, to));
-    this.used += n;
-    return out;
-  }
-}
-
 export class ProtobufWriter {
   private buf: Buffer;
   private pos = 0;
@@ -72,8 +50,8 @@ export class ProtobufWriter {
     return Buffer.from(this.buf.subarray(0, this.pos));
   }
 
-  /** A copy of the bytes written from `from` to the current end (see SpanBytesSlab). */
-  copyTail(from: number, into: SpanBytesSlab): Uint8Array {
+  /** A copy of the bytes written from `from` to the current end, out of `into`. */
+  copyTail(from: number, into: ByteSlab): Uint8Array {
     return into.copy(this.buf, from, this.pos);
   }
 

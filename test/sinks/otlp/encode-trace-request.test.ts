@@ -1,7 +1,11 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- protobufjs hands out untyped decoded objects */
 import { join } from 'node:path';
 import * as protobuf from 'protobufjs';
-import { encodeExportTraceServiceRequest } from '../../../src/sinks/spans/encode-trace-request';
+import {
+  encodeEncodedItemsRequest,
+  encodeExportTraceServiceRequest,
+  toEncodedSpan,
+} from '../../../src/sinks/spans/encode-trace-request';
 import { PODTRACE_SCOPE } from '../../../src/sinks/spans/instrumentation-scope';
 import type { ResourceSpans, SpanData, SpanResource } from '../../../src/sinks/spans/span-model';
 import { SpanKind, StatusCode } from '../../../src/sinks/spans/span-model';
@@ -208,6 +212,17 @@ describe('encodeExportTraceServiceRequest', () => {
         oneofs: true,
       }) as any;
       expect(attributeMap(one.attributes)).toMatchObject({ i: 1234 });
+    });
+
+    it('keeps a span larger than a slab intact while later spans are encoded (its own copy, not a view of the writer)', () => {
+      const big = span(resource, { attributes: { i: 0, argv: 'a'.repeat(100_000) } });
+      const queued = [toEncodedSpan(big)];
+      // Later spans reuse the encoder's buffers; the big span's bytes must not move with them.
+      for (const s of many()) queued.push(toEncodedSpan(s));
+      const out = decode(encodeEncodedItemsRequest(queued)).resourceSpans[0].scopeSpans[0].spans;
+      expect(out).toHaveLength(3001);
+      expect(attributeMap(out[0].attributes)).toEqual({ i: 0, argv: 'a'.repeat(100_000) });
+      expect(attributeMap(out[3000].attributes)).toMatchObject({ i: 2999 });
     });
 
     it("copies a span's kept bytes instead of encoding the span again", () => {
