@@ -58,6 +58,18 @@ export interface OtlpSinkDeps {
 /** The byte bound's size of a queued span or log record: its encoded message and the request framing around it. */
 export const encodedItemBytes = (s: EncodedItem): number => s.bytes.length + 4;
 
+/** Offers `items` encoded to the signal's exporter, or counts them dropped when its queue is full. */
+function offerEncoded<T>(
+  s: SignalExport<EncodedItem>,
+  items: readonly T[],
+  encode: (item: T) => EncodedItem,
+): void {
+  if (s.exporter.dropIfFull(items.length)) return;
+  const encoded = new Array<EncodedItem>(items.length);
+  for (let i = 0; i < items.length; i++) encoded[i] = encode(items[i]!);
+  s.exporter.offer(encoded);
+}
+
 function evictionCounter(metrics: Metrics): Counter {
   const name = 'podtrace_span_process_evictions_total';
   const existing = metrics.registry.getSingleMetric(name);
@@ -188,18 +200,8 @@ export class OtlpSink implements Sink, ReadinessProbe {
     const mapped = this.mapping.map(batch);
     // Encoded now: what waits in the queue is bytes, not the mapped objects (see EncodedItem);
     // a full queue refuses the batch before anything is encoded for it.
-    if (this.traces !== null && !this.traces.exporter.dropIfFull(mapped.spans.length)) {
-      const spans = mapped.spans;
-      const encoded = new Array<EncodedSpan>(spans.length);
-      for (let i = 0; i < spans.length; i++) encoded[i] = toEncodedSpan(spans[i]!);
-      this.traces.exporter.offer(encoded);
-    }
-    if (this.logs !== null && !this.logs.exporter.dropIfFull(mapped.logs.length)) {
-      const logs = mapped.logs;
-      const encoded = new Array<EncodedLogRecord>(logs.length);
-      for (let i = 0; i < logs.length; i++) encoded[i] = toEncodedLogRecord(logs[i]!);
-      this.logs.exporter.offer(encoded);
-    }
+    if (this.traces !== null) offerEncoded(this.traces, mapped.spans, toEncodedSpan);
+    if (this.logs !== null) offerEncoded(this.logs, mapped.logs, toEncodedLogRecord);
     const evicted = this.mapping.evictions - this.countedEvictions;
     if (evicted > 0) {
       this.evictions.inc({ sink: OTLP_SINK_NAME }, evicted);

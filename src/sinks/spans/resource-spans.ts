@@ -26,15 +26,7 @@ export function groupByResource(
   spans: readonly SpanData[],
   scope: InstrumentationScope = PODTRACE_SCOPE,
 ): ResourceSpans[] {
-  const groups = new Map<SpanResource, SpanData[]>();
-  for (const s of spans) {
-    const list = groups.get(s.resource);
-    if (list === undefined) groups.set(s.resource, [s]);
-    else list.push(s);
-  }
-  const out: ResourceSpans[] = [];
-  for (const [resource, list] of groups) out.push({ resource, scope, spans: list });
-  return out;
+  return groupItemsByResource(spans, scope).map((g) => ({ resource: g.resource, scope, spans: g.items }));
 }
 
 /** Maps an event batch to spans grouped by resource (the mapper keeps process state across calls). */
@@ -47,13 +39,5 @@ export function groupLogsByResource(
   records: readonly LogRecordData[],
   scope: InstrumentationScope = PODTRACE_SCOPE,
 ): ResourceLogs[] {
-  const groups = new Map<SpanResource, LogRecordData[]>();
-  for (const r of records) {
-    const list = groups.get(r.resource);
-    if (list === undefined) groups.set(r.resource, [r]);
-    else list.push(r);
-  }
-  const out: ResourceLogs[] = [];
-  for (const [resource, list] of groups) out.push({ resource, scope, records: list });
-  return out;
+  return groupItemsByResource(records, scope).map((g) => ({ resource: g.resource, scope, records: g.items }));
 }
