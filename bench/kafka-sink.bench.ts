@@ -16,7 +16,7 @@ import type { PodtraceEvent } from '../src/events/event';
 import { EVENT_GROUPS } from '../src/events/event-kind';
 import type { KafkaEncoding } from '../src/sinks/kafka/kafka-config';
 import { KafkaJsonEncoder } from '../src/sinks/kafka/kafka-json-encoder';
-import { kafkaRecordKey } from '../src/sinks/kafka/kafka-record-key';
+import { kafkaRecordKeys } from '../src/sinks/kafka/kafka-record-key';
 import { createKafkaSink } from '../src/sinks/kafka/kafka-sink';
 import { Metrics } from '../src/telemetry/metrics';
 import { NODE_NAME, makeEvents } from '../test/helpers/kafka-events';
@@ -109,6 +109,7 @@ async function rawRun(
   opts: Required<KafkaSinkBenchOptions>,
 ): Promise<KafkaSinkBenchRow> {
   const enc = new KafkaJsonEncoder(NODE_NAME);
+  const keyOf = kafkaRecordKeys(NODE_NAME);
   const headers = { 'content-type': 'application/json', 'podtrace-schema': '1' };
   const chunks: TopicMessages[][] = [];
   for (let i = 0; i < events.length; i += opts.batchRecords) {
@@ -117,7 +118,7 @@ async function rawRun(
       const topic = `podtrace.${EVENT_GROUPS[e.kind]}`;
       let tm = byTopic.get(topic);
       if (tm === undefined) byTopic.set(topic, (tm = { topic, messages: [] }));
-      tm.messages.push({ key: kafkaRecordKey(e, NODE_NAME), value: enc.encode(e, i + j + 1), headers });
+      tm.messages.push({ key: keyOf(e), value: enc.encode(e, i + j + 1), headers });
     });
     chunks.push([...byTopic.values()]);
   }

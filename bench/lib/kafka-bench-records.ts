@@ -7,7 +7,7 @@ import { KAFKA_JSON_SCHEMA_VERSION, KafkaJsonEncoder } from '../../src/sinks/kaf
 import { createOtlpRecordEncoder } from '../../src/sinks/kafka/kafka-otlp-encoder';
 import type { KafkaRecord } from '../../src/sinks/kafka/kafka-record';
 import { kafkaRecordBytes } from '../../src/sinks/kafka/kafka-record';
-import { kafkaRecordKey } from '../../src/sinks/kafka/kafka-record-key';
+import { kafkaRecordKeys } from '../../src/sinks/kafka/kafka-record-key';
 import { topicsByKind } from '../../src/sinks/kafka/kafka-topics';
 import { createBatchMapping } from '../../src/sinks/spans/batch-mapping';
 import { NODE_NAME, makeEvents } from '../../test/helpers/kafka-events';
@@ -43,12 +43,13 @@ export function sinkRecords(encoding: BenchEncoding, events: number): KafkaRecor
   const out: KafkaRecord[] = [];
   if (encoding === 'json') {
     const json = new KafkaJsonEncoder(NODE_NAME, undefined, BENCH_INSTANCE_ID);
+    const keyOf = kafkaRecordKeys(NODE_NAME);
     const topics = topicsByKind(DEFAULT_KAFKA_TOPIC_PREFIX, {});
     for (let i = 0; i < all.length; i++) {
       const e = all[i]!;
       out.push({
         topic: topics[e.kind] ?? `${DEFAULT_KAFKA_TOPIC_PREFIX}unknown`,
-        key: kafkaRecordKey(e, NODE_NAME),
+        key: keyOf(e),
         value: json.encode(e, i + 1),
         events: 1,
       });

@@ -7,20 +7,15 @@ import type { PodtraceEvent } from '../../events/event';
  * - container id for containers outside a pod;
  * - `host:<node>` for host processes;
  * - `unknown:<node>` when enrichment resolved nothing.
+ * The node's two keys are made once here, not a string per record.
  */
-export function kafkaRecordKey(e: PodtraceEvent, nodeName: string): string {
-  const meta = e.meta;
-  if (nodeName !== keysOf) {
-    keysOf = nodeName;
-    unknownKey = `unknown:${nodeName}`;
-    hostKey = `host:${nodeName}`;
-  }
-  if (meta === null) return unknownKey;
-  if (meta.host) return hostKey;
-  return meta.podUid ?? meta.containerId ?? unknownKey;
+export function kafkaRecordKeys(nodeName: string): (e: PodtraceEvent) => string {
+  const unknownKey = `unknown:${nodeName}`;
+  const hostKey = `host:${nodeName}`;
+  return (e) => {
+    const meta = e.meta;
+    if (meta === null) return unknownKey;
+    if (meta.host) return hostKey;
+    return meta.podUid ?? meta.containerId ?? unknownKey;
+  };
 }
-
-// The node's two fixed keys, made once (not a new string per record).
-let keysOf = '';
-let unknownKey = 'unknown:';
-let hostKey = 'host:';

@@ -5,7 +5,7 @@ import type { ReadinessProbe } from '../../core/component';
 import { errorMessage } from '../../core/errors';
 import { agentInstanceId } from '../../core/instance-id';
 import type { Logger } from '../../core/logger';
-import type { EventBatch } from '../../events/event';
+import type { EventBatch, PodtraceEvent } from '../../events/event';
 import type { Sink } from '../../pipeline/stages';
 import type { Metrics } from '../../telemetry/metrics';
 import type { DropReasons } from '../exporter/drop-reasons';
@@ -24,7 +24,7 @@ import { KafkaProducers } from './kafka-producers';
 import type { KafkaRecord } from './kafka-record';
 import { KAFKA_RECORD_OVERHEAD_BYTES, kafkaRecordBytes } from './kafka-record';
 import { kafkaRecordCodec } from './kafka-record-codec';
-import { kafkaRecordKey } from './kafka-record-key';
+import { kafkaRecordKeys } from './kafka-record-key';
 import { LOSS_TOPIC_GROUP, topicForGroup, topicsByKind } from './kafka-topics';
 import { KafkaTransport } from './kafka-transport';
 import { registerZstdCodec } from './kafka-zstd-codec';
@@ -115,6 +115,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
   private readonly json: KafkaJsonEncoder | null;
   /** Where json values are written as bytes when the sink accepts their events. */
   private readonly values = new ByteSlab(JSON_VALUE_SLAB_BYTES);
+  private readonly keyOf: (e: PodtraceEvent) => string;
   private readonly otlp: OtlpRecordEncoder | null;
   private readonly topics: readonly string[];
   private readonly unknownTopic: string;
@@ -167,6 +168,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
           }))
         : null;
     this.topics = topicsByKind(cfg.topicPrefix, cfg.topics);
+    this.keyOf = kafkaRecordKeys(deps.nodeName);
     this.unknownTopic = topicForGroup('unknown', cfg.topicPrefix, cfg.topics);
     this.lossTopic = topicForGroup(LOSS_TOPIC_GROUP, cfg.topicPrefix, cfg.topics);
     this.lossReporter = new LossReporter(deps.metrics, deps.nodeName, deps.lossSource, this.instanceId);
@@ -276,7 +278,7 @@ export class KafkaSink implements Sink, ReadinessProbe {
         const e = events[i]!;
         out.push({
           topic: this.topics[e.kind] ?? this.unknownTopic,
-          key: kafkaRecordKey(e, node),
+          key: this.keyOf(e),
           value: this.values.utf8(json.encode(e, ++this.seq)),
           events: 1,
         });
