@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -143,6 +143,29 @@ describeIf(opensslMissing())('InClusterCredentials against a TLS API server', ()
       rotate(dir, 'test-token', 2000);
       now = TOKEN_REREAD_MS - 1;
       await expect(get()).rejects.toMatchObject({ reason: 'http_401' });
+      now = TOKEN_REREAD_MS;
+      await expect(get()).resolves.toMatchObject({ items: [expect.anything()] });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('starts with an unreadable token, fails its requests naming why, and recovers once the token can be read', async () => {
+    const dir = serviceAccountDir('test-token', ca.file('ca.crt'));
+    dirs.push(dir);
+    // A token path that exists but cannot be read as a file (EISDIR), as a mount gone wrong.
+    rmSync(join(dir, 'token'));
+    mkdirSync(join(dir, 'token'));
+    let now = 0;
+    const creds = new InClusterCredentials('127.0.0.1', port(), dir, () => now);
+    const client = new KubeMetadataClient(creds, 1, 3000);
+    const get = (): Promise<unknown> => client.getJson('/api/v1/pods', { maxBytes: 1 << 20 });
+    try {
+      const err = await get().catch((e: unknown) => e);
+      expect(err).toMatchObject({ reason: 'credentials' });
+      expect((err as Error).message).toContain('EISDIR');
+      rmSync(join(dir, 'token'), { recursive: true });
+      writeFileSync(join(dir, 'token'), 'test-token');
       now = TOKEN_REREAD_MS;
       await expect(get()).resolves.toMatchObject({ items: [expect.anything()] });
     } finally {

@@ -45,6 +45,7 @@ export class InClusterCredentials implements KubeCredentials {
   private ca: Buffer | null = null;
   private readAt = -Infinity;
   private tokenMtimeMs = -1;
+  private readError: string | null = null;
 
   constructor(
     host: string,
@@ -60,13 +61,21 @@ export class InClusterCredentials implements KubeCredentials {
   apply(options: CredentialedOptions): Promise<void> {
     if (this.now() - this.readAt >= TOKEN_REREAD_MS) this.refresh();
     if (this.token === '')
-      return Promise.reject(new KubeCredentialsError(`${join(this.dir, 'token')}: no service account token`));
+      return Promise.reject(
+        new KubeCredentialsError(
+          `${join(this.dir, 'token')}: ${this.readError ?? 'no service account token'} (read again within a minute)`,
+        ),
+      );
     if (this.ca !== null) options.ca = this.ca;
     options.headers = { ...options.headers, authorization: `Bearer ${this.token}` };
     return Promise.resolve();
   }
 
-  /** Re-reads the token (and the CA beside it) when the token file changed; keeps the old ones on a read error. */
+  /**
+   * Re-reads the token (and the CA beside it) when the token file changed. Never throws: on a read
+   * error the last token stays in use, and without one the requests fail (and are retried) until
+   * a read succeeds.
+   */
   private refresh(): void {
     this.readAt = this.now();
     const tokenFile = join(this.dir, 'token');
@@ -78,12 +87,9 @@ export class InClusterCredentials implements KubeCredentials {
       this.ca = existsSync(caFile) ? readFileSync(caFile) : null;
       this.token = token;
       this.tokenMtimeMs = mtime;
+      this.readError = null;
     } catch (err) {
-      if (this.token === '')
-        throw new KubeCredentialsError(
-          `${tokenFile}: cannot read the service account token: ${errorMessage(err)}`,
-          err,
-        );
+      this.readError = `cannot read the service account token: ${errorMessage(err)}`;
     }
   }
 }
